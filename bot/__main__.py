@@ -1,0 +1,75 @@
+"""The ``headless-bot`` command line: ``serve``, ``serve --socket``, ``simulator``.
+
+Each subcommand loads the settings first, so a wrong environment fails at once with one line per problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="headless-bot",
+        description="Slack chat-ops bot for headless operations through the Zequenze Control API.",
+    )
+    parser.add_argument("--version", action="version", version=f"headless-bot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the bot: HTTP mode (default) or Socket Mode (--socket)")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="HTTP port (3000)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="HTTP bind address (0.0.0.0)")  # noqa: S104
+    serve.add_argument("--socket", action="store_true", help="Socket Mode with SLACK_APP_TOKEN instead of HTTP")
+
+    sim = commands.add_parser("simulator", help="run the Control API simulator (no credentials needed)")
+    sim.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
+    sim.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
+    sim.add_argument("--token", default=None, help="Bearer token to accept (default: CONTROL_API_TOKEN, else a demo one)")
+    sim.add_argument("--seed", type=int, default=42, help="seed of the inventory and outcomes (42)")
+    sim.add_argument("--devices", type=int, default=20, help="devices besides SN123456789 (20)")
+    sim.add_argument("--failure-rate", type=float, default=0.1, help="share of operations that fail (0.1)")
+    sim.add_argument("--refresh-delay", type=float, default=2.0, help="seconds update_status=true takes (2)")
+    sim.add_argument("--page-size", type=int, default=None, help="paginate the list endpoint with this page size")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "simulator":
+        from bot.simulator import run_simulator
+
+        token = args.token or os.environ.get("CONTROL_API_TOKEN") or None
+        run_simulator(
+            port=args.port,
+            token=token,
+            host=args.host,
+            seed=args.seed,
+            extra_devices=args.devices,
+            failure_rate=args.failure_rate,
+            refresh_delay=args.refresh_delay,
+            page_size=args.page_size,
+        )
+        return 0
+
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    if args.command == "serve":
+        from bot.server import run_server
+
+        return run_server(settings, host=args.host, port=args.port, socket_mode=args.socket)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Prometheus metrics of one bot process: requests by command and outcome, ack latency, Control API calls.
+
+Each runtime owns its registry (tests build several in one process); ``/metrics`` exposes it in the text format.
+Label values are fixed vocabularies (never user text or ids), so cardinality stays small.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+API_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    """The counters and histograms the bot exports."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "headless_bot_requests",
+            "Slack requests handled, by command (or interaction) and outcome.",
+            ["command", "outcome"],
+            registry=self.registry,
+        )
+        self.ack_latency = Histogram(
+            "headless_bot_ack_seconds",
+            "Time from receiving a Slack request to answering it (Slack's deadline is 3 s).",
+            ["kind"],
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
+        )
+        self.control_latency = Histogram(
+            "headless_bot_control_api_seconds",
+            "Control API call latency by endpoint and outcome.",
+            ["endpoint", "outcome"],
+            buckets=API_BUCKETS,
+            registry=self.registry,
+        )
+        self.control_errors = Counter(
+            "headless_bot_control_api_errors",
+            "Control API calls that failed, by endpoint and outcome.",
+            ["endpoint", "outcome"],
+            registry=self.registry,
+        )
+        self.ready = Gauge("headless_bot_ready", "1 when the bot can serve.", registry=self.registry)
+
+    def observe_control(self, endpoint: str, outcome: str, seconds: float) -> None:
+        """The Control API client's observer hook."""
+        self.control_latency.labels(endpoint, outcome).observe(seconds)
+        if outcome != "ok":
+            self.control_errors.labels(endpoint, outcome).inc()
+
+    def count(self, command: str, outcome: str) -> None:
+        self.requests.labels(command, outcome).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,114 @@
+"""HTTP mode: ``POST /slack/events``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``; and Socket Mode.
+
+``/healthz`` answers 200 while the process serves, whatever its dependencies do (their state is in the body), so an
+orchestrator never restarts a healthy bot because the Control API is down. ``/readyz`` is 503 until the bot has
+loaded what the first request needs, and again once it is shutting down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.logs import setup_logging
+from bot.runtime import BotRuntime, build_runtime
+from bot.settings import Settings
+
+log = logging.getLogger("bot.server")
+
+
+def _request_kind(body: bytes) -> str:
+    """What sort of Slack request a body is, for the ack-latency histogram (cheap: no full parse)."""
+    if body.startswith(b"payload="):
+        return "interaction"
+    if b"command=" in body[:2048]:
+        return "command"
+    if body.lstrip().startswith(b"{"):
+        return "event"
+    return "other"
+
+
+def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mode: bool = False) -> Starlette:
+    """The ASGI app of one bot process. The lifespan starts and stops the runtime (and Socket Mode if asked)."""
+    handler = AsyncSlackRequestHandler(runtime.app)
+
+    async def slack_events_endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        body = await request.body()
+        response = await handler.handle(request)
+        runtime.metrics.ack_latency.labels(_request_kind(body)).observe(time.perf_counter() - started)
+        return response
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse(await runtime.health())
+
+    async def readyz(_request: Request) -> Response:
+        if runtime.ready:
+            return JSONResponse({"ready": True})
+        return JSONResponse({"ready": False}, status_code=503)
+
+    async def metrics(_request: Request) -> Response:
+        return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        socket_handler: Any = None
+        await runtime.start()
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            token = runtime.settings.slack_app_token
+            socket_handler = AsyncSocketModeHandler(runtime.app, token.get_secret_value() if token else "")
+            await socket_handler.connect_async()
+            log.info("Socket Mode connected")
+        try:
+            yield
+        finally:
+            if socket_handler is not None:
+                with contextlib.suppress(Exception):
+                    await socket_handler.close_async()
+            await runtime.stop()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    if slack_events:
+        routes.append(Route("/slack/events", slack_events_endpoint, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = False) -> int:
+    """``headless-bot serve``: run until SIGTERM/SIGINT, then shut down gracefully."""
+    setup_logging(settings)
+    problems = []
+    if socket_mode and settings.slack_app_token is None:
+        problems.append("SLACK_APP_TOKEN: required for Socket Mode (an xapp-… app-level token)")
+    if not socket_mode and settings.slack_signing_secret is None:
+        problems.append("SLACK_SIGNING_SECRET: required in HTTP mode (Basic Information → Signing Secret)")
+    if settings.slack_bot_token is None:
+        problems.append("SLACK_BOT_TOKEN: required (an xoxb-… bot token; OAuth & Permissions)")
+    if settings.control_api_token is None:
+        problems.append("CONTROL_API_TOKEN: required (the Control API's Bearer token)")
+    if problems:
+        log.error("Invalid configuration:\n  %s", "\n  ".join(problems))
+        return 2
+    runtime = build_runtime(settings, socket_mode=socket_mode)
+    app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=settings.log_level.lower(), timeout_graceful_shutdown=10, access_log=False
+    )
+    asyncio.run(uvicorn.Server(config).serve())
+    return 0

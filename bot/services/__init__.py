@@ -1,0 +1,1 @@
+"""Slack-agnostic use cases: list, status, refresh, schedule, approve, watch, notify."""

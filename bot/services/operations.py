@@ -1,0 +1,87 @@
+"""List, look up and refresh operations: the read side of the Control API, with the API's manners.
+
+The API asks that ``update_status=true`` be used sparingly, so refreshes have a per-operation cooldown: within it,
+the last refreshed result is served with its age, and concurrent refreshes of one operation share one call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.clock import Clock, utcnow
+from bot.control.client import ControlApiClient
+from bot.control.models import Operation
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RefreshResult(BaseModel):
+    """A refreshed operation, and whether it came from the cooldown cache (and how old it is)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    operation: Operation
+    refreshed_at: datetime
+    cached: bool
+    age_seconds: float
+
+
+def newest_first(operations: list[Operation]) -> list[Operation]:
+    """Newest created first; operations without ``created_at`` sort by their scheduled time."""
+    return sorted(operations, key=lambda op: op.created_at or op.scheduled_time or _EPOCH, reverse=True)
+
+
+class OperationsService:
+    """Read operations through the Control API client."""
+
+    def __init__(self, client: ControlApiClient, *, clock: Clock = utcnow, refresh_cooldown: float = 60.0) -> None:
+        self._client = client
+        self._clock = clock
+        self._cooldown = refresh_cooldown
+        self._refreshed: dict[str, tuple[Operation, datetime]] = {}
+        self._inflight: dict[str, asyncio.Future[Operation]] = {}
+
+    async def list(self, *, serial: str | None = None, status: str | None = None) -> list[Operation]:
+        """Every operation the token can see, filtered client-side (the API has no filters), newest first."""
+        operations = await self._client.list_operations()
+        if serial:
+            wanted = serial.casefold()
+            operations = [op for op in operations if op.device_serial.casefold() == wanted]
+        if status:
+            wanted = status.casefold()
+            operations = [op for op in operations if op.status.casefold() == wanted]
+        return newest_first(operations)
+
+    async def status(self, operation_id: str) -> Operation:
+        """One operation with its last known device status (no device query)."""
+        return await self._client.get_operation(operation_id)
+
+    async def refresh(self, operation_id: str) -> RefreshResult:
+        """``update_status=true`` at most once per cooldown per operation; concurrent callers share the call."""
+        now = self._clock()
+        cached = self._refreshed.get(operation_id)
+        if cached is not None:
+            age = (now - cached[1]).total_seconds()
+            if age < self._cooldown:
+                return RefreshResult(operation=cached[0], refreshed_at=cached[1], cached=True, age_seconds=age)
+        pending = self._inflight.get(operation_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._client.get_operation(operation_id, update_status=True))
+            self._inflight[operation_id] = pending
+            pending.add_done_callback(lambda _f: self._inflight.pop(operation_id, None))
+        operation = await asyncio.shield(pending)
+        refreshed_at = self._clock()
+        self._refreshed[operation_id] = (operation, refreshed_at)
+        self._forget_old(refreshed_at)
+        return RefreshResult(operation=operation, refreshed_at=refreshed_at, cached=False, age_seconds=0.0)
+
+    def _forget_old(self, now: datetime) -> None:
+        """Keep the cache bounded: drop entries past their cooldown once it grows."""
+        if len(self._refreshed) < 1000:
+            return
+        for key, (_op, at) in list(self._refreshed.items()):
+            if (now - at).total_seconds() >= self._cooldown:
+                del self._refreshed[key]

@@ -1,0 +1,297 @@
+"""Every knob of the bot: its environment variable, its default, and its validation.
+
+Configuration comes from the environment (and an optional ``.env`` file in the working directory), 12-factor
+style. Lists are written the way people write them in an environment, comma-separated
+(``APPROVERS=U123ABC,U456DEF,S789GHI``), never as JSON. Secrets are ``SecretStr``: they print as ``**********``.
+
+``load_settings()`` turns a wrong value into ``SettingsError``, whose message has one line per problem naming the
+variable and what is expected, so a bad deployment fails at start with a message an operator can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_OPERATION_TYPES = (
+    "firmware_update",
+    "configuration_update",
+    "reboot",
+    "factory_reset",
+    "diagnostics",
+)
+
+# Slack IDs: users (U…/W…), user groups (S…), channels (C…/G…/D…). Upper-case letters and digits.
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_OPERATION_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class WindowPolicyName(StrEnum):
+    """What scheduling outside every maintenance window does."""
+
+    WARN = "warn"
+    REQUIRE_APPROVAL = "require-approval"
+    BLOCK = "block"
+
+
+class NotifyScope(StrEnum):
+    """Which operations ``NOTIFY_CHANNEL`` hears about."""
+
+    ALL = "all"
+    BOT_CREATED = "bot-created"
+    FAILURES = "failures"
+
+
+def split_list(value: Any) -> Any:
+    """``"a, b,,c"`` → ``["a", "b", "c"]``; lists pass through; anything else is left to the field's type."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """The bot's configuration. Field names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    # Slack
+    slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-…) for the Web API.")
+    slack_signing_secret: SecretStr | None = Field(None, description="Verifies requests to /slack/events.")
+    slack_app_token: SecretStr | None = Field(None, description="App-level token (xapp-…) for Socket Mode.")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (tests, proxies).")
+
+    # Control API
+    control_api_url: str = Field(
+        "https://control.zequenze.com/api/v1", description="Base URL of the Zequenze Control API."
+    )
+    control_api_token: SecretStr | None = Field(None, description="Bearer token for the Control API.")
+    control_api_timeout_seconds: float = Field(10.0, gt=0, le=300, description="Timeout of ordinary calls.")
+    control_api_refresh_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Read timeout of update_status=true calls (slow by design)."
+    )
+
+    # Storage
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./headless-bot.sqlite3", description="SQLAlchemy URL: SQLite file or PostgreSQL."
+    )
+
+    # People and channels
+    approval_channel: str | None = Field(None, description="Channel ID where approval requests are posted.")
+    notify_channel: str | None = Field(None, description="Channel ID that hears about every status change.")
+    notify_scope: NotifyScope = Field(NotifyScope.ALL, description="Which operations NOTIFY_CHANNEL hears about.")
+    approvers: CommaList = Field(default_factory=list, description="User IDs (U…) and user-group IDs (S…).")
+    allow_self_approval: bool = Field(False, description="May a requester approve their own request?")
+    oncall_group: str | None = Field(None, description="User-group ID (S…) mentioned on failures.")
+
+    # Behaviour
+    poll_interval_seconds: float = Field(60.0, ge=1, le=3600, description="Notifier polling period.")
+    refresh_cooldown_seconds: float = Field(60.0, ge=0, le=3600, description="Per-operation refresh cooldown.")
+    maintenance_windows: str = Field("", description="e.g. 'Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC'")
+    window_policy: WindowPolicyName = Field(WindowPolicyName.WARN, description="Scheduling outside a window.")
+    approval_required_for: CommaList = Field(
+        default_factory=lambda: ["*"], description="Operation types needing approval; '*' = all, 'none' = none."
+    )
+    operation_types: CommaList = Field(
+        default_factory=lambda: list(DEFAULT_OPERATION_TYPES), description="Operation types people may schedule."
+    )
+    max_serials_per_request: int = Field(20, ge=1, le=500, description="Device serials in one schedule request.")
+    default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
+    when_languages: CommaList = Field(
+        default_factory=lambda: ["en", "es"], description="Languages understood in scheduling times."
+    )
+    when_horizon_days: int = Field(365, ge=1, le=3650, description="How far ahead an operation may be scheduled.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO")
+
+    _windows: list[Any] = PrivateAttr(default_factory=list)
+
+    # --- validators -------------------------------------------------------------------------------------------
+
+    @field_validator("approvers", "approval_required_for", "operation_types", "when_languages", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator(
+        "approval_channel", "notify_channel", "oncall_group", "slack_bot_token", "slack_signing_secret",
+        "slack_app_token", "control_api_token", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("approvers")
+    @classmethod
+    def _check_approvers(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not (_USER_ID.match(item) or _GROUP_ID.match(item))]
+        if bad:
+            raise ValueError(
+                f"expected Slack user IDs (U…/W…) or user-group IDs (S…), comma-separated; not: {', '.join(bad)}"
+            )
+        return value
+
+    @field_validator("approval_channel", "notify_channel")
+    @classmethod
+    def _check_channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_ID.match(value):
+            raise ValueError(f"expected a Slack channel ID such as C0123ABCD (not a #name); got {value!r}")
+        return value
+
+    @field_validator("oncall_group")
+    @classmethod
+    def _check_group(cls, value: str | None) -> str | None:
+        if value is not None and not _GROUP_ID.match(value):
+            raise ValueError(f"expected a Slack user-group ID such as S0123ABCD; got {value!r}")
+        return value
+
+    @field_validator("operation_types")
+    @classmethod
+    def _check_types(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("expected at least one operation type, e.g. firmware_update,reboot")
+        bad = [item for item in value if not _OPERATION_TYPE.match(item)]
+        if bad:
+            raise ValueError(f"expected snake_case operation types such as firmware_update; not: {', '.join(bad)}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("approval_required_for")
+    @classmethod
+    def _check_approval_types(cls, value: list[str]) -> list[str]:
+        lowered = [item.lower() for item in value]
+        if lowered in (["none"], []):
+            return []
+        if any(item in ("*", "all") for item in lowered):
+            return ["*"]
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"expected an IANA time zone such as America/Costa_Rica or UTC; got {value!r}") from exc
+        return value
+
+    @field_validator("when_languages")
+    @classmethod
+    def _check_languages(cls, value: list[str]) -> list[str]:
+        bad = [item for item in value if not re.fullmatch(r"[a-z]{2,3}", item)]
+        if not value or bad:
+            raise ValueError("expected two-letter language codes, comma-separated, e.g. en,es")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the URLs people have at hand and pick the async driver for them."""
+        value = value.strip()
+        for plain, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                return driver + value[len(plain) :]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("expected a postgresql://… or sqlite:///path URL")
+        return value
+
+    @field_validator("slack_api_url", "control_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"expected an http(s):// URL; got {value!r}")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("maintenance_windows")
+    @classmethod
+    def _check_windows(cls, value: str) -> str:
+        from bot.when import parse_windows  # local: when.py is heavy to import and must not import settings
+
+        parse_windows(value)  # raises ValueError naming the bad part
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        from bot.when import parse_windows
+
+        self._windows = list(parse_windows(self.maintenance_windows))
+        unknown = [t for t in self.approval_required_for if t != "*" and t not in self.operation_types]
+        if unknown:
+            raise ValueError(
+                f"APPROVAL_REQUIRED_FOR names types that are not in OPERATION_TYPES: {', '.join(unknown)}"
+            )
+        return self
+
+    # --- derived ------------------------------------------------------------------------------------------------
+
+    @property
+    def windows(self) -> list[Any]:
+        """The parsed maintenance windows (``bot.when.MaintenanceWindow``)."""
+        return list(self._windows)
+
+    @property
+    def approver_users(self) -> list[str]:
+        return [item for item in self.approvers if _USER_ID.match(item)]
+
+    @property
+    def approver_groups(self) -> list[str]:
+        return [item for item in self.approvers if _GROUP_ID.match(item)]
+
+    def approval_required(self, operation_type: str) -> bool:
+        return "*" in self.approval_required_for or operation_type in self.approval_required_for
+
+
+class SettingsError(Exception):
+    """Configuration that cannot work; ``problems`` has one line per bad variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  {line}" for line in problems))
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if not isinstance(part, int)]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    # Never echo the offending input: it may be a secret pasted into the wrong variable.
+    return f"{loc[0].upper()}: {message}" if loc else message
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (and ``.env``); raise ``SettingsError`` with one line per problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError([_describe(err) for err in exc.errors(include_input=False)]) from None

@@ -1,0 +1,217 @@
+"""Domain objects → Block Kit. Pure functions: no I/O, no clock unless passed in.
+
+Every message carries a plain ``text`` fallback (notifications, screen readers) and stays inside Block Kit's limits:
+at most 50 blocks, 3000 characters per section text, 75 per button label, 2000 per button value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.control.models import DeviceStatus, Operation, is_failure, is_terminal
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+LIST_PAGE_SIZE = 15
+
+ACTION_LIST_MORE = "list_more"
+ACTION_REFRESH = "refresh_operation"
+
+_STATUS_EMOJI: dict[str, str] = {
+    "scheduled": ":calendar:",
+    "pending": ":hourglass_flowing_sand:",
+    "in_progress": ":arrows_counterclockwise:",
+    "running": ":arrows_counterclockwise:",
+    "completed": ":white_check_mark:",
+    "succeeded": ":white_check_mark:",
+    "success": ":white_check_mark:",
+    "failed": ":x:",
+    "error": ":x:",
+    "expired": ":alarm_clock:",
+    "cancelled": ":no_entry_sign:",
+    "canceled": ":no_entry_sign:",
+}
+
+
+def escape(text: object) -> str:
+    """Escape the three characters mrkdwn reserves, so user text can never become a mention or a link."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def status_badge(status: str) -> str:
+    """A consistent emoji and word for a status, including statuses the bot has never seen."""
+    key = status.casefold()
+    emoji = _STATUS_EMOJI.get(key)
+    if emoji is None:
+        emoji = ":x:" if is_failure(status) else (":grey_question:" if not is_terminal(status) else ":white_circle:")
+    word = escape(status.replace("_", " ").strip() or "unknown").capitalize()
+    return f"{emoji} {word}"
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def slack_date(moment: datetime) -> str:
+    """Each reader sees ``moment`` in their own zone; the fallback (and the UTC suffix) is UTC."""
+    epoch = int(moment.timestamp())
+    fallback = utc_text(moment)
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}> ({moment.astimezone(UTC):%H:%M} UTC)"
+
+
+def device_text(status: DeviceStatus | None) -> str:
+    if status is None:
+        return "device status unknown"
+    parts = []
+    if status.online is True:
+        parts.append(":large_green_circle: online")
+    elif status.online is False:
+        parts.append(":red_circle: offline")
+    else:
+        parts.append(":white_circle: connectivity unknown")
+    if status.last_seen is not None:
+        parts.append(f"last seen {slack_date(status.last_seen)}")
+    if status.firmware_version:
+        parts.append(f"firmware `{escape(status.firmware_version)}`")
+    return " · ".join(parts)
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)}]}
+
+
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": truncate(text, 75), "emoji": True},
+        "action_id": action_id,
+        "value": value[:2000],
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def operation_line(op: Operation) -> str:
+    return (
+        f"`{escape(op.id)}` · `{escape(op.device_serial)}` · {escape(op.operation_type)} · "
+        f"{status_badge(op.status)} · {slack_date(op.scheduled_time)}"
+    )
+
+
+def list_message(
+    operations: Sequence[Operation],
+    *,
+    serial: str | None,
+    status: str | None,
+    offset: int = 0,
+    page_size: int = LIST_PAGE_SIZE,
+) -> Message:
+    """One page of ``operations`` (already filtered and sorted) starting at ``offset``, with a More button."""
+    total = len(operations)
+    page = list(operations[offset : offset + page_size])
+    filters = []
+    if serial:
+        filters.append(f"serial `{escape(serial)}`")
+    if status:
+        filters.append(f"status `{escape(status)}`")
+    scope = f" for {' and '.join(filters)}" if filters else ""
+    if total == 0:
+        text = f"No operations{scope}."
+        hint = "Schedule one with `/headless schedule`." if not filters else "Try `/headless list` without filters."
+        return {"text": text, "blocks": [section(f":information_source: {text} {hint}")]}
+    shown_to = offset + len(page)
+    header = f"*Operations{scope}* — {offset + 1}–{shown_to} of {total}, newest first"
+    blocks: list[Block] = [section(header)]
+    blocks.extend(section(operation_line(op)) for op in page)
+    if shown_to < total:
+        value = json.dumps({"serial": serial, "status": status, "offset": shown_to}, separators=(",", ":"))
+        blocks.append(
+            {"type": "actions", "block_id": "list_more", "elements": [button("More", ACTION_LIST_MORE, value)]}
+        )
+    blocks.append(context("Times show in your time zone, with UTC in brackets. `/headless status TXN_ID` for details."))
+    return {"text": f"Operations{scope}: {offset + 1}–{shown_to} of {total}", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def operation_message(op: Operation, *, refreshed_age: float | None = None, cached: bool = False) -> Message:
+    """One operation with its device status; ``refreshed_age`` when the device status was just queried."""
+    fields = [
+        f"*Operation* `{escape(op.id)}`  {status_badge(op.status)}",
+        f"*Device* `{escape(op.device_serial)}` · *Type* {escape(op.operation_type)}",
+        f"*Scheduled* {slack_date(op.scheduled_time)}",
+    ]
+    if op.created_at is not None:
+        fields.append(f"*Created* {slack_date(op.created_at)}")
+    fields.append(f"*Device status* {device_text(op.device_status)}")
+    if op.parameters:
+        params = ", ".join(f"`{escape(k)}={escape(json.dumps(v))}`" for k, v in op.parameters.items())
+        fields.append(f"*Parameters* {params}")
+    blocks: list[Block] = [section("\n".join(fields))]
+    if refreshed_age is not None:
+        if cached:
+            note = (
+                f":recycle: Device status refreshed {format_age(refreshed_age)} ago; "
+                "shown from cache to spare the device (the API asks to refresh sparingly)."
+            )
+        else:
+            note = ":satellite_antenna: Device status refreshed just now."
+        blocks.append(context(note))
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "operation_actions",
+            "elements": [button("Refresh", ACTION_REFRESH, op.id)],
+        }
+    )
+    return {"text": f"Operation {op.id}: {op.status} ({op.device_serial}, {op.operation_type})", "blocks": blocks}
+
+
+def format_age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+
+
+def text_message(text: str) -> Message:
+    """A one-section message whose ``text`` is already safe mrkdwn."""
+    return {"text": text, "blocks": [section(text)]}
+
+
+HELP_LINES = (
+    "`/headless list [SERIAL] [status=STATUS]` — operations, newest first (e.g. `/headless list status=failed`)",
+    "`/headless status TXN_ID` — one operation and its device (e.g. `/headless status txn_12345`)",
+    "`/headless refresh TXN_ID` — ask the device for its current status (slow; at most once a minute)",
+    "`/headless schedule` — open the scheduling form; or `/headless schedule SERIAL TYPE WHEN [key=value …]`",
+    "`/headless watch TXN_ID [#channel]` / `unwatch TXN_ID` — follow an operation's status changes",
+    "`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)",
+    "`/headless help` — this help",
+)
+
+
+def help_message(*, word: str | None = None, suggestion: str | None = None, problem: str | None = None) -> Message:
+    lines = []
+    if problem:
+        lines.append(f":warning: {problem}")
+    elif word is not None:
+        nudge = f" Did you mean `{escape(suggestion)}`?" if suggestion else ""
+        lines.append(f":thinking_face: I don't know `{escape(word)}`.{nudge}")
+    lines.append("*How to use /headless*")
+    lines.extend(f"• {line}" for line in HELP_LINES)
+    text = "\n".join(lines)
+    return {"text": text.split("\n", 1)[0], "blocks": [section(text)]}

@@ -1,0 +1,203 @@
+"""``/headless`` text → a typed request. Pure: no Slack client, no I/O.
+
+Slack hands us whatever a person typed, with its own escapes: ``<@U123|alice>`` for a mention, ``<#C123|ops>`` for a
+channel, ``&lt;``/``&gt;``/``&amp;`` for the three characters it reserves, and phones add smart quotes. We normalise
+all of that first, so every subcommand sees plain words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SUBCOMMANDS: tuple[str, ...] = ("list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "help")
+ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
+
+TXN_ID = re.compile(r"^txn_[A-Za-z0-9_-]{1,64}$")
+SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$")
+
+_SMART = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u00a0": " "})
+_USER_ESCAPE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL_ESCAPE = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
+_GROUP_ESCAPE = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
+_LINK_ESCAPE = re.compile(r"<(?:mailto:|https?://)?([^>|]+)\|([^>]*)>|<(https?://[^>]+)>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class Request(BaseModel):
+    """Base of every parsed ``/headless`` request."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class HelpRequest(Request):
+    kind: Literal["help"] = "help"
+    topic: str | None = None
+
+
+class UnknownRequest(Request):
+    """A word we do not know; ``suggestion`` is the nearest subcommand, if any is near."""
+
+    kind: Literal["unknown"] = "unknown"
+    word: str
+    suggestion: str | None = None
+
+
+class InvalidRequest(Request):
+    """A known subcommand with arguments we cannot use; ``problem`` says what to type instead."""
+
+    kind: Literal["invalid"] = "invalid"
+    subcommand: str
+    problem: str
+
+
+class ListRequest(Request):
+    kind: Literal["list"] = "list"
+    serial: str | None = None
+    status: str | None = None
+    offset: int = 0
+
+
+class StatusRequest(Request):
+    kind: Literal["status"] = "status"
+    operation_id: str
+
+
+class RefreshRequest(Request):
+    kind: Literal["refresh"] = "refresh"
+    operation_id: str
+
+
+class ScheduleRequest(Request):
+    """``schedule`` with its raw argument words; the scheduling service interprets them."""
+
+    kind: Literal["schedule"] = "schedule"
+    args: tuple[str, ...] = ()
+
+
+class WatchRequest(Request):
+    kind: Literal["watch"] = "watch"
+    operation_id: str
+    channel_id: str | None = None
+
+
+class UnwatchRequest(Request):
+    kind: Literal["unwatch"] = "unwatch"
+    operation_id: str
+    channel_id: str | None = None
+
+
+class AuditRequest(Request):
+    kind: Literal["audit"] = "audit"
+    subject: str | None = None
+
+
+ParsedCommand = (
+    HelpRequest
+    | UnknownRequest
+    | InvalidRequest
+    | ListRequest
+    | StatusRequest
+    | RefreshRequest
+    | ScheduleRequest
+    | WatchRequest
+    | UnwatchRequest
+    | AuditRequest
+)
+
+
+def normalize(text: str) -> str:
+    """Undo Slack's escapes and phones' typography; collapse whitespace."""
+    text = _CONTROL.sub(" ", text or "").translate(_SMART)
+    text = _USER_ESCAPE.sub(r"@\1", text)
+    text = _CHANNEL_ESCAPE.sub(r"#\1", text)
+    text = _GROUP_ESCAPE.sub(r"@\1", text)
+    text = _LINK_ESCAPE.sub(lambda m: m.group(2) or m.group(3) or m.group(1), text)
+    text = html.unescape(text)
+    return " ".join(text.split())
+
+
+def split_words(text: str) -> list[str]:
+    """Whitespace-separated words, keeping "double quoted phrases" together."""
+    words: list[str] = []
+    for match in re.finditer(r'"([^"]*)"|(\S+)', text):
+        words.append(match.group(1) if match.group(1) is not None else match.group(2))
+    return words
+
+
+def suggest(word: str, choices: tuple[str, ...] = SUBCOMMANDS) -> str | None:
+    """The nearest known word to a typo (``stauts`` → ``status``), or ``None`` if nothing is close."""
+    found = difflib.get_close_matches(word.lower(), list(choices) + list(ALIASES), n=1, cutoff=0.6)
+    if not found:
+        return None
+    return ALIASES.get(found[0], found[0])
+
+
+def _channel_arg(word: str) -> str | None:
+    match = re.fullmatch(r"#?([CGD][A-Z0-9]{2,})", word)
+    return match.group(1) if match else None
+
+
+def parse_command(text: str) -> ParsedCommand:
+    """Parse the text after ``/headless``."""
+    words = split_words(normalize(text))
+    if not words:
+        return HelpRequest()
+    head, rest = words[0].lower(), words[1:]
+    head = ALIASES.get(head, head)
+    if head == "help":
+        return HelpRequest(topic=rest[0].lower() if rest else None)
+    if head == "list":
+        return _parse_list(rest)
+    if head in ("status", "refresh"):
+        if len(rest) != 1 or not TXN_ID.match(rest[0]):
+            return InvalidRequest(
+                subcommand=head, problem=f"Give one operation id, like `/headless {head} txn_12345`."
+            )
+        return (StatusRequest if head == "status" else RefreshRequest)(operation_id=rest[0])
+    if head in ("watch", "unwatch"):
+        if not rest or not TXN_ID.match(rest[0]) or len(rest) > 2:
+            return InvalidRequest(
+                subcommand=head, problem=f"Give an operation id and optionally a channel: `/headless {head} txn_12345 #ops`."
+            )
+        channel = None
+        if len(rest) == 2:
+            channel = _channel_arg(rest[1])
+            if channel is None:
+                return InvalidRequest(
+                    subcommand=head, problem="Pick the channel with Slack's # autocomplete, like `#ops`."
+                )
+        model = WatchRequest if head == "watch" else UnwatchRequest
+        return model(operation_id=rest[0], channel_id=channel)
+    if head == "schedule":
+        return ScheduleRequest(args=tuple(rest))
+    if head == "audit":
+        if len(rest) > 1:
+            return InvalidRequest(subcommand="audit", problem="Give at most one serial or operation id.")
+        return AuditRequest(subject=rest[0] if rest else None)
+    return UnknownRequest(word=words[0][:40], suggestion=suggest(head))
+
+
+def _parse_list(rest: list[str]) -> ParsedCommand:
+    serial: str | None = None
+    status: str | None = None
+    for word in rest:
+        key, sep, value = word.partition("=")
+        if sep:
+            if key.lower() != "status" or not re.fullmatch(r"[A-Za-z_]{1,40}", value):
+                return InvalidRequest(
+                    subcommand="list", problem="Filter with `status=STATUS`, like `/headless list status=failed`."
+                )
+            status = value.lower()
+        elif serial is None and SERIAL.match(word):
+            serial = word
+        else:
+            return InvalidRequest(
+                subcommand="list",
+                problem="Use `/headless list [SERIAL] [status=STATUS]`, like `/headless list SN123456789 status=failed`.",
+            )
+    return ListRequest(serial=serial, status=status)

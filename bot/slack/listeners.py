@@ -1,0 +1,212 @@
+"""Listeners: ``ack()`` first, parse into a typed request, call a service, render, answer.
+
+They hold no business rules. Anything slow happens after ``ack()`` and answers through ``respond()`` (the
+request's ``response_url``), with a "still waiting" note when the Control API is slow and a plain-words error when
+it fails, so a person never meets a Slack timeout or a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError, field_validator
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
+from bot.slack import blocks
+from bot.slack.commands import (
+    TXN_ID,
+    HelpRequest,
+    InvalidRequest,
+    ListRequest,
+    ParsedCommand,
+    RefreshRequest,
+    StatusRequest,
+    UnknownRequest,
+    parse_command,
+)
+from bot.slack.wording import explain
+
+if TYPE_CHECKING:
+    from bot.runtime import BotRuntime
+
+log = logging.getLogger("bot.slack.listeners")
+
+COMMAND = "/headless"
+PROGRESS_AFTER_SECONDS = 2.0
+Message = dict[str, Any]
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, Unauthorized):
+        return "unauthorized"
+    if isinstance(exc, ControlApiUnavailable | TimeoutError):
+        return "unavailable"
+    if isinstance(exc, ControlApiError):
+        return "api_error"
+    return "error"
+
+
+async def answer_later(
+    runtime: BotRuntime,
+    respond: AsyncRespond,
+    *,
+    command: str,
+    what: str,
+    work: Callable[[], Awaitable[Message]],
+    deadline: float,
+    replace_original: bool = False,
+    replace_progress: bool = True,
+) -> None:
+    """Run ``work`` after the ack; say so if it is slow; answer with its message or a plain-words error.
+
+    ``replace_original`` replaces the message the request came from (an ephemeral list page, the ack of a slash
+    command); ``replace_progress`` lets the answer replace the "still waiting" note. Both must be False for a
+    button on a channel message, or the answer would overwrite that message for everyone.
+    """
+    task = asyncio.ensure_future(work())
+    progress_shown = False
+    outcome = "ok"
+    try:
+        done, _ = await asyncio.wait({task}, timeout=PROGRESS_AFTER_SECONDS)
+        if not done:
+            progress_shown = await _safe_respond(
+                respond,
+                {"text": f":hourglass_flowing_sand: Still waiting for the Control API on {what}…"},
+                replace_original=replace_original,
+            )
+        message = await asyncio.wait_for(task, timeout=max(0.1, deadline - PROGRESS_AFTER_SECONDS))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a trace in Slack
+        outcome = _outcome(exc)
+        if outcome == "error":
+            log.error("%s failed", command, exc_info=exc)
+        else:
+            log.warning("%s: Control API %s: %s", command, outcome, exc)
+        if isinstance(exc, TimeoutError):
+            task.cancel()
+        message = blocks.text_message(explain(exc, what=what))
+    runtime.metrics.count(command, outcome)
+    await _safe_respond(respond, message, replace_original=replace_original or (progress_shown and replace_progress))
+
+
+async def _safe_respond(respond: AsyncRespond, message: Message, *, replace_original: bool) -> bool:
+    """``respond()`` that logs instead of raising when Slack cannot be reached; True when it was delivered."""
+    try:
+        await respond(**message, response_type="ephemeral", replace_original=replace_original)
+    except Exception as exc:  # noqa: BLE001 - Slack being down must not crash the listener task
+        log.warning("could not answer through response_url: %s", type(exc).__name__)
+        return False
+    return True
+
+
+def register(app: AsyncApp, runtime: BotRuntime) -> None:
+    """Attach every listener to ``app``."""
+    settings = runtime.settings
+    deadline = settings.control_api_timeout_seconds * 2.5
+    refresh_deadline = settings.control_api_refresh_timeout_seconds + 5
+
+    async def run_list(respond: AsyncRespond, request: ListRequest, *, replace: bool = False) -> None:
+        async def work() -> Message:
+            operations = await runtime.operations.list(serial=request.serial, status=request.status)
+            return blocks.list_message(operations, serial=request.serial, status=request.status, offset=request.offset)
+
+        await answer_later(
+            runtime, respond, command="list", what="the operation list", work=work, deadline=deadline,
+            replace_original=replace,
+        )  # fmt: skip
+
+    async def run_status(respond: AsyncRespond, operation_id: str) -> None:
+        async def work() -> Message:
+            return blocks.operation_message(await runtime.operations.status(operation_id))
+
+        await answer_later(
+            runtime, respond, command="status", what=f"operation `{operation_id}`", work=work, deadline=deadline
+        )
+
+    async def run_refresh(respond: AsyncRespond, operation_id: str, *, replace: bool) -> None:
+        async def work() -> Message:
+            result = await runtime.operations.refresh(operation_id)
+            return blocks.operation_message(result.operation, refreshed_age=result.age_seconds, cached=result.cached)
+
+        await answer_later(
+            runtime, respond, command="refresh", what=f"operation `{operation_id}`", work=work,
+            deadline=refresh_deadline, replace_original=replace, replace_progress=replace,
+        )  # fmt: skip
+
+    @app.command(COMMAND)
+    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        request: ParsedCommand = parse_command(str(command.get("text") or ""))
+        if isinstance(request, HelpRequest):
+            await ack(**blocks.help_message(), response_type="ephemeral")
+            runtime.metrics.count("help", "ok")
+        elif isinstance(request, UnknownRequest):
+            await ack(**blocks.help_message(word=request.word, suggestion=request.suggestion), response_type="ephemeral")
+            runtime.metrics.count("unknown", "user_error")
+        elif isinstance(request, InvalidRequest):
+            await ack(**blocks.help_message(problem=request.problem), response_type="ephemeral")
+            runtime.metrics.count(request.subcommand, "user_error")
+        elif isinstance(request, ListRequest):
+            await ack()
+            await run_list(respond, request)
+        elif isinstance(request, StatusRequest):
+            await ack()
+            await run_status(respond, request.operation_id)
+        elif isinstance(request, RefreshRequest):
+            await ack(
+                text=f":satellite_antenna: Refreshing `{request.operation_id}`: asking the device for its current "
+                "status. This can take a little while; the answer will appear here.",
+                response_type="ephemeral",
+            )
+            await run_refresh(respond, request.operation_id, replace=True)
+        else:
+            await ack(
+                text=f":construction: `/headless {request.kind}` is not available in this version yet. "
+                "Type `/headless help` for what is.",
+                response_type="ephemeral",
+            )
+            runtime.metrics.count(request.kind, "unavailable")
+
+    @app.action(blocks.ACTION_LIST_MORE)
+    async def on_list_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            page = ListPage.model_validate_json(str(action.get("value") or ""))
+        except ValidationError:
+            await _safe_respond(
+                respond, blocks.text_message(":warning: That list is out of date; run `/headless list` again."),
+                replace_original=False,
+            )  # fmt: skip
+            return
+        await run_list(respond, ListRequest(serial=page.serial, status=page.status, offset=page.offset), replace=True)
+
+    @app.action(blocks.ACTION_REFRESH)
+    async def on_refresh_button(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        operation_id = str(action.get("value") or "")
+        if not TXN_ID.match(operation_id):
+            await _safe_respond(
+                respond, blocks.text_message(":warning: That button is broken; use `/headless refresh TXN_ID`."),
+                replace_original=False,
+            )  # fmt: skip
+            return
+        await run_refresh(respond, operation_id, replace=False)
+
+
+class ListPage(BaseModel):
+    """The More button's value: which list, and where the next page starts."""
+
+    serial: str | None = None
+    status: str | None = None
+    offset: int = 0
+
+    @field_validator("offset")
+    @classmethod
+    def _bounded(cls, value: int) -> int:
+        if not 0 <= value <= 100_000:
+            raise ValueError("offset out of range")
+        return value

@@ -1,0 +1,51 @@
+"""The one place that turns errors into the words a person reads in Slack.
+
+Every message says which thing it is about, what happened, and what to do next. Details (status codes, reasons)
+go to the log; secrets go nowhere.
+"""
+
+from __future__ import annotations
+
+from bot.control.errors import (
+    ControlApiError,
+    ControlApiUnavailable,
+    DeviceNotFound,
+    InvalidRequest,
+    OperationNotFound,
+    Unauthorized,
+)
+from bot.slack.blocks import escape
+
+
+def explain(exc: BaseException, *, what: str = "the request") -> str:
+    """A mrkdwn sentence or two for ``exc``; ``what`` names the subject (already escaped by the caller)."""
+    if isinstance(exc, OperationNotFound):
+        return (
+            f":mag: No operation `{escape(exc.operation_id)}` in the Control API. "
+            "Check the id (it looks like `txn_12345`), or find it with `/headless list`."
+        )
+    if isinstance(exc, DeviceNotFound):
+        return (
+            f":mag: Device serial `{escape(exc.device_serial)}` is not in the inventory. "
+            "Check the serial on the device label or in the inventory, then schedule again."
+        )
+    if isinstance(exc, InvalidRequest):
+        return f":warning: The Control API refused {what}: {escape(exc.detail)}. Fix it and try again."
+    if isinstance(exc, Unauthorized):
+        return (
+            ":lock: The Control API rejected the bot's token, so nothing was done for "
+            f"{what}. Ask an admin to check `CONTROL_API_TOKEN`."
+        )
+    if isinstance(exc, ControlApiUnavailable):
+        return (
+            f":electric_plug: The Control API is not answering right now ({escape(exc.reason)}), so {what} "
+            "could not be done. Nothing was changed; try again in a few minutes."
+        )
+    if isinstance(exc, ControlApiError):
+        return f":warning: The Control API could not handle {what}: {escape(str(exc))}."
+    if isinstance(exc, TimeoutError):
+        return (
+            f":hourglass: The Control API took too long to answer for {what}. "
+            "Nothing was changed; try again in a few minutes."
+        )
+    return f":warning: Something went wrong with {what}. It has been logged; try again, or ask an admin."

@@ -1,0 +1,104 @@
+"""Settings: comma-separated lists, secrets that never print, one line per wrong variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+ALL_VARS = [
+    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "CONTROL_API_URL",
+    "CONTROL_API_TOKEN", "DATABASE_URL", "APPROVAL_CHANNEL", "NOTIFY_CHANNEL", "APPROVERS", "ONCALL_GROUP",
+    "POLL_INTERVAL_SECONDS", "MAINTENANCE_WINDOWS", "APPROVAL_REQUIRED_FOR", "OPERATION_TYPES",
+    "DEFAULT_TIMEZONE", "LOG_LEVEL", "NOTIFY_SCOPE", "WINDOW_POLICY",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    for name in ALL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.control_api_url == "https://control.zequenze.com/api/v1"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.poll_interval_seconds == 60
+    assert settings.approval_required("reboot") is True
+    assert settings.windows == []
+    assert settings.default_timezone == "UTC"
+
+
+def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVERS", "U123ABC, U456DEF,S789GHI ,")
+    monkeypatch.setenv("OPERATION_TYPES", "firmware_update,reboot")
+    monkeypatch.setenv("APPROVAL_REQUIRED_FOR", "firmware_update")
+    settings = load_settings()
+    assert settings.approvers == ["U123ABC", "U456DEF", "S789GHI"]
+    assert settings.approver_users == ["U123ABC", "U456DEF"]
+    assert settings.approver_groups == ["S789GHI"]
+    assert settings.operation_types == ["firmware_update", "reboot"]
+    assert settings.approval_required("firmware_update") is True
+    assert settings.approval_required("reboot") is False
+
+
+def test_approval_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVAL_REQUIRED_FOR", "none")
+    assert load_settings().approval_required("reboot") is False
+
+
+def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-SECRET-bot-123")
+    monkeypatch.setenv("CONTROL_API_TOKEN", "ctl-SECRET-456")
+    settings = load_settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-SECRET-bot-123"
+    for text in (repr(settings), str(settings), settings.model_dump_json()):
+        assert "SECRET" not in text
+
+
+def test_database_url_gets_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    assert load_settings().database_url == "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///tmp/x.db")
+    assert load_settings().database_url == "sqlite+aiosqlite:///tmp/x.db"
+
+
+def test_maintenance_windows_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAINTENANCE_WINDOWS", "Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC")
+    assert len(load_settings().windows) == 2
+
+
+def test_one_line_per_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPROVERS", "alice,U123ABC")
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "often")
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "Mars/Olympus")
+    monkeypatch.setenv("APPROVAL_CHANNEL", "#ops")
+    monkeypatch.setenv("MAINTENANCE_WINDOWS", "Caturday 02:00-06:00 UTC")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-SECRET-should-not-leak")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    problems = info.value.problems
+    names = sorted(line.split(":", 1)[0] for line in problems)
+    assert names == sorted(
+        ["APPROVERS", "POLL_INTERVAL_SECONDS", "DEFAULT_TIMEZONE", "APPROVAL_CHANNEL", "MAINTENANCE_WINDOWS"]
+    )
+    assert "alice" in next(line for line in problems if line.startswith("APPROVERS"))
+    assert "SECRET" not in str(info.value)
+
+
+def test_approval_types_must_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPERATION_TYPES", "reboot")
+    monkeypatch.setenv("APPROVAL_REQUIRED_FOR", "firmware_update")
+    with pytest.raises(SettingsError, match="APPROVAL_REQUIRED_FOR"):
+        load_settings()
+
+
+def test_dotenv_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("ONCALL_GROUP=S0ONCALL1\nLOG_LEVEL=debug\n")
+    settings = Settings()
+    assert settings.oncall_group == "S0ONCALL1"
+    assert settings.log_level == "DEBUG"

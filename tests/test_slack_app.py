@@ -1,0 +1,298 @@
+"""The Slack front door through the real HTTP endpoint: signed requests in, Web API / response_url calls out.
+
+The bot runs as ``headless-bot serve`` builds it; Slack's Web API is the local bench, the Control API the
+simulator, both over real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.simulator import DOCUMENTED_SERIAL
+from tests.support.harness import Harness, bot_harness
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT.parent / "shared" / "reference" / "slack" / "manifest.schema.1.0.0.json"
+
+
+def texts(message: dict[str, Any]) -> str:
+    """Everything a person reads in a message: its text and every block's text, joined."""
+    parts = [str(message.get("text") or "")]
+    for block in message.get("blocks") or []:
+        text = block.get("text")
+        if isinstance(text, dict):
+            parts.append(str(text.get("text", "")))
+        for element in block.get("elements") or []:
+            if isinstance(element.get("text"), dict):
+                parts.append(str(element["text"].get("text", "")))
+            elif isinstance(element.get("text"), str):
+                parts.append(element["text"])
+    return "\n".join(parts)
+
+
+def seed(h: Harness, count: int, *, serial: str = DOCUMENTED_SERIAL) -> list[str]:
+    """``count`` operations, created a minute apart (the last is the newest); returns their ids in order."""
+    now = h.sim_state.now()
+    ids = []
+    for i in range(count):
+        op = h.sim_state.create_operation(
+            serial,
+            "firmware_update",
+            now + timedelta(days=1, minutes=i),
+            {"version": f"2.{i}"},
+            created_at=now - timedelta(minutes=count - i),
+        )
+        ids.append(op.id)
+    return ids
+
+
+@pytest.fixture(scope="module")
+def h() -> Any:
+    with bot_harness() as harness:
+        yield harness
+
+
+@pytest.fixture(autouse=True)
+def _clean(h: Harness) -> Any:
+    h.bench.clear()
+    h.sim_state.faults.latency = 0
+    h.sim_state.faults.reject_token = False
+    h.sim_state.faults.error_rate = 0
+    yield
+    h.bench.assert_no_violations()
+
+
+def test_help_is_the_ack_itself(h: Harness) -> None:
+    response, _ = h.command("help")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    assert "/headless list" in texts(body)
+    assert "/headless status TXN_ID" in texts(body)
+
+
+def test_near_miss_suggests_the_right_word(h: Harness) -> None:
+    response, _ = h.command("stauts txn_1")
+    assert "Did you mean `status`?" in texts(response.json())
+
+
+def test_unknown_word_is_escaped(h: Harness) -> None:
+    response, _ = h.command("<!channel>")
+    shown = texts(response.json())
+    assert "<!channel>" not in shown
+    assert "/headless list" in shown
+
+
+def test_list_newest_first_and_filters(h: Harness) -> None:
+    ids = seed(h, 3)
+    other = h.sim_state.create_operation(
+        sorted(h.sim_state.devices)[1], "reboot", h.sim_state.now() + timedelta(hours=5)
+    )
+    response, request = h.command(f"list {DOCUMENTED_SERIAL}")
+    assert response.status_code == 200 and response.text == ""
+    (answer,) = h.responses(request)
+    shown = texts(answer.body)
+    positions = [shown.index(f"`{op_id}`") for op_id in ids]
+    assert positions == sorted(positions, reverse=True), "newest first"
+    assert other.id not in shown
+    assert "<!date^" in shown and "UTC" in shown
+    assert answer["response_type"] == "ephemeral"
+
+    h.sim_state.force_status(ids[0], "failed")
+    _, request = h.command("list status=failed")
+    (answer,) = h.responses(request)
+    shown = texts(answer.body)
+    assert ids[0] in shown and ids[1] not in shown
+    assert ":x: Failed" in shown
+
+
+def test_list_paginates_with_more_button(h: Harness) -> None:
+    serial = sorted(h.sim_state.devices)[2]
+    ids = seed(h, 40, serial=serial)
+    _, request = h.command(f"list {serial}")
+    (first,) = h.responses(request)
+    assert len(first["blocks"]) <= 50
+    assert "1–15 of 40" in texts(first.body)
+    more = next(b for b in first["blocks"] if b["type"] == "actions")["elements"][0]
+    assert more["text"]["text"] == "More"
+    click = h.sender.block_action(
+        "list_more", more["value"], block_id="list_more", is_ephemeral=True, response_url=None
+    )
+    assert h.sender.send(click).status_code == 200
+    (second,) = h.responses(click)
+    assert "16–30 of 40" in texts(second.body)
+    assert second["replace_original"] is True
+    assert ids[-16] in texts(second.body) and ids[-1] not in texts(second.body)
+
+
+def test_status_shows_device(h: Harness) -> None:
+    (op_id,) = seed(h, 1)
+    _, request = h.command(f"status {op_id}")
+    (answer,) = h.responses(request)
+    shown = texts(answer.body)
+    assert op_id in shown and DOCUMENTED_SERIAL in shown
+    assert "online" in shown or "offline" in shown
+    buttons = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"] for b in buttons] == ["Refresh"]
+
+
+def test_status_unknown_operation_says_what_to_do(h: Harness) -> None:
+    _, request = h.command("status txn_999999")
+    (answer,) = h.responses(request)
+    shown = texts(answer.body)
+    assert "No operation `txn_999999`" in shown
+    assert "/headless list" in shown
+
+
+def test_refresh_acks_at_once_then_answers_and_keeps_a_cooldown(h: Harness) -> None:
+    (op_id,) = seed(h, 1)
+    before = h.metric("headless_bot_control_api_seconds_count", endpoint="refresh")
+    response, request = h.command(f"refresh {op_id}")
+    assert "Refreshing" in texts(response.json())
+    (answer,) = h.responses(request)
+    assert answer["replace_original"] is True
+    assert "refreshed just now" in texts(answer.body)
+
+    _, again = h.command(f"refresh {op_id}")
+    (cached,) = h.responses(again)
+    assert "from cache" in texts(cached.body)
+    after = h.metric("headless_bot_control_api_seconds_count", endpoint="refresh")
+    assert after - before == 1, "the second refresh inside the cooldown must not query the device"
+
+
+def test_refresh_button(h: Harness) -> None:
+    (op_id,) = seed(h, 1)
+    click = h.sender.block_action("refresh_operation", op_id, block_id="operation_actions")
+    h.sender.send(click)
+    (answer,) = h.responses(click)
+    assert op_id in texts(answer.body)
+    assert answer["replace_original"] is False, "a channel message must never be overwritten by one person's answer"
+
+
+def test_refresh_button_with_edited_value_is_refused(h: Harness) -> None:
+    click = h.sender.block_action("refresh_operation", "<!channel> ../../etc", block_id="operation_actions")
+    h.sender.send(click)
+    (answer,) = h.responses(click)
+    assert "broken" in texts(answer.body)
+    assert "<!channel>" not in texts(answer.body)
+
+
+def test_api_token_rejected(h: Harness) -> None:
+    h.sim_state.faults.reject_token = True
+    _, request = h.command("list")
+    (answer,) = h.responses(request)
+    shown = texts(answer.body)
+    assert "rejected the bot's token" in shown
+    assert "CONTROL_API_TOKEN" in shown
+    assert "Traceback" not in shown
+
+
+def test_api_slow_gets_progress_then_clear_error(h: Harness) -> None:
+    h.sim_state.faults.latency = 10  # longer than the bot's 3 s timeout (harness settings)
+    started = time.time()
+    response, request = h.command("status txn_10000")
+    ack_seconds = time.time() - started
+    assert response.status_code == 200
+    assert ack_seconds < 1.5, f"ack took {ack_seconds:.2f} s"
+    progress, final = h.responses(request, count=2, timeout=15)
+    assert progress.at - started < 3.5
+    assert "Still waiting for the Control API" in texts(progress.body)
+    assert final["replace_original"] is True
+    assert "not answering" in texts(final.body) or "took too long" in texts(final.body)
+
+
+def test_api_errors_do_not_leak_a_trace(h: Harness) -> None:
+    h.sim_state.faults.error_rate = 1.0
+    _, request = h.command("list")
+    answers = h.responses(request, timeout=15)
+    shown = texts(answers[-1].body)
+    assert "not answering" in shown
+    assert "Traceback" not in shown and "500" not in shown.split("(")[0]
+
+
+def test_bad_signature_and_stale_timestamp_are_refused(h: Harness) -> None:
+    for kwargs in ({"signature": "bad"}, {"signature": "missing"}, {"stale": True}):
+        request = h.sender.slash_command("list")
+        response = h.sender.send(request, **kwargs)
+        assert response.status_code == 401, kwargs
+    time.sleep(0.5)
+    assert h.bench.responses == [], "a refused request must do nothing"
+
+
+def test_health_ready_metrics(h: Harness) -> None:
+    health = h.get("/healthz")
+    assert health.status_code == 200
+    body = health.json()
+    assert body["status"] == "ok" and body["version"]
+    assert body["control_api"] in ("ok", "unauthorized", "unavailable")
+    assert "database" in body
+    assert h.get("/readyz").status_code == 200
+    h.command("help")
+    metrics = h.get("/metrics").text
+    assert 'headless_bot_requests_total{command="help",outcome="ok"}' in metrics
+    assert "headless_bot_ack_seconds_bucket" in metrics
+
+
+def test_healthz_stays_200_when_the_api_is_down() -> None:
+    with bot_harness() as harness:
+        harness.sim.stop()
+        harness.runtime._health = None  # forget the cached state so the probe asks again
+        response = harness.get("/healthz")
+        assert response.status_code == 200
+        assert response.json()["control_api"] == "unavailable"
+        _, request = harness.command("status txn_1")
+        (answer,) = harness.responses(request, timeout=20)
+        assert "not answering" in texts(answer.body)
+
+
+def test_socket_mode_smoke() -> None:
+    from tests.support.socket_mode import SocketModeStub
+
+    stub = SocketModeStub().start()
+    try:
+        with bot_harness(socket_mode=True, bench_options={"socket_mode_url": stub.url}) as harness:
+            deadline = time.monotonic() + 10
+            while stub.connections == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert stub.connections >= 1
+            payload = harness.sender.slash_command("help").payload
+            envelope_id = stub.send("slash_commands", dict(payload))
+            ack = stub.wait_for_ack(envelope_id)
+            assert "/headless list" in json.dumps(ack.get("payload", {}))
+            assert harness.get("/slack/events").status_code in (404, 405), "no HTTP events in Socket Mode"
+    finally:
+        stub.stop()
+
+
+def test_manifest_is_valid_and_names_the_command() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    commands = [c["command"] for c in manifest["features"]["slash_commands"]]
+    assert commands == ["/headless"]
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert any(s["type"] == "global" for s in manifest["features"]["shortcuts"])
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) <= {
+        "commands", "chat:write", "users:read", "usergroups:read", "channels:read", "groups:read",
+    }  # fmt: skip
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not at {SCHEMA}")
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(manifest), key=str)
+    assert errors == [], [e.message for e in errors]
+
+
+def test_times_are_utc_aware() -> None:
+    # the clock every part uses is aware UTC
+    from bot.clock import utcnow
+
+    assert utcnow().tzinfo is UTC
+    assert isinstance(utcnow(), datetime)
