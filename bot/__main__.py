@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("simulator", help="run the Control API simulator (no credentials needed)")
     sim.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
     sim.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
-    sim.add_argument("--token", default=None, help="Bearer token to accept (default: CONTROL_API_TOKEN, else a demo one)")
+    sim.add_argument(
+        "--token", default=None, help="Bearer token to accept (default: CONTROL_API_TOKEN, else a demo one)"
+    )
     sim.add_argument("--seed", type=int, default=42, help="seed of the inventory and outcomes (42)")
     sim.add_argument("--devices", type=int, default=20, help="devices besides SN123456789 (20)")
     sim.add_argument("--failure-rate", type=float, default=0.1, help="share of operations that fail (0.1)")

@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     # Behaviour
     poll_interval_seconds: float = Field(60.0, ge=1, le=3600, description="Notifier polling period.")
     refresh_cooldown_seconds: float = Field(60.0, ge=0, le=3600, description="Per-operation refresh cooldown.")
-    maintenance_windows: str = Field("", description="e.g. 'Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC'")
+    maintenance_windows: str = Field(
+        "", description="e.g. 'Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC'"
+    )
     window_policy: WindowPolicyName = Field(WindowPolicyName.WARN, description="Scheduling outside a window.")
     approval_required_for: CommaList = Field(
         default_factory=lambda: ["*"], description="Operation types needing approval; '*' = all, 'none' = none."
@@ -250,9 +252,7 @@ class Settings(BaseSettings):
         self._windows = list(parse_windows(self.maintenance_windows))
         unknown = [t for t in self.approval_required_for if t != "*" and t not in self.operation_types]
         if unknown:
-            raise ValueError(
-                f"APPROVAL_REQUIRED_FOR names types that are not in OPERATION_TYPES: {', '.join(unknown)}"
-            )
+            raise ValueError(f"APPROVAL_REQUIRED_FOR names types that are not in OPERATION_TYPES: {', '.join(unknown)}")
         return self
 
     # --- derived ------------------------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ def parse_parameters(text: str | None) -> dict[str, Any]:
         key = key.strip()
         if not sep or not PARAM_KEY_RE.match(key):
             raise InputError(
-                f"Cannot read parameter {item[:40]!r}: write key=value, one per line, like config_profile=production_v2."
+                f"Cannot read parameter {item[:40]!r}: "
+                "write key=value, one per line, like config_profile=production_v2."
             )
         if key in params:
             raise InputError(f"Parameter {key} is given twice; keep one.")

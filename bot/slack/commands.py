@@ -155,14 +155,13 @@ def parse_command(text: str) -> ParsedCommand:
         return _parse_list(rest)
     if head in ("status", "refresh"):
         if len(rest) != 1 or not TXN_ID.match(rest[0]):
-            return InvalidRequest(
-                subcommand=head, problem=f"Give one operation id, like `/headless {head} txn_12345`."
-            )
+            return InvalidRequest(subcommand=head, problem=f"Give one operation id, like `/headless {head} txn_12345`.")
         return (StatusRequest if head == "status" else RefreshRequest)(operation_id=rest[0])
     if head in ("watch", "unwatch"):
         if not rest or not TXN_ID.match(rest[0]) or len(rest) > 2:
             return InvalidRequest(
-                subcommand=head, problem=f"Give an operation id and optionally a channel: `/headless {head} txn_12345 #ops`."
+                subcommand=head,
+                problem=f"Give an operation id and optionally a channel: `/headless {head} txn_12345 #ops`.",
             )
         channel = None
         if len(rest) == 2:
@@ -198,6 +197,7 @@ def _parse_list(rest: list[str]) -> ParsedCommand:
         else:
             return InvalidRequest(
                 subcommand="list",
-                problem="Use `/headless list [SERIAL] [status=STATUS]`, like `/headless list SN123456789 status=failed`.",
+                problem="Use `/headless list [SERIAL] [status=STATUS]`, "
+                "like `/headless list SN123456789 status=failed`.",
             )
     return ListRequest(serial=serial, status=status)

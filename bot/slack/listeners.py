@@ -1,7 +1,9 @@
 """Listeners: ``ack()`` first, parse into a typed request, call a service, render, answer.
 
-They hold no business rules. Anything slow happens after ``ack()`` and answers through ``respond()`` (the
-request's ``response_url``), with a "still waiting" note when the Control API is slow and a plain-words error when
+They hold no business rules. A listener returns as soon as it has acked (bolt runs with
+``process_before_response=True``, so Slack's HTTP response leaves the moment the listener returns, with no polling);
+anything slow is spawned as a background task of the runtime and answers through ``respond()`` (the request's
+``response_url``), with a "still waiting" note when the Control API is slow and a plain-words error when
 it fails, so a person never meets a Slack timeout or a stack trace.
 """
 
@@ -81,7 +83,7 @@ async def answer_later(
                 replace_original=replace_original,
             )
         message = await asyncio.wait_for(task, timeout=max(0.1, deadline - PROGRESS_AFTER_SECONDS))
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a trace in Slack
+    except Exception as exc:
         outcome = _outcome(exc)
         if outcome == "error":
             log.error("%s failed", command, exc_info=exc)
@@ -98,7 +100,7 @@ async def _safe_respond(respond: AsyncRespond, message: Message, *, replace_orig
     """``respond()`` that logs instead of raising when Slack cannot be reached; True when it was delivered."""
     try:
         await respond(**message, response_type="ephemeral", replace_original=replace_original)
-    except Exception as exc:  # noqa: BLE001 - Slack being down must not crash the listener task
+    except Exception as exc:
         log.warning("could not answer through response_url: %s", type(exc).__name__)
         return False
     return True
@@ -145,24 +147,26 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             await ack(**blocks.help_message(), response_type="ephemeral")
             runtime.metrics.count("help", "ok")
         elif isinstance(request, UnknownRequest):
-            await ack(**blocks.help_message(word=request.word, suggestion=request.suggestion), response_type="ephemeral")
+            await ack(
+                **blocks.help_message(word=request.word, suggestion=request.suggestion), response_type="ephemeral"
+            )
             runtime.metrics.count("unknown", "user_error")
         elif isinstance(request, InvalidRequest):
             await ack(**blocks.help_message(problem=request.problem), response_type="ephemeral")
             runtime.metrics.count(request.subcommand, "user_error")
         elif isinstance(request, ListRequest):
             await ack()
-            await run_list(respond, request)
+            runtime.spawn(run_list(respond, request))
         elif isinstance(request, StatusRequest):
             await ack()
-            await run_status(respond, request.operation_id)
+            runtime.spawn(run_status(respond, request.operation_id))
         elif isinstance(request, RefreshRequest):
             await ack(
                 text=f":satellite_antenna: Refreshing `{request.operation_id}`: asking the device for its current "
                 "status. This can take a little while; the answer will appear here.",
                 response_type="ephemeral",
             )
-            await run_refresh(respond, request.operation_id, replace=True)
+            runtime.spawn(run_refresh(respond, request.operation_id, replace=True))
         else:
             await ack(
                 text=f":construction: `/headless {request.kind}` is not available in this version yet. "
@@ -182,7 +186,8 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 replace_original=False,
             )  # fmt: skip
             return
-        await run_list(respond, ListRequest(serial=page.serial, status=page.status, offset=page.offset), replace=True)
+        request = ListRequest(serial=page.serial, status=page.status, offset=page.offset)
+        runtime.spawn(run_list(respond, request, replace=True))
 
     @app.action(blocks.ACTION_REFRESH)
     async def on_refresh_button(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
@@ -194,7 +199,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 replace_original=False,
             )  # fmt: skip
             return
-        await run_refresh(respond, operation_id, replace=False)
+        runtime.spawn(run_refresh(respond, operation_id, replace=False))
 
 
 class ListPage(BaseModel):

@@ -22,8 +22,8 @@ from bot.simulator import SimulatorConfig, SimulatorState, create_app
 from tests.slackbench import SlackBench, SlackRequestSender
 from tests.support.servers import ThreadedServer, serve_asgi
 
-SIGNING_SECRET = "test-signing-secret-0123456789abcdef"  # noqa: S105 - a test fixture, not a real secret
-CONTROL_TOKEN = "sim-control-token-abc123"  # noqa: S105
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+CONTROL_TOKEN = "sim-control-token-abc123"
 
 
 @dataclass
