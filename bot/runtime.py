@@ -19,13 +19,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import __version__
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
+from bot.control.errors import ControlApiError
 from bot.metrics import Metrics
 from bot.services.operations import OperationsService
+from bot.services.people import Directory
+from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
+from bot.store import Store, StoreError
+from bot.store.records import RequestState
 
 log = logging.getLogger("bot.runtime")
 
 HEALTH_CACHE_SECONDS = 15.0
+MAINTENANCE_INTERVAL_SECONDS = 15.0
 
 
 @dataclass
@@ -38,27 +44,67 @@ class BotRuntime:
     operations: OperationsService
     metrics: Metrics
     clock: Clock
+    store: Store
+    directory: Directory
+    scheduling: SchedulingService
     app: AsyncApp = field(init=False)
+    workflow: Any = field(init=False)
+    command_handlers: dict[str, Any] = field(default_factory=dict)
+    maintenance_interval: float = MAINTENANCE_INTERVAL_SECONDS
     ready: bool = False
     _health: tuple[float, str] | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _loops: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Load what the first person must not wait for, then declare the bot ready."""
+        """Migrate the database, load what the first person must not wait for, start the background loops."""
         from bot.when import warm_up
 
+        await self.store.connect()
         await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
+        self._loops.append(asyncio.ensure_future(self._maintenance_loop()))
         self.ready = True
         self.metrics.ready.set(1)
         log.info("headless-bot %s ready", __version__)
 
     async def stop(self) -> None:
-        """Stop taking work, let background work finish briefly, close the clients."""
+        """Stop taking work, let background work finish briefly, close the clients and the database."""
         self.ready = False
         self.metrics.ready.set(0)
+        for loop in self._loops:
+            loop.cancel()
+        if self._loops:
+            await asyncio.wait(self._loops, timeout=5)
         if self._background:
             await asyncio.wait(self._background, timeout=5)
         await self.control.aclose()
+        await self.store.close()
+
+    async def _maintenance_loop(self) -> None:
+        """Expire, reconcile, resume and re-post, forever; one failing pass never stops the next."""
+        while True:
+            try:
+                await self.maintain()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("maintenance pass failed", exc_info=exc)
+            await asyncio.sleep(self.maintenance_interval)
+
+    async def maintain(self) -> None:
+        """One pass: nothing is left in a state from which nobody can move it."""
+        workflow = self.workflow
+        for record in await self.scheduling.expire_due():
+            await workflow.show_outcome(record)
+        try:
+            await self.scheduling.reconcile()
+        except ControlApiError as exc:
+            log.warning("reconciliation postponed: %s", exc)
+        for record in await self.store.list_requests([RequestState.APPROVED], limit=200):
+            await workflow.resume(record)
+        for record in await self.store.list_requests([RequestState.PENDING_APPROVAL], limit=200):
+            if record.approval_ts is None:
+                await workflow.post_approval(record)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run ``coro`` in the background, keeping a reference so it is not garbage-collected mid-flight."""
@@ -80,12 +126,16 @@ class BotRuntime:
         return state
 
     async def health(self) -> dict[str, Any]:
+        try:
+            database = "ok" if await self.store.ping(seconds=3) else "unavailable"
+        except StoreError:
+            database = "unavailable"
         return {
             "status": "ok",
             "version": __version__,
             "ready": self.ready,
             "control_api": await self.control_health(),
-            "database": "not_configured",
+            "database": database,
         }
 
 
@@ -96,9 +146,11 @@ def build_runtime(
     control: ControlApiClient | None = None,
     clock: Clock = utcnow,
     socket_mode: bool = False,
+    store: Store | None = None,
 ) -> BotRuntime:
     """Build the bot from ``settings``; pass stand-ins to replace the real Slack or Control API clients."""
     from bot.slack.app import build_app
+    from bot.slack.workflow import Workflow
 
     metrics = Metrics()
     if control is None:
@@ -114,6 +166,7 @@ def build_runtime(
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         web_client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
     operations = OperationsService(control, clock=clock, refresh_cooldown=settings.refresh_cooldown_seconds)
+    store = store or Store(settings.database_url, clock=clock)
     runtime = BotRuntime(
         settings=settings,
         control=control,
@@ -121,6 +174,10 @@ def build_runtime(
         operations=operations,
         metrics=metrics,
         clock=clock,
+        store=store,
+        directory=Directory(web_client, default_tz=settings.default_timezone),
+        scheduling=SchedulingService(settings, store, control, clock=clock),
     )
+    runtime.workflow = Workflow(runtime)
     runtime.app = build_app(runtime, socket_mode=socket_mode)
     return runtime

@@ -46,7 +46,14 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
     async def slack_events_endpoint(request: Request) -> Response:
         started = time.perf_counter()
         body = await request.body()
-        response = await handler.handle(request)
+        try:
+            response = await handler.handle(request)
+        except Exception as exc:
+            # A payload bolt cannot digest (a field missing, a type wrong): refuse it plainly, never with a 500
+            # and a stack trace that would make Slack retry the same broken request.
+            log.warning("unprocessable Slack request: %s", type(exc).__name__)
+            runtime.metrics.count("unparseable", "user_error")
+            response = Response("unprocessable request", status_code=400, media_type="text/plain")
         runtime.metrics.ack_latency.labels(_request_kind(body)).observe(time.perf_counter() - started)
         return response
 

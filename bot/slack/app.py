@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 
-from bot.slack import listeners
+from bot.slack import listeners, schedule_listeners
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
@@ -46,4 +46,5 @@ def build_app(runtime: BotRuntime, *, socket_mode: bool = False) -> AsyncApp:
         return BoltResponse(status=200, body="")
 
     listeners.register(app, runtime)
+    schedule_listeners.register(app, runtime)
     return app

@@ -215,3 +215,19 @@ def help_message(*, word: str | None = None, suggestion: str | None = None, prob
     lines.extend(f"• {line}" for line in HELP_LINES)
     text = "\n".join(lines)
     return {"text": text.split("\n", 1)[0], "blocks": [section(text)]}
+
+
+def audit_message(entries: Sequence[Any], *, subject: str | None) -> Message:
+    """Recent audit entries (``bot.store.records.AuditRecord``), newest first."""
+    scope = f" for `{escape(subject)}`" if subject else ""
+    if not entries:
+        return text_message(f":ledger: No audit entries{scope}.")
+    lines = [f":ledger: *Audit log{scope}* (newest first)"]
+    for entry in entries:
+        actor = "the bot" if entry.actor_id == "bot" else f"<@{escape(entry.actor_id)}>"
+        where = f" in <#{escape(entry.channel_id)}>" if entry.channel_id else ""
+        lines.append(
+            f"• {slack_date(entry.at)} {actor} *{escape(entry.action)}* `{escape(entry.subject)}`"
+            f" → {escape(entry.outcome)}{where}"
+        )
+    return {"text": f"Audit log{scope}", "blocks": [section(truncate("\n".join(lines), MAX_SECTION_TEXT))]}

@@ -18,16 +18,19 @@ from pydantic import BaseModel, ValidationError, field_validator
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
 from bot.slack import blocks
 from bot.slack.commands import (
     TXN_ID,
+    AuditRequest,
     HelpRequest,
     InvalidRequest,
     ListRequest,
     ParsedCommand,
     RefreshRequest,
+    ScheduleRequest,
     StatusRequest,
     UnknownRequest,
     parse_command,
@@ -141,7 +144,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         )  # fmt: skip
 
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         request: ParsedCommand = parse_command(str(command.get("text") or ""))
         if isinstance(request, HelpRequest):
             await ack(**blocks.help_message(), response_type="ephemeral")
@@ -167,6 +170,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 response_type="ephemeral",
             )
             runtime.spawn(run_refresh(respond, request.operation_id, replace=True))
+        elif isinstance(request, ScheduleRequest) and "schedule" in runtime.command_handlers:
+            await runtime.command_handlers["schedule"](ack, command, respond, client, request.args)
+        elif isinstance(request, AuditRequest):
+            await ack()
+            runtime.spawn(run_audit(respond, str(command.get("user_id")), request.subject))
         else:
             await ack(
                 text=f":construction: `/headless {request.kind}` is not available in this version yet. "
@@ -174,6 +182,17 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 response_type="ephemeral",
             )
             runtime.metrics.count(request.kind, "unavailable")
+
+    async def run_audit(respond: AsyncRespond, user_id: str, subject: str | None) -> None:
+        if not await runtime.directory.is_member(user_id, settings.approvers):
+            await _safe_respond(
+                respond, blocks.text_message(":lock: The audit log is for approvers."), replace_original=False
+            )
+            runtime.metrics.count("audit", "not_allowed")
+            return
+        entries = await runtime.store.recent_audit(subject, limit=25)
+        await _safe_respond(respond, blocks.audit_message(entries, subject=subject), replace_original=False)
+        runtime.metrics.count("audit", "ok")
 
     @app.action(blocks.ACTION_LIST_MORE)
     async def on_list_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:

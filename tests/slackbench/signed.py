@@ -17,8 +17,8 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import ssl
 import secrets
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -249,9 +249,7 @@ class SlackPayloadFactory:
             payload["channel"] = {"id": cid, "name": channel_name or self.channel_name}
             if not is_ephemeral:
                 held = self.bench.message(cid, message_ts) if self.bench is not None else None
-                payload["message"] = (
-                    message or held or {"type": "message", "ts": message_ts, "text": "", "blocks": []}
-                )
+                payload["message"] = message or held or {"type": "message", "ts": message_ts, "text": "", "blocks": []}
             payload["state"] = {"values": state_values or {}}
             payload["response_url"] = response_url or self.new_response_url("actions")
         payload["actions"] = [act]
@@ -441,9 +439,7 @@ class SlackPayloadFactory:
             "callback_id": callback_id,
             "trigger_id": trigger_id or self.new_trigger_id(),
             "message_ts": message_ts,
-            "message": message
-            or held
-            or {"type": "message", "ts": message_ts, "text": "", "user": self.user_id},
+            "message": message or held or {"type": "message", "ts": message_ts, "text": "", "user": self.user_id},
             "response_url": response_url or self.new_response_url("app"),
         }
         return self._interactive("message_action", payload)
@@ -481,9 +477,7 @@ class SlackPayloadFactory:
             "is_ext_shared_channel": False,
             "authed_users": authed_users or [bot_user],
         }
-        return SlackRequest(
-            "event_callback", json.dumps(payload, separators=(",", ":")).encode(), JSON, payload
-        )
+        return SlackRequest("event_callback", json.dumps(payload, separators=(",", ":")).encode(), JSON, payload)
 
     def app_mention(
         self, text: str, *, user_id: str | None = None, channel_id: str | None = None, ts: str | None = None
@@ -499,9 +493,7 @@ class SlackPayloadFactory:
         }
         return self.event_callback(event)
 
-    def url_verification(
-        self, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
-    ) -> SlackRequest:
+    def url_verification(self, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> SlackRequest:
         payload = {"token": self.verification_token, "challenge": challenge, "type": "url_verification"}
         return SlackRequest("url_verification", json.dumps(payload).encode(), JSON, payload)
 
@@ -535,9 +527,7 @@ def text_value(value: str | None, *, element_type: str = "plain_text_input") -> 
 
 def select_value(value: str | None, text: str | None = None, *, element_type: str = "static_select") -> dict:
     """A ``state.values`` entry of a single select (``None``: nothing selected)."""
-    option = (
-        None if value is None else {"text": {"type": "plain_text", "text": text or value}, "value": value}
-    )
+    option = None if value is None else {"text": {"type": "plain_text", "text": text or value}, "value": value}
     return {"type": element_type, "selected_option": option}
 
 
@@ -564,9 +554,7 @@ class SlackRequestSender(SlackPayloadFactory):
     def sign(self, body: bytes, *, timestamp: int | None = None, secret: str | None = None) -> dict[str, str]:
         """``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` for ``body``."""
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        signature = SignatureVerifier(secret or self.signing_secret).generate_signature(
-            timestamp=ts, body=body
-        )
+        signature = SignatureVerifier(secret or self.signing_secret).generate_signature(timestamp=ts, body=body)
         return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or ""}
 
     def headers_for(

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -58,6 +59,19 @@ class Harness:
         return total
 
 
+class OffsetClock:
+    """The real clock plus an offset that tests move forward (``advance``), shared by bot and simulator."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 def default_settings(bench: SlackBench, sim_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "slack_bot_token": bench.bot_token,
@@ -69,6 +83,8 @@ def default_settings(bench: SlackBench, sim_url: str, **overrides: Any) -> Setti
         "control_api_timeout_seconds": 3.0,
         "control_api_refresh_timeout_seconds": 5.0,
         "database_url": "sqlite+aiosqlite:///:memory:",
+        "approval_channel": "C0APPROVE",
+        "approvers": ["U0APPROVER", "S0APPROVERS"],
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -80,6 +96,9 @@ def bot_harness(
     sim_config: dict[str, Any] | None = None,
     socket_mode: bool = False,
     bench_options: dict[str, Any] | None = None,
+    clock: Any = None,
+    maintenance_interval: float | None = None,
+    setup_bench: Any = None,
     **settings_overrides: Any,
 ) -> Iterator[Harness]:
     config = SimulatorConfig(token=CONTROL_TOKEN, refresh_delay=0.2, **(sim_config or {}))
@@ -87,14 +106,35 @@ def bot_harness(
     with ExitStack() as stack:
         sim = stack.enter_context(serve_asgi(create_app(state=sim_state)))
         bench = stack.enter_context(SlackBench(**(bench_options or {})))
+        _people_and_channels(bench)
+        if setup_bench is not None:
+            setup_bench(bench)
         settings = default_settings(bench, sim.url, **settings_overrides)
-        runtime = build_runtime(settings, socket_mode=socket_mode)
+        runtime = build_runtime(settings, socket_mode=socket_mode, **({"clock": clock} if clock else {}))
+        if maintenance_interval is not None:
+            runtime.maintenance_interval = maintenance_interval
         bot = stack.enter_context(
             serve_asgi(create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode))
         )
         _wait_ready(bot.url)
         sender = SlackRequestSender(bot.url, SIGNING_SECRET, bench=bench)
         yield Harness(sim_state, sim, bench, bot, runtime, sender, settings)
+
+
+REQUESTER = "W111"  # the bench's default user (America/Los_Angeles), who sends commands unless told otherwise
+APPROVER = "U0APPROVER"
+GROUP_APPROVER = "U0GROUPAPPR"
+OUTSIDER = "U0OUTSIDER"
+APPROVAL_CHANNEL = "C0APPROVE"
+
+
+def _people_and_channels(bench: SlackBench) -> None:
+    bench.add_user(APPROVER, real_name="Ana Approver", tz="Europe/Madrid", locale="es-ES")
+    bench.add_user(GROUP_APPROVER, real_name="Gus Group", tz="America/New_York")
+    bench.add_user(OUTSIDER, real_name="Olga Outsider", tz="Asia/Tokyo")
+    bench.add_usergroup("S0APPROVERS", [GROUP_APPROVER])
+    bench.add_channel(APPROVAL_CHANNEL, "approvals", is_member=True)
+    bench.add_channel("C0NOTIFY", "ops-notify", is_member=True)
 
 
 def _wait_ready(url: str, timeout: float = 15.0) -> None:

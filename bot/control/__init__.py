@@ -1,0 +1,25 @@
+"""Typed async client of the Zequenze Control API: models, errors, and the client itself."""
+
+from bot.control.client import ControlApiClient
+from bot.control.errors import (
+    ControlApiError,
+    ControlApiUnavailable,
+    DeviceNotFound,
+    InvalidRequest,
+    OperationNotFound,
+    Unauthorized,
+)
+from bot.control.models import CreateOperationRequest, DeviceStatus, Operation
+
+__all__ = [
+    "ControlApiClient",
+    "ControlApiError",
+    "ControlApiUnavailable",
+    "CreateOperationRequest",
+    "DeviceNotFound",
+    "DeviceStatus",
+    "InvalidRequest",
+    "Operation",
+    "OperationNotFound",
+    "Unauthorized",
+]

@@ -1,0 +1,102 @@
+"""Who people are: their time zone and locale (``users.info``) and user-group membership, cached.
+
+A person's zone decides what "tomorrow at 2am" means, so it comes from their Slack profile; when Slack cannot be
+asked, ``DEFAULT_TIMEZONE`` is used and the preview shows which zone was assumed. Approvers may be named by
+user-group (``S…``): membership is resolved through ``usergroups.users.list`` and cached for a few minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger("bot.people")
+
+PERSON_TTL_SECONDS = 3600.0
+GROUP_TTL_SECONDS = 300.0
+LOOKUP_TIMEOUT_SECONDS = 2.0
+
+
+class Person(BaseModel):
+    """What the bot knows of a Slack user."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    tz: str
+    locale: str | None = None
+    name: str | None = None
+    tz_from_profile: bool = True
+
+
+class Directory:
+    """Cached lookups of people and user groups through the Web API."""
+
+    def __init__(self, client: AsyncWebClient, *, default_tz: str) -> None:
+        self._client = client
+        self._default_tz = default_tz
+        self._people: dict[str, tuple[float, Person]] = {}
+        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+
+    def cached_person(self, user_id: str) -> Person | None:
+        entry = self._people.get(user_id)
+        return entry[1] if entry and time.monotonic() - entry[0] < PERSON_TTL_SECONDS else None
+
+    async def person(self, user_id: str, *, wait: float = LOOKUP_TIMEOUT_SECONDS) -> Person:
+        """The person's zone and locale; the default zone (marked ``tz_from_profile=False``) if Slack fails."""
+        cached = self.cached_person(user_id)
+        if cached is not None:
+            return cached
+        try:
+            response = await asyncio.wait_for(self._client.users_info(user=user_id, include_locale=True), timeout=wait)
+            user = response.get("user") or {}
+            tz = str(user.get("tz") or "")
+            try:
+                ZoneInfo(tz)
+                from_profile = True
+            except (ZoneInfoNotFoundError, ValueError):
+                tz, from_profile = self._default_tz, False
+            person = Person(
+                user_id=user_id,
+                tz=tz,
+                locale=user.get("locale"),
+                name=user.get("real_name") or user.get("name"),
+                tz_from_profile=from_profile,
+            )
+        except Exception as exc:  # any Slack failure falls back to the default zone
+            log.warning("users.info failed for a user (%s); using %s", type(exc).__name__, self._default_tz)
+            return Person(user_id=user_id, tz=self._default_tz, tz_from_profile=False)
+        self._people[user_id] = (time.monotonic(), person)
+        return person
+
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        """Members of a user group; an empty set (not an error) when Slack cannot tell."""
+        entry = self._groups.get(group_id)
+        if entry and time.monotonic() - entry[0] < GROUP_TTL_SECONDS:
+            return entry[1]
+        try:
+            response = await asyncio.wait_for(
+                self._client.usergroups_users_list(usergroup=group_id), timeout=LOOKUP_TIMEOUT_SECONDS
+            )
+            members = frozenset(str(u) for u in response.get("users") or [])
+        except Exception as exc:  # deny (not crash) when membership is unknown
+            log.warning("usergroups.users.list failed for %s (%s)", group_id, type(exc).__name__)
+            if entry:
+                return entry[1]  # a stale answer beats locking every approver out during a Slack blip
+            return frozenset()
+        self._groups[group_id] = (time.monotonic(), members)
+        return members
+
+    async def is_member(self, user_id: str, users_and_groups: list[str]) -> bool:
+        """Is ``user_id`` one of the listed users, or in one of the listed groups?"""
+        if user_id in users_and_groups:
+            return True
+        for entry in users_and_groups:
+            if entry.startswith("S") and user_id in await self.group_members(entry):
+                return True
+        return False

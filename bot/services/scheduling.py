@@ -1,0 +1,466 @@
+"""Scheduling with four-eyes approval: validate a request, decide it once, create its operations exactly once.
+
+Slack-agnostic: this module knows requests, approvals and operations; ``bot.slack.workflow`` turns its results
+into messages.
+
+Exactly once, how:
+* every decision (confirm, approve, reject, cancel, expire) is a conditional UPDATE in the store — the first one
+  wins, every later click, retry or replica gets "already decided";
+* before each POST the item is claimed (``waiting → creating``): the intent is on disk before the call that cannot
+  be undone, and only the claimer POSTs;
+* an item left ``creating`` (a crash, or a POST whose answer never came) is reconciled, never re-posted blindly:
+  the list of operations is searched for one with the same serial, type and scheduled time created since the
+  attempt; found → recorded; provably absent → the item goes back to ``waiting`` and is created again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.clock import Clock, utcnow
+from bot.control.client import ControlApiClient
+from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNotFound, InvalidRequest
+from bot.control.models import CreateOperationRequest, Operation
+from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.records import (
+    UNDECIDED_REQUEST_STATES,
+    ItemRecord,
+    ItemState,
+    NewScheduleRequest,
+    RequestState,
+    ScheduleRecord,
+)
+from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
+
+log = logging.getLogger("bot.scheduling")
+
+# How long an item may stay ``creating`` before reconciliation looks for its operation.
+RECONCILE_AFTER = timedelta(seconds=30)
+
+
+class FormErrors(Exception):
+    """Field name → what the person must fix. Shown inline in the modal, or as a list in a reply."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class ScheduleForm(BaseModel):
+    """What a person typed, as typed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    serials: str = ""
+    operation_type: str = ""
+    when: str = ""
+    parameters: str = ""
+    notify_channel_id: str | None = None
+
+
+class ScheduleDraft(BaseModel):
+    """A validated request, ready to be shown for confirmation or stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_serials: list[str]
+    operation_type: str
+    scheduled_time: datetime
+    parameters: dict[str, Any]
+    notify_channel_id: str | None
+    tz: str
+    preview: str
+    window_note: str | None
+    window_inside: bool | None
+    approval_required: bool
+
+
+class Decision(BaseModel):
+    """The outcome of a click on Confirm / Approve / Reject / Cancel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    won: bool
+    record: ScheduleRecord | None
+    reason: str | None = None  # why it did not win, in words for the person
+
+
+class SchedulingService:
+    def __init__(self, settings: Settings, store: Store, control: ControlApiClient, *, clock: Clock = utcnow) -> None:
+        self._settings = settings
+        self._store = store
+        self._control = control
+        self._clock = clock
+        self._creating: set[int] = set()
+
+    # ------------------------------------------------------------------ validation
+
+    def validate(self, form: ScheduleForm, *, tz: str, locale: str | None = None) -> ScheduleDraft:
+        """Every field checked at once; raises ``FormErrors`` naming each bad field."""
+        settings = self._settings
+        errors: dict[str, str] = {}
+        serials: list[str] = []
+        operation_type = ""
+        parameters: dict[str, Any] = {}
+        when: datetime | None = None
+        try:
+            serials = parse_serials(form.serials, limit=settings.max_serials_per_request)
+        except InputError as exc:
+            errors["serials"] = str(exc)
+        try:
+            operation_type = parse_operation_type(form.operation_type, settings.operation_types)
+        except InputError as exc:
+            errors["operation_type"] = str(exc)
+        try:
+            parameters = parse_parameters(form.parameters)
+        except InputError as exc:
+            errors["parameters"] = str(exc)
+        now = self._clock()
+        try:
+            when = self.parse_time(form.when, tz=tz, locale=locale, now=now)
+        except WhenError as exc:
+            errors["when"] = str(exc)
+        window_note: str | None = None
+        window_inside: bool | None = None
+        needs_approval = False
+        if when is not None and settings.windows:
+            check = check_window(when, settings.windows, settings.window_policy.value, tz=tz)
+            window_note, window_inside, needs_approval = check.message, check.inside, check.needs_approval
+            if check.blocked:
+                errors["when"] = f"{check.message} Operations must be scheduled inside a maintenance window."
+        if errors:
+            raise FormErrors(errors)
+        assert when is not None
+        return ScheduleDraft(
+            device_serials=serials,
+            operation_type=operation_type,
+            scheduled_time=when,
+            parameters=parameters,
+            notify_channel_id=form.notify_channel_id,
+            tz=tz,
+            preview=format_preview(when, tz=tz, now=now),
+            window_note=window_note,
+            window_inside=window_inside,
+            approval_required=settings.approval_required(operation_type) or needs_approval,
+        )
+
+    def parse_time(self, text: str, *, tz: str, now: datetime, locale: str | None = None) -> datetime:
+        """``parse_when`` with this deployment's languages, horizon and windows."""
+        settings = self._settings
+        return parse_when(
+            text,
+            tz=tz,
+            now=now,
+            languages=tuple(settings.when_languages),
+            horizon=timedelta(days=settings.when_horizon_days),
+            date_order=date_order_for_locale(locale),
+            windows=settings.windows,
+        )
+
+    def preview(self, text: str, *, tz: str, locale: str | None = None) -> tuple[str, bool]:
+        """The live preview line for the modal: (text, ok)."""
+        if not text.strip():
+            return "Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.", False
+        now = self._clock()
+        try:
+            when = self.parse_time(text, tz=tz, now=now, locale=locale)
+        except WhenError as exc:
+            return str(exc), False
+        line = format_preview(when, tz=tz, now=now)
+        if self._settings.windows:
+            check = check_window(when, self._settings.windows, self._settings.window_policy.value, tz=tz)
+            line = f"{line}\n{check.message}"
+        return line, True
+
+    # ------------------------------------------------------------------ requests and decisions
+
+    async def open_request(
+        self,
+        draft: ScheduleDraft,
+        *,
+        requester_id: str,
+        team_id: str,
+        origin_channel_id: str | None,
+        confirm_first: bool,
+        response_url: str | None = None,
+    ) -> ScheduleRecord:
+        """Store the request: ``draft`` awaiting Confirm, or ``pending_approval`` (approval types), or
+        ``approved`` at once (types that need none; the caller then creates the operations)."""
+        state = RequestState.DRAFT if confirm_first or not draft.approval_required else RequestState.PENDING_APPROVAL
+        record = await self._store.create_request(
+            NewScheduleRequest(
+                requester_id=requester_id,
+                team_id=team_id,
+                origin_channel_id=origin_channel_id,
+                device_serials=draft.device_serials,
+                operation_type=draft.operation_type,
+                scheduled_time=draft.scheduled_time,
+                parameters=draft.parameters,
+                notify_channel_id=draft.notify_channel_id,
+                requester_tz=draft.tz,
+                approval_required=draft.approval_required,
+                window_note=draft.window_note,
+                state=state,
+                confirm_response_url=response_url,
+            ),
+            at=self._clock(),
+        )
+        await self.audit(requester_id, "request", record, channel_id=origin_channel_id, outcome=state.value)
+        if state is RequestState.DRAFT and not confirm_first:
+            # No approval needed and no confirmation step (the modal's Submit is the confirmation).
+            decided = await self.confirm(record.id, requester_id)
+            return decided.record or record
+        return record
+
+    async def confirm(self, request_id: str, user_id: str) -> Decision:
+        """The requester's Confirm: ``draft → pending_approval`` or ``→ approved`` when no approval is needed."""
+        record = await self._store.get_request(request_id)
+        if record is None:
+            return Decision(won=False, record=None, reason="This request no longer exists.")
+        if record.requester_id != user_id:
+            await self.audit(user_id, "confirm_refused", record, outcome="not_requester")
+            return Decision(won=False, record=record, reason="Only the person who asked can confirm this request.")
+        target = RequestState.PENDING_APPROVAL if record.approval_required else RequestState.APPROVED
+        by = None if record.approval_required else user_id
+        won = await self._store.transition(
+            request_id, from_states=[RequestState.DRAFT], to_state=target, by=by, at=self._clock()
+        )
+        if won is None:
+            return Decision(won=False, record=await self._store.get_request(request_id), reason=_already(record))
+        await self.audit(user_id, "confirm", won, outcome=target.value)
+        return Decision(won=True, record=won)
+
+    async def cancel(self, request_id: str, user_id: str) -> Decision:
+        """The requester withdraws a request nobody has decided yet."""
+        record = await self._store.get_request(request_id)
+        if record is None:
+            return Decision(won=False, record=None, reason="This request no longer exists.")
+        if record.requester_id != user_id:
+            await self.audit(user_id, "cancel_refused", record, outcome="not_requester")
+            return Decision(won=False, record=record, reason="Only the person who asked can cancel this request.")
+        won = await self._store.transition(
+            request_id, from_states=UNDECIDED_REQUEST_STATES, to_state=RequestState.CANCELLED, by=user_id,
+            at=self._clock(),
+        )  # fmt: skip
+        if won is None:
+            return Decision(won=False, record=await self._store.get_request(request_id), reason=_already(record))
+        await self.audit(user_id, "cancel", won, outcome="cancelled")
+        return Decision(won=True, record=won)
+
+    def may_decide(self, record: ScheduleRecord, user_id: str, *, is_approver: bool) -> str | None:
+        """``None`` if ``user_id`` may approve or reject ``record``; otherwise the polite reason."""
+        if record.requester_id == user_id and not self._settings.allow_self_approval:
+            return "You asked for this operation, so someone else has to approve it (four-eyes rule)."
+        if not is_approver:
+            return "Only the configured approvers can approve or reject requests."
+        return None
+
+    async def decide(
+        self,
+        request_id: str,
+        user_id: str,
+        *,
+        approve: bool,
+        is_approver: bool,
+        reason: str | None = None,
+        channel_id: str | None = None,
+    ) -> Decision:
+        """Approve or reject; exactly one decision wins, whatever the clicks, retries and replicas."""
+        record = await self._store.get_request(request_id)
+        if record is None:
+            return Decision(won=False, record=None, reason="This request no longer exists.")
+        refusal = self.may_decide(record, user_id, is_approver=is_approver)
+        action = "approve" if approve else "reject"
+        if refusal is not None:
+            await self.audit(user_id, f"{action}_refused", record, channel_id=channel_id, outcome="not_allowed")
+            return Decision(won=False, record=record, reason=refusal)
+        won = await self._store.transition(
+            request_id,
+            from_states=[RequestState.PENDING_APPROVAL],
+            to_state=RequestState.APPROVED if approve else RequestState.REJECTED,
+            by=user_id,
+            at=self._clock(),
+            reason=reason,
+        )
+        if won is None:
+            latest = await self._store.get_request(request_id)
+            await self.audit(user_id, action, record, channel_id=channel_id, outcome="already_decided")
+            return Decision(won=False, record=latest, reason=_already(latest or record))
+        await self.audit(
+            user_id, action, won, channel_id=channel_id, outcome="approved" if approve else "rejected",
+            detail={"reason": reason} if reason else None,
+        )  # fmt: skip
+        return Decision(won=True, record=won)
+
+    async def expire_due(self) -> list[ScheduleRecord]:
+        """Requests whose time passed before anyone decided: ``→ expired`` (a decision that lands first wins)."""
+        now = self._clock()
+        expired = []
+        for record in await self._store.requests_due_for_expiry(now):
+            won = await self._store.transition(
+                record.id, from_states=UNDECIDED_REQUEST_STATES, to_state=RequestState.EXPIRED, at=now
+            )
+            if won is not None:
+                await self.audit("bot", "expire", won, outcome="expired")
+                expired.append(won)
+        return expired
+
+    # ------------------------------------------------------------------ creating operations
+
+    async def create_operations(self, request_id: str) -> ScheduleRecord | None:
+        """Create the operation of every ``waiting`` item of an approved request, each exactly once."""
+        record = await self._store.get_request(request_id)
+        if record is None or record.state is not RequestState.APPROVED:
+            return record
+        for item in record.items:
+            if item.state is ItemState.WAITING:
+                await self._create_one(record, item)
+        return await self._settle(request_id)
+
+    async def _create_one(self, record: ScheduleRecord, item: ItemRecord) -> None:
+        claimed = await self._store.claim_item(item.id, at=self._clock())
+        if claimed is None:
+            return  # someone else (a double click, another replica) holds it
+        request = CreateOperationRequest(
+            device_serial=item.device_serial,
+            operation_type=record.operation_type,
+            scheduled_time=record.scheduled_time,
+            parameters=record.parameters,
+        )
+        try:
+            operation = await self._control.create_operation(request)
+        except (DeviceNotFound, InvalidRequest) as exc:
+            await self._store.fail_item(item.id, error=_error_text(exc), at=self._clock())
+            await self.audit("bot", "create", record, outcome="failed", detail={"serial": item.device_serial,
+                             "error": _error_text(exc)})  # fmt: skip
+            return
+        except ControlApiUnavailable as exc:
+            if getattr(exc, "outcome_unknown", False):
+                # The POST may have landed: leave the intent for reconciliation, never re-send blindly.
+                log.warning("create for item %s: outcome unknown (%s); will reconcile", item.id, exc.reason)
+                return
+            await self._store.release_item(item.id, at=self._clock())
+            await self.audit("bot", "create", record, outcome="api_unavailable", detail={"serial": item.device_serial})
+            raise
+        except ControlApiError as exc:
+            await self._store.fail_item(item.id, error=_error_text(exc), at=self._clock())
+            await self.audit("bot", "create", record, outcome="failed", detail={"error": _error_text(exc)})
+            return
+        await self._store.complete_item(item.id, operation_id=operation.id, at=self._clock())
+        await self.audit(
+            "bot", "create", record, outcome="created",
+            detail={"serial": item.device_serial, "operation_id": operation.id},
+        )  # fmt: skip
+
+    async def _settle(self, request_id: str) -> ScheduleRecord | None:
+        done = await self._store.complete_request_if_settled(request_id, at=self._clock())
+        return done or await self._store.get_request(request_id)
+
+    async def reconcile(self, *, older_than: timedelta = RECONCILE_AFTER) -> list[str]:
+        """Resolve items left ``creating``: find their operation in the API, or release them to be created.
+
+        Returns the ids of requests that changed. Raises ``ControlApiError`` if the API cannot be listed (the
+        items stay as they are, to be reconciled on the next call).
+        """
+        now = self._clock()
+        stuck = [
+            item
+            for item in await self._store.items_in_state(ItemState.CREATING)
+            if item.attempted_at is None or now - item.attempted_at >= older_than
+        ]
+        if not stuck:
+            return []
+        operations = await self._control.list_operations()
+        changed: list[str] = []
+        for item in stuck:
+            record = await self._store.get_request(item.request_id)
+            if record is None:
+                continue
+            match = find_match(operations, record, item)
+            if match is not None:
+                await self._store.complete_item(item.id, operation_id=match.id, at=self._clock())
+                await self.audit(
+                    "bot", "reconcile", record, outcome="found", detail={"serial": item.device_serial,
+                    "operation_id": match.id},
+                )  # fmt: skip
+            else:
+                await self._store.release_item(item.id, at=self._clock())
+                await self.audit("bot", "reconcile", record, outcome="not_found", detail={"serial": item.device_serial})
+            changed.append(record.id)
+        return list(dict.fromkeys(changed))
+
+    async def resume(self) -> list[ScheduleRecord]:
+        """Approved requests with items still to create (after a restart or an outage): create them now."""
+        resumed = []
+        for record in await self._store.list_requests([RequestState.APPROVED], limit=500):
+            if any(item.state is ItemState.WAITING for item in record.items):
+                updated = await self.create_operations(record.id)
+                if updated is not None:
+                    resumed.append(updated)
+            else:
+                settled = await self._settle(record.id)
+                if settled is not None and settled.state is RequestState.DONE:
+                    resumed.append(settled)
+        return resumed
+
+    # ------------------------------------------------------------------ audit
+
+    async def audit(
+        self,
+        actor_id: str,
+        action: str,
+        record: ScheduleRecord,
+        *,
+        outcome: str,
+        channel_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        subject = record.device_serials[0] if len(record.items) == 1 else record.id
+        payload = {"type": record.operation_type, "serials": record.device_serials, **(detail or {})}
+        await self._store.audit(
+            actor_id, action, subject, outcome=outcome, channel_id=channel_id, request_id=record.id,
+            detail=payload, at=self._clock(),
+        )  # fmt: skip
+
+
+def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: ItemRecord) -> Operation | None:
+    """The operation a lost POST created: same serial, type and scheduled time, created around the attempt."""
+    not_before = (item.attempted_at or record.created_at) - timedelta(minutes=5)
+    for op in operations:
+        if (
+            op.device_serial == item.device_serial
+            and op.operation_type == record.operation_type
+            and abs((op.scheduled_time - record.scheduled_time).total_seconds()) < 1
+            and (op.created_at is None or op.created_at >= not_before)
+        ):
+            return op
+    return None
+
+
+def _already(record: ScheduleRecord) -> str:
+    who = f" by <@{record.decided_by}>" if record.decided_by else ""
+    words = {
+        RequestState.DRAFT: "is still waiting for its requester to confirm",
+        RequestState.PENDING_APPROVAL: "is waiting for approval",
+        RequestState.APPROVED: f"was already approved{who}",
+        RequestState.DONE: f"was already approved{who} and handled",
+        RequestState.REJECTED: f"was already rejected{who}",
+        RequestState.CANCELLED: "was cancelled by its requester",
+        RequestState.EXPIRED: "expired: its scheduled time passed before anyone decided",
+    }
+    return f"This request {words.get(record.state, record.state.value)}."
+
+
+def _error_text(exc: ControlApiError) -> str:
+    if isinstance(exc, DeviceNotFound):
+        return f"device serial {exc.device_serial} is not in the inventory"
+    if isinstance(exc, InvalidRequest):
+        return f"the Control API refused it: {exc.detail}"
+    return str(exc)

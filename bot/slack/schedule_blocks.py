@@ -1,0 +1,282 @@
+"""Block Kit for scheduling: the modal, the requester's confirmation, the approval request and its outcome.
+
+Pure functions. Everything a person typed is escaped before it reaches mrkdwn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.services.scheduling import ScheduleDraft
+from bot.slack.blocks import Block, Message, button, context, escape, section, slack_date, truncate
+from bot.store.records import ItemState, RequestState, ScheduleRecord
+
+SCHEDULE_MODAL = "schedule_modal"
+REJECT_MODAL = "reject_modal"
+SCHEDULE_SHORTCUT = "schedule_operation"
+
+ACTION_WHEN = "when_input"
+ACTION_CONFIRM = "schedule_confirm"
+ACTION_CANCEL = "schedule_cancel"
+ACTION_APPROVE = "approval_approve"
+ACTION_REJECT = "approval_reject"
+
+# block_id of each modal field; FormErrors keys map onto them one to one.
+FIELD_BLOCKS = {
+    "serials": "serials",
+    "operation_type": "operation_type",
+    "when": "when",
+    "parameters": "parameters",
+    "notify_channel_id": "notify_channel",
+}
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def schedule_modal(
+    operation_types: Sequence[str],
+    *,
+    preview: str,
+    private_metadata: str,
+    max_serials: int,
+    zone_note: str,
+) -> dict[str, Any]:
+    """The scheduling form. ``when`` dispatches an action as the person types, for the live preview."""
+    options = [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]]
+    blocks: list[Block] = [
+        {
+            "type": "input",
+            "block_id": FIELD_BLOCKS["serials"],
+            "label": _plain("Device serial(s)"),
+            "hint": _plain(f"One per line or comma-separated, up to {max_serials}. Example: SN123456789"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": True,
+                "placeholder": _plain("SN123456789"),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": FIELD_BLOCKS["operation_type"],
+            "label": _plain("Operation"),
+            "element": {
+                "type": "static_select",
+                "action_id": "value",
+                "placeholder": _plain("Choose an operation"),
+                "options": options,
+            },
+        },
+        {
+            "type": "input",
+            "block_id": FIELD_BLOCKS["when"],
+            "label": _plain("When"),
+            "hint": _plain(f"{zone_note} Also: “in 3 hours”, “next window”, “2026-03-07 02:00 UTC”."),
+            "dispatch_action": True,
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ACTION_WHEN,
+                "placeholder": _plain("tomorrow at 2am"),
+                "dispatch_action_config": {"trigger_actions_on": ["on_character_entered", "on_enter_pressed"]},
+            },
+        },
+        {"type": "context", "block_id": "when_preview", "elements": [{"type": "mrkdwn", "text": escape(preview)}]},
+        {
+            "type": "input",
+            "block_id": FIELD_BLOCKS["parameters"],
+            "optional": True,
+            "label": _plain("Parameters"),
+            "hint": _plain('key=value, one per line, or a JSON object like {"config_profile": "production_v2"}'),
+            "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
+        },
+        {
+            "type": "input",
+            "block_id": FIELD_BLOCKS["notify_channel_id"],
+            "optional": True,
+            "label": _plain("Post status updates in"),
+            "element": {
+                "type": "conversations_select",
+                "action_id": "value",
+                "placeholder": _plain("A channel (optional)"),
+                "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+            },
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": SCHEDULE_MODAL,
+        "title": _plain("Schedule an operation"),
+        "submit": _plain("Submit"),
+        "close": _plain("Cancel"),
+        "private_metadata": private_metadata[:3000],
+        "blocks": blocks,
+    }
+
+
+def with_preview(view: dict[str, Any], preview: str) -> dict[str, Any]:
+    """The same modal with a new preview line (Slack keeps what was typed when block ids do not change)."""
+    keep = ("type", "callback_id", "title", "submit", "close", "private_metadata", "blocks")
+    updated = {k: view[k] for k in keep if k in view}
+    blocks = []
+    for block in view.get("blocks", []):
+        if block.get("block_id") == "when_preview":
+            block = {**block, "elements": [{"type": "mrkdwn", "text": escape(preview)}]}
+        blocks.append(block)
+    updated["blocks"] = blocks
+    return updated
+
+
+def reject_modal(request_id: str, channel_id: str | None, message_ts: str | None) -> dict[str, Any]:
+    metadata = json.dumps({"request_id": request_id, "channel_id": channel_id, "ts": message_ts})
+    return {
+        "type": "modal",
+        "callback_id": REJECT_MODAL,
+        "title": _plain("Reject request"),
+        "submit": _plain("Reject"),
+        "close": _plain("Back"),
+        "private_metadata": metadata,
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "reason",
+                "optional": True,
+                "label": _plain("Reason (optional, shown to the requester)"),
+                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 500},
+            }
+        ],
+    }
+
+
+def _params_text(parameters: dict[str, Any]) -> str:
+    if not parameters:
+        return "none"
+    return ", ".join(f"`{escape(k)}={escape(json.dumps(v, ensure_ascii=False))}`" for k, v in parameters.items())
+
+
+def _serials_text(serials: Sequence[str]) -> str:
+    shown = ", ".join(f"`{escape(s)}`" for s in serials[:20])
+    more = f" and {len(serials) - 20} more" if len(serials) > 20 else ""
+    return shown + more
+
+
+def draft_details(draft: ScheduleDraft) -> str:
+    lines = [
+        f"*Device{'s' if len(draft.device_serials) > 1 else ''}* {_serials_text(draft.device_serials)}",
+        f"*Operation* {escape(draft.operation_type)}",
+        f"*When* {escape(draft.preview)}",
+        f"*Parameters* {_params_text(draft.parameters)}",
+    ]
+    if draft.window_note:
+        icon = ":white_check_mark:" if draft.window_inside else ":warning:"
+        lines.append(f"{icon} {escape(draft.window_note)}")
+    lines.append("*Approval* required before it is created" if draft.approval_required else "*Approval* not required")
+    return "\n".join(lines)
+
+
+def record_details(record: ScheduleRecord) -> str:
+    lines = [
+        f"*Requested by* <@{record.requester_id}>",
+        f"*Device{'s' if len(record.items) > 1 else ''}* {_serials_text(record.device_serials)}",
+        f"*Operation* {escape(record.operation_type)}",
+        f"*When* {slack_date(record.scheduled_time)} (requester's zone: {escape(record.requester_tz)})",
+        f"*Parameters* {_params_text(record.parameters)}",
+    ]
+    if record.window_note:
+        lines.append(f":clock3: {escape(record.window_note)}")
+    return "\n".join(lines)
+
+
+def confirmation_message(draft: ScheduleDraft, request_id: str) -> Message:
+    """The requester's ephemeral preview of exactly what will be sent, with Confirm / Cancel."""
+    return {
+        "text": f"Confirm {draft.operation_type} on {', '.join(draft.device_serials)}",
+        "blocks": [
+            section(":mag: *Please check what will be scheduled:*\n" + draft_details(draft)),
+            {
+                "type": "actions",
+                "block_id": "confirm_actions",
+                "elements": [
+                    button("Confirm", ACTION_CONFIRM, request_id, style="primary"),
+                    button("Cancel", ACTION_CANCEL, request_id),
+                ],
+            },
+        ],
+    }
+
+
+def approval_message(record: ScheduleRecord) -> Message:
+    """The request as approvers see it in APPROVAL_CHANNEL, with Approve / Reject."""
+    return {
+        "text": f"Approval needed: {record.operation_type} on {', '.join(record.device_serials)}",
+        "blocks": [
+            section(":raised_hand: *Approval needed*\n" + record_details(record)),
+            {
+                "type": "actions",
+                "block_id": "approval_actions",
+                "elements": [
+                    button("Approve", ACTION_APPROVE, record.id, style="primary"),
+                    button("Reject", ACTION_REJECT, record.id, style="danger"),
+                ],
+            },
+            context(f"Request `{record.id}` · only approvers can decide; the requester cannot approve their own."),
+        ],
+    }
+
+
+def items_text(record: ScheduleRecord) -> str:
+    lines = []
+    for item in record.items:
+        serial = f"`{escape(item.device_serial)}`"
+        if item.state is ItemState.CREATED:
+            lines.append(f":white_check_mark: {serial} → operation `{escape(item.operation_id)}`")
+        elif item.state is ItemState.FAILED:
+            lines.append(f":x: {serial}: {escape(item.error or 'failed')}")
+        elif item.state is ItemState.CREATING:
+            lines.append(f":hourglass_flowing_sand: {serial}: being created…")
+        elif item.state is ItemState.CANCELLED:
+            lines.append(f":no_entry_sign: {serial}: not created")
+        else:
+            lines.append(f":hourglass: {serial}: waiting to be created")
+    return "\n".join(lines)
+
+
+def outcome_headline(record: ScheduleRecord) -> str:
+    who = f"<@{record.decided_by}>" if record.decided_by else "the bot"
+    when = slack_date(record.decided_at) if record.decided_at else ""
+    reason = f"\n*Reason* {escape(record.decision_reason)}" if record.decision_reason else ""
+    if record.state in (RequestState.APPROVED, RequestState.DONE):
+        verb = "Approved" if record.approval_required else "Confirmed"
+        return f":white_check_mark: *{verb} by {who}* {when}"
+    if record.state is RequestState.REJECTED:
+        return f":no_entry: *Rejected by {who}* {when}{reason}"
+    if record.state is RequestState.CANCELLED:
+        return f":no_entry_sign: *Cancelled by {who}* {when}"
+    if record.state is RequestState.EXPIRED:
+        return ":alarm_clock: *Expired*: the scheduled time passed before anyone decided. Nothing was created."
+    if record.state is RequestState.PENDING_APPROVAL:
+        return ":raised_hand: *Waiting for approval*"
+    return ":memo: *Waiting for the requester to confirm*"
+
+
+def decided_message(record: ScheduleRecord) -> Message:
+    """The approval (or confirmation) message once decided: no buttons, who decided, what was created."""
+    parts = [outcome_headline(record), record_details(record)]
+    if record.state in (RequestState.APPROVED, RequestState.DONE):
+        parts.append(items_text(record))
+    text = truncate("\n".join(parts), 3000)
+    return {
+        "text": f"{record.operation_type} on {', '.join(record.device_serials)}: {record.state.value}",
+        "blocks": [section(text), context(f"Request `{record.id}`")],
+    }
+
+
+def requester_outcome(record: ScheduleRecord) -> str:
+    """A one-message summary for the requester (DM)."""
+    serials = _serials_text(record.device_serials)
+    head = outcome_headline(record)
+    body = items_text(record) if record.state in (RequestState.APPROVED, RequestState.DONE) else ""
+    return truncate(f"{head}\nYour {escape(record.operation_type)} request for {serials}.\n{body}".strip(), 3000)

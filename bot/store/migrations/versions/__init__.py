@@ -1,0 +1,1 @@
+"""Alembic revisions, one file each, written by hand (``NNNN_what.py``, ``revision = "NNNN"``)."""

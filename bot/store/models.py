@@ -1,0 +1,159 @@
+"""The tables, as typed SQLAlchemy 2 declarative models; private to the store (records leave it, rows never).
+
+Any change here needs a new Alembic revision in ``migrations/versions`` (``tests/test_store.py`` compares the
+migrated schema with these models on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC ``datetime`` in and out, on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as naive UTC and the
+    zone is put back on the way out. A naive datetime going in is a bug (whose clock is it?), so it is
+    refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "postgresql":
+            return value
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(none_as_null=True),
+    }
+
+
+class ScheduleRequestRow(Base):
+    __tablename__ = "schedule_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requester_id: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str] = mapped_column(String(64))
+    origin_channel_id: Mapped[str | None] = mapped_column(String(64))
+    operation_type: Mapped[str] = mapped_column(String(64))
+    scheduled_time: Mapped[datetime]
+    parameters: Mapped[dict[str, Any]]
+    notify_channel_id: Mapped[str | None] = mapped_column(String(64))
+    requester_tz: Mapped[str] = mapped_column(String(64))
+    approval_required: Mapped[bool]
+    window_note: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    approval_channel_id: Mapped[str | None] = mapped_column(String(64))
+    approval_ts: Mapped[str | None] = mapped_column(String(32))
+    confirm_response_url: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+
+    items: Mapped[list[ScheduleItemRow]] = relationship(
+        back_populates="request", order_by="ScheduleItemRow.position", lazy="raise"
+    )
+
+    __table_args__ = (
+        Index("ix_schedule_requests_state_scheduled_time", "state", "scheduled_time"),
+        Index("ix_schedule_requests_created_at", "created_at"),
+    )
+
+
+class ScheduleItemRow(Base):
+    __tablename__ = "schedule_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(32), ForeignKey("schedule_requests.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    device_serial: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(32))
+    operation_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    thread_channel_id: Mapped[str | None] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+
+    request: Mapped[ScheduleRequestRow] = relationship(back_populates="items", lazy="raise")
+
+    __table_args__ = (
+        UniqueConstraint("request_id", "device_serial"),
+        Index("ix_schedule_items_device_serial", "device_serial"),
+        Index("ix_schedule_items_state", "state"),
+    )
+
+
+class WatchRow(Base):
+    __tablename__ = "watches"
+
+    operation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (
+        Index("ix_audit_log_subject", "subject"),
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_request_id", "request_id"),
+    )

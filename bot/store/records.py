@@ -1,0 +1,190 @@
+"""What the store hands out: frozen pydantic records and the state names. Never ORM objects.
+
+States are ``StrEnum`` members, so ``record.state == "approved"`` works and plain strings are accepted
+wherever a state is expected.
+
+A schedule request moves::
+
+    draft ──confirm──▶ pending_approval ──approve──▶ approved ──all items settled──▶ done
+      │                     │  └──reject──▶ rejected
+      └──────────┬──────────┘
+                 ├──cancel──▶ cancelled   (also from approved)
+                 └──expire──▶ expired     (scheduled time passed while undecided)
+
+Each of its device serials is an item::
+
+    waiting ──claim (intent recorded)──▶ creating ──POST answered──▶ created | failed
+       └──request rejected / cancelled / expired──▶ cancelled
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+
+class RequestState(StrEnum):
+    """Where a schedule request stands."""
+
+    DRAFT = "draft"  # awaiting the requester's Confirm
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    DONE = "done"
+
+
+class ItemState(StrEnum):
+    """Where the creation of one device serial's operation stands."""
+
+    WAITING = "waiting"
+    CREATING = "creating"  # intent recorded, the POST is about to be (or was) sent; result not yet recorded
+    CREATED = "created"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: A request in one of these states is settled; its ``waiting`` items are cancelled when it gets there.
+TERMINAL_REQUEST_STATES = frozenset(
+    {RequestState.REJECTED, RequestState.CANCELLED, RequestState.EXPIRED, RequestState.DONE}
+)
+#: States the expiry sweep looks at: nobody has decided yet.
+UNDECIDED_REQUEST_STATES = frozenset({RequestState.DRAFT, RequestState.PENDING_APPROVAL})
+
+
+def request_states(states: Iterable[str]) -> list[RequestState]:
+    """Validate state names (a typo is a bug, not an empty result)."""
+    return [RequestState(state) for state in states]
+
+
+class NewScheduleRequest(BaseModel):
+    """What a person asked for, before it has an id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requester_id: str = Field(min_length=1)
+    team_id: str
+    origin_channel_id: str | None = None
+    device_serials: list[str] = Field(min_length=1)
+    operation_type: str = Field(min_length=1)
+    scheduled_time: AwareDatetime
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    notify_channel_id: str | None = None
+    requester_tz: str = "UTC"
+    approval_required: bool = True
+    window_note: str | None = None
+    state: RequestState = RequestState.DRAFT
+    confirm_response_url: str | None = None
+
+    @field_validator("device_serials")
+    @classmethod
+    def _dedupe_serials(cls, serials: list[str]) -> list[str]:
+        """Strip, drop blanks, deduplicate keeping the first occurrence's order."""
+        seen: dict[str, None] = {}
+        for serial in serials:
+            cleaned = serial.strip()
+            if cleaned:
+                seen.setdefault(cleaned, None)
+        if not seen:
+            raise ValueError("at least one device serial is required")
+        return list(seen)
+
+    @field_validator("scheduled_time")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @field_validator("state")
+    @classmethod
+    def _initial_state(cls, value: RequestState) -> RequestState:
+        if value not in (RequestState.DRAFT, RequestState.PENDING_APPROVAL):
+            raise ValueError("a new request starts as 'draft' or 'pending_approval'")
+        return value
+
+
+class ItemRecord(BaseModel):
+    """One device serial of a request, and the operation created for it."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    request_id: str
+    position: int
+    device_serial: str
+    state: ItemState
+    operation_id: str | None
+    error: str | None
+    attempted_at: datetime | None
+    completed_at: datetime | None
+    thread_channel_id: str | None
+    thread_ts: str | None
+
+
+class ScheduleRecord(BaseModel):
+    """A schedule request with its items (in the order the serials were given)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: str
+    requester_id: str
+    team_id: str
+    origin_channel_id: str | None
+    operation_type: str
+    scheduled_time: datetime
+    parameters: dict[str, Any]
+    notify_channel_id: str | None
+    requester_tz: str
+    approval_required: bool
+    window_note: str | None
+    state: RequestState
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    approval_channel_id: str | None
+    approval_ts: str | None
+    confirm_response_url: str | None
+    version: int
+    items: list[ItemRecord]
+
+    @property
+    def device_serials(self) -> list[str]:
+        """The serials, in the order they were given."""
+        return [item.device_serial for item in self.items]
+
+    def item_for(self, device_serial: str) -> ItemRecord | None:
+        """The item of one serial, if the request names it."""
+        return next((item for item in self.items if item.device_serial == device_serial), None)
+
+
+class WatchRecord(BaseModel):
+    """A channel that wants status notifications for one operation."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    operation_id: str
+    channel_id: str
+    created_by: str
+    created_at: datetime
+
+
+class AuditRecord(BaseModel):
+    """One line of the audit log: who did what to which subject, and how it went."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    at: datetime
+    actor_id: str
+    action: str
+    subject: str
+    request_id: str | None
+    channel_id: str | None
+    outcome: str
+    detail: dict[str, Any] | None

@@ -1,0 +1,616 @@
+"""``Store``: the bot's repository. Every method is one short transaction and returns frozen records.
+
+The methods that decide something are compare-and-set: a conditional ``UPDATE … WHERE id = :id AND state IN
+(…)`` whose ``RETURNING`` says whether *this* call changed the row. Whoever's UPDATE matches first wins; the
+others match nothing and get ``None`` — on PostgreSQL because a concurrent UPDATE waits for the row lock and
+then re-checks the WHERE clause against the committed row (READ COMMITTED), on SQLite because write
+transactions run one at a time. Nothing here reads a state and then writes it in a second statement.
+
+The once-only creation of an operation in the Control API is built from two of these:
+
+1. ``transition(request, from_states={"pending_approval"}, to_state="approved", by=…)``: first decision wins;
+2. ``claim_item(item)`` — ``waiting → creating``: the intent is recorded *before* the POST, and only one
+   caller gets the item; then ``complete_item`` (``→ created`` with the operation id) or ``fail_item``.
+
+After a crash, ``items_in_state("creating")`` lists the items whose POST may or may not have happened; the
+caller reconciles them against the Control API instead of posting again blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+from uuid import uuid4
+
+from alembic.util import CommandError
+from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.clock import Clock, utcnow
+from bot.store.engine import WRITE_OPTION, create_engine_for, parse_database_url
+from bot.store.errors import NotFound, StateConflict, StoreError, StoreUnavailable
+from bot.store.migrate import upgrade
+from bot.store.models import AuditRow, ScheduleItemRow, ScheduleRequestRow, WatchRow
+from bot.store.records import (
+    TERMINAL_REQUEST_STATES,
+    UNDECIDED_REQUEST_STATES,
+    AuditRecord,
+    ItemRecord,
+    ItemState,
+    NewScheduleRequest,
+    RequestState,
+    ScheduleRecord,
+    WatchRecord,
+    request_states,
+)
+
+log = logging.getLogger("bot.store")
+
+#: Request states whose still-``waiting`` items are cancelled in the same transaction.
+_CANCELS_WAITING_ITEMS = TERMINAL_REQUEST_STATES - {RequestState.DONE}
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (UTC inside the bot), got {value.isoformat()}")
+    return value
+
+
+def _request_record(row: ScheduleRequestRow) -> ScheduleRecord:
+    return ScheduleRecord.model_validate(row)
+
+
+def _item_record(row: ScheduleItemRow) -> ItemRecord:
+    return ItemRecord.model_validate(row)
+
+
+class Store:
+    """The bot's persistent state on SQLite (one process) or PostgreSQL (one or more replicas).
+
+    ``Store(url)`` does no I/O; ``await store.connect()`` creates the engine and migrates the schema to head
+    (safe when several processes start at once), ``await store.close()`` releases the connections. Also usable
+    as ``async with Store(url) as store:``. ``schema`` (PostgreSQL only) may also be given as ``?schema=`` in
+    the URL.
+
+    Concurrency on SQLite: write transactions are queued on a per-``Store`` ``asyncio.Lock`` and begin with
+    ``BEGIN IMMEDIATE`` (see ``bot.store.engine``), so concurrent writers in one process never see "database
+    is locked", and writers in other processes wait for the lock (busy timeout). An in-memory SQLite database
+    has a single connection, so there every transaction, read or write, takes the lock.
+    """
+
+    def __init__(self, url: str | URL, *, schema: str | None = None, clock: Clock = utcnow, echo: bool = False) -> None:
+        self._target = parse_database_url(url, schema)
+        self._clock = clock
+        self._echo = echo
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._lock: asyncio.Lock | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._target.dialect
+
+    @property
+    def schema(self) -> str | None:
+        """The PostgreSQL schema the tables live in (``None``: the connection's default)."""
+        return self._target.schema
+
+    @property
+    def url(self) -> str:
+        """The database URL without its password (for logs)."""
+        return self._target.describe()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine, for tests and tools; the bot's code goes through the methods below."""
+        if self._engine is None:
+            raise StoreUnavailable("the store is not connected")
+        return self._engine
+
+    async def connect(self) -> None:
+        """Create the engine and bring the schema to the newest revision. Raises ``StoreUnavailable``."""
+        if self._engine is not None:
+            return
+        sqlite_file = self._target.sqlite_file
+        if sqlite_file is not None and not sqlite_file.parent.is_dir():
+            raise StoreUnavailable(f"cannot open the database {self.url}: {sqlite_file.parent} is not a directory")
+        engine = create_engine_for(self._target, echo=self._echo)
+        try:
+            async with engine.connect() as connection:
+                if self.dialect == "sqlite":
+                    await connection.execution_options(**{WRITE_OPTION: True})
+                await upgrade(connection, self._target.schema)
+        except CommandError as exc:
+            await engine.dispose()
+            raise StoreError(f"cannot migrate {self.url}: {exc} (is the database newer than this code?)") from exc
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            await engine.dispose()
+            raise StoreUnavailable(f"cannot open the database {self.url}: {exc}") from exc
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._lock = asyncio.Lock()
+        log.info("store ready on %s", self.url)
+
+    async def close(self) -> None:
+        """Release every connection. The store can be connected again afterwards."""
+        engine, self._engine, self._sessions = self._engine, None, None
+        if engine is not None:
+            await engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def ping(self, seconds: float = 5.0) -> bool:
+        """Can the database answer ``SELECT 1`` right now? Never raises (health checks call this)."""
+        if self._engine is None:
+            return False
+        try:
+            async with asyncio.timeout(seconds), self._serialized(write=False):
+                engine = self._engine
+                if engine is None:
+                    return False
+                async with engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # health check: any failure means "not healthy"
+            log.warning("database ping failed: %s", exc)
+            return False
+        return True
+
+    # ------------------------------------------------------------------ transactions
+
+    def _serialized(self, *, write: bool) -> AbstractAsyncContextManager[object]:
+        if self._lock is not None and self.dialect == "sqlite" and (write or self._target.is_sqlite_memory):
+            return self._lock
+        return nullcontext()
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """One session in one transaction; commits on success, rolls back on error."""
+        if self._sessions is None:
+            raise StoreUnavailable("the store is not connected (call connect() first)")
+        sessions = self._sessions
+        async with self._serialized(write=write), sessions() as session, session.begin():
+            if write and self.dialect == "sqlite":
+                await session.connection(execution_options={WRITE_OPTION: True})
+            yield session
+
+    @staticmethod
+    async def _load_request(session: AsyncSession, request_id: str) -> ScheduleRecord | None:
+        row = await session.scalar(
+            select(ScheduleRequestRow)
+            .where(ScheduleRequestRow.id == request_id)
+            .options(selectinload(ScheduleRequestRow.items))
+            .execution_options(populate_existing=True)
+        )
+        return None if row is None else _request_record(row)
+
+    @staticmethod
+    async def _load_requests(session: AsyncSession, statement: Any) -> list[ScheduleRecord]:
+        rows = await session.scalars(statement.options(selectinload(ScheduleRequestRow.items)))
+        return [_request_record(row) for row in rows]
+
+    # ------------------------------------------------------------------ schedule requests
+
+    async def create_request(self, new: NewScheduleRequest, *, at: datetime | None = None) -> ScheduleRecord:
+        """Store a new request and one ``waiting`` item per device serial, in one transaction."""
+        now = _aware(at, "at") if at is not None else self._clock()
+        row = ScheduleRequestRow(
+            id=uuid4().hex,
+            requester_id=new.requester_id,
+            team_id=new.team_id,
+            origin_channel_id=new.origin_channel_id,
+            operation_type=new.operation_type,
+            scheduled_time=new.scheduled_time,
+            parameters=dict(new.parameters),
+            notify_channel_id=new.notify_channel_id,
+            requester_tz=new.requester_tz,
+            approval_required=new.approval_required,
+            window_note=new.window_note,
+            state=new.state.value,
+            created_at=now,
+            updated_at=now,
+            confirm_response_url=new.confirm_response_url,
+            version=1,
+        )
+        row.items = [
+            ScheduleItemRow(position=position, device_serial=serial, state=ItemState.WAITING.value)
+            for position, serial in enumerate(new.device_serials)
+        ]
+        async with self._transaction(write=True) as session:
+            session.add(row)
+            await session.flush()
+            record = await self._load_request(session, row.id)
+        assert record is not None
+        return record
+
+    async def get_request(self, request_id: str) -> ScheduleRecord | None:
+        """The request with its items, or ``None``."""
+        async with self._transaction(write=False) as session:
+            return await self._load_request(session, request_id)
+
+    async def list_requests(
+        self, states: Iterable[str] | None = None, *, limit: int = 100, requester_id: str | None = None
+    ) -> list[ScheduleRecord]:
+        """Requests, newest first, optionally only in ``states`` and/or of one requester."""
+        statement = select(ScheduleRequestRow)
+        if states is not None:
+            statement = statement.where(ScheduleRequestRow.state.in_(request_states(states)))
+        if requester_id is not None:
+            statement = statement.where(ScheduleRequestRow.requester_id == requester_id)
+        statement = statement.order_by(ScheduleRequestRow.created_at.desc(), ScheduleRequestRow.id).limit(limit)
+        async with self._transaction(write=False) as session:
+            return await self._load_requests(session, statement)
+
+    async def transition(
+        self,
+        request_id: str,
+        *,
+        from_states: Iterable[str],
+        to_state: str,
+        by: str | None = None,
+        at: datetime,
+        reason: str | None = None,
+    ) -> ScheduleRecord | None:
+        """Move the request to ``to_state`` if it is in one of ``from_states``; first caller wins.
+
+        Returns the updated record if *this* call made the change, ``None`` if the request is not (or no
+        longer) in ``from_states`` or does not exist. ``by`` records who decided
+        (``decided_by``/``decided_at``); ``reason`` is kept as ``decision_reason``. Moving to ``rejected``,
+        ``cancelled`` or ``expired`` also cancels the request's ``waiting`` items in the same transaction, so
+        no later ``claim_item`` can win.
+        """
+        sources = request_states(from_states)
+        target = RequestState(to_state)
+        if not sources:
+            raise ValueError("from_states must name at least one state")
+        _aware(at, "at")
+        values: dict[str, Any] = {
+            "state": target.value,
+            "updated_at": at,
+            "version": ScheduleRequestRow.version + 1,
+        }
+        if by is not None:
+            values.update(decided_by=by, decided_at=at)
+        if reason is not None:
+            values["decision_reason"] = reason
+        async with self._transaction(write=True) as session:
+            won = await session.scalar(
+                update(ScheduleRequestRow)
+                .where(
+                    ScheduleRequestRow.id == request_id,
+                    ScheduleRequestRow.state.in_([state.value for state in sources]),
+                )
+                .values(**values)
+                .returning(ScheduleRequestRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            if won is None:
+                return None
+            if target in _CANCELS_WAITING_ITEMS:
+                await session.execute(
+                    update(ScheduleItemRow)
+                    .where(
+                        ScheduleItemRow.request_id == request_id,
+                        ScheduleItemRow.state == ItemState.WAITING.value,
+                    )
+                    .values(state=ItemState.CANCELLED.value, completed_at=at)
+                    .execution_options(synchronize_session=False)
+                )
+            return await self._load_request(session, request_id)
+
+    async def complete_request_if_settled(self, request_id: str, *, at: datetime) -> ScheduleRecord | None:
+        """``approved → done`` once no item is ``waiting`` or ``creating``; ``None`` if not (yet) the case."""
+        _aware(at, "at")
+        unsettled = select(ScheduleItemRow.id).where(
+            ScheduleItemRow.request_id == request_id,
+            ScheduleItemRow.state.in_([ItemState.WAITING.value, ItemState.CREATING.value]),
+        )
+        async with self._transaction(write=True) as session:
+            won = await session.scalar(
+                update(ScheduleRequestRow)
+                .where(
+                    ScheduleRequestRow.id == request_id,
+                    ScheduleRequestRow.state == RequestState.APPROVED.value,
+                    ~unsettled.exists(),
+                )
+                .values(state=RequestState.DONE.value, updated_at=at, version=ScheduleRequestRow.version + 1)
+                .returning(ScheduleRequestRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            return None if won is None else await self._load_request(session, request_id)
+
+    async def _update_request(self, request_id: str, values: dict[str, Any]) -> ScheduleRecord | None:
+        values = {**values, "version": ScheduleRequestRow.version + 1}
+        async with self._transaction(write=True) as session:
+            found = await session.scalar(
+                update(ScheduleRequestRow)
+                .where(ScheduleRequestRow.id == request_id)
+                .values(**values)
+                .returning(ScheduleRequestRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            return None if found is None else await self._load_request(session, request_id)
+
+    async def set_approval_message(
+        self, request_id: str, channel_id: str, ts: str, *, at: datetime | None = None
+    ) -> ScheduleRecord | None:
+        """Remember where the approval message was posted (to update it). ``None`` if no such request."""
+        now = _aware(at, "at") if at is not None else self._clock()
+        return await self._update_request(
+            request_id, {"approval_channel_id": channel_id, "approval_ts": ts, "updated_at": now}
+        )
+
+    async def set_confirm_response_url(
+        self, request_id: str, url: str | None, *, at: datetime | None = None
+    ) -> ScheduleRecord | None:
+        """Remember (or forget) the ``response_url`` of the requester's confirmation message."""
+        now = _aware(at, "at") if at is not None else self._clock()
+        return await self._update_request(request_id, {"confirm_response_url": url, "updated_at": now})
+
+    async def requests_due_for_expiry(self, now: datetime) -> list[ScheduleRecord]:
+        """Undecided requests (``draft``, ``pending_approval``) whose scheduled time is ``now`` or earlier.
+
+        Expire each with ``transition(…, from_states=UNDECIDED_REQUEST_STATES, to_state="expired")``: a
+        decision that lands in between wins, and the expiry then returns ``None``.
+        """
+        _aware(now, "now")
+        statement = (
+            select(ScheduleRequestRow)
+            .where(
+                ScheduleRequestRow.state.in_([state.value for state in UNDECIDED_REQUEST_STATES]),
+                ScheduleRequestRow.scheduled_time <= now,
+            )
+            .order_by(ScheduleRequestRow.scheduled_time, ScheduleRequestRow.id)
+        )
+        async with self._transaction(write=False) as session:
+            return await self._load_requests(session, statement)
+
+    # ------------------------------------------------------------------ items
+
+    async def claim_item(self, item_id: int, *, at: datetime) -> ItemRecord | None:
+        """``waiting → creating``: record the intent to create the operation. Only one caller gets the item.
+
+        Call it before the POST; ``None`` means someone else claimed it (or the request was cancelled) — do
+        not POST.
+        """
+        _aware(at, "at")
+        async with self._transaction(write=True) as session:
+            row = await session.scalar(
+                update(ScheduleItemRow)
+                .where(ScheduleItemRow.id == item_id, ScheduleItemRow.state == ItemState.WAITING.value)
+                .values(state=ItemState.CREATING.value, attempted_at=at)
+                .returning(ScheduleItemRow)
+                .execution_options(synchronize_session=False)
+            )
+            return None if row is None else _item_record(row)
+
+    async def release_item(self, item_id: int, *, at: datetime) -> ItemRecord | None:
+        """``creating → waiting``: the POST provably did not create anything (it was refused before being
+        sent, or reconciliation found no such operation), so the item may be claimed and created again.
+
+        ``None`` if the item is not ``creating`` (someone recorded a result meanwhile).
+        """
+        _aware(at, "at")
+        async with self._transaction(write=True) as session:
+            row = await session.scalar(
+                update(ScheduleItemRow)
+                .where(ScheduleItemRow.id == item_id, ScheduleItemRow.state == ItemState.CREATING.value)
+                .values(state=ItemState.WAITING.value)
+                .returning(ScheduleItemRow)
+                .execution_options(synchronize_session=False)
+            )
+            return None if row is None else _item_record(row)
+
+    async def complete_item(self, item_id: int, *, operation_id: str, at: datetime) -> ItemRecord:
+        """``creating → created`` with the Control API's operation id.
+
+        Idempotent for the same ``operation_id``. Raises ``NotFound``, or ``StateConflict`` if the item is in
+        any other state or the operation id is already recorded for another item.
+        """
+        _aware(at, "at")
+        try:
+            async with self._transaction(write=True) as session:
+                row = await session.scalar(
+                    update(ScheduleItemRow)
+                    .where(ScheduleItemRow.id == item_id, ScheduleItemRow.state == ItemState.CREATING.value)
+                    .values(state=ItemState.CREATED.value, operation_id=operation_id, completed_at=at, error=None)
+                    .returning(ScheduleItemRow)
+                    .execution_options(synchronize_session=False)
+                )
+                if row is not None:
+                    return _item_record(row)
+                current = await session.get(ScheduleItemRow, item_id)
+        except IntegrityError as exc:
+            raise StateConflict(f"operation {operation_id} is already recorded for another item") from exc
+        if current is None:
+            raise NotFound(f"no schedule item {item_id}")
+        if current.state == ItemState.CREATED and current.operation_id == operation_id:
+            return _item_record(current)
+        raise StateConflict(f"schedule item {item_id} is {current.state}, not creating")
+
+    async def fail_item(self, item_id: int, *, error: str, at: datetime) -> ItemRecord:
+        """``waiting | creating → failed`` with the reason. Idempotent once failed (the first error is kept).
+
+        Raises ``NotFound``, or ``StateConflict`` if the item was created or cancelled.
+        """
+        _aware(at, "at")
+        async with self._transaction(write=True) as session:
+            row = await session.scalar(
+                update(ScheduleItemRow)
+                .where(
+                    ScheduleItemRow.id == item_id,
+                    ScheduleItemRow.state.in_([ItemState.WAITING.value, ItemState.CREATING.value]),
+                )
+                .values(state=ItemState.FAILED.value, error=error, completed_at=at)
+                .returning(ScheduleItemRow)
+                .execution_options(synchronize_session=False)
+            )
+            if row is not None:
+                return _item_record(row)
+            current = await session.get(ScheduleItemRow, item_id)
+        if current is None:
+            raise NotFound(f"no schedule item {item_id}")
+        if current.state == ItemState.FAILED:
+            return _item_record(current)
+        raise StateConflict(f"schedule item {item_id} is {current.state}, cannot fail it")
+
+    async def set_item_thread(self, item_id: int, channel_id: str, ts: str) -> ItemRecord | None:
+        """Where notifications of this item's operation go (a Slack thread). ``None`` if no such item."""
+        async with self._transaction(write=True) as session:
+            row = await session.scalar(
+                update(ScheduleItemRow)
+                .where(ScheduleItemRow.id == item_id)
+                .values(thread_channel_id=channel_id, thread_ts=ts)
+                .returning(ScheduleItemRow)
+                .execution_options(synchronize_session=False)
+            )
+            return None if row is None else _item_record(row)
+
+    async def get_item(self, item_id: int) -> ItemRecord | None:
+        """One item, or ``None``."""
+        async with self._transaction(write=False) as session:
+            row = await session.get(ScheduleItemRow, item_id)
+            return None if row is None else _item_record(row)
+
+    async def items_in_state(self, state: str) -> list[ItemRecord]:
+        """Every item in ``state``, oldest attempt first. ``"creating"`` after a start = crashed mid-POST."""
+        wanted = ItemState(state)
+        async with self._transaction(write=False) as session:
+            rows = await session.scalars(
+                select(ScheduleItemRow)
+                .where(ScheduleItemRow.state == wanted.value)
+                .order_by(ScheduleItemRow.attempted_at, ScheduleItemRow.id)
+            )
+            return [_item_record(row) for row in rows]
+
+    async def find_item_by_operation(self, operation_id: str) -> tuple[ScheduleRecord, ItemRecord] | None:
+        """The request and item that created operation ``operation_id`` (``None``: not created by the bot)."""
+        async with self._transaction(write=False) as session:
+            request_id = await session.scalar(
+                select(ScheduleItemRow.request_id).where(ScheduleItemRow.operation_id == operation_id)
+            )
+            if request_id is None:
+                return None
+            record = await self._load_request(session, request_id)
+        if record is None:
+            return None
+        item = next(item for item in record.items if item.operation_id == operation_id)
+        return record, item
+
+    # ------------------------------------------------------------------ watches
+
+    async def add_watch(self, operation_id: str, channel_id: str, by: str, at: datetime) -> bool:
+        """Watch ``operation_id`` in ``channel_id``. ``False`` if that channel already watched it."""
+        _aware(at, "at")
+        table = WatchRow.__table__
+        values = {"operation_id": operation_id, "channel_id": channel_id, "created_by": by, "created_at": at}
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["operation_id", "channel_id"])
+            .returning(table.c.operation_id)
+        )
+        async with self._transaction(write=True) as session:
+            inserted = await session.scalar(statement)
+        return inserted is not None
+
+    async def remove_watch(self, operation_id: str, channel_id: str) -> bool:
+        """Stop watching. ``False`` if there was no such watch."""
+        async with self._transaction(write=True) as session:
+            removed = await session.scalar(
+                delete(WatchRow)
+                .where(WatchRow.operation_id == operation_id, WatchRow.channel_id == channel_id)
+                .returning(WatchRow.operation_id)
+                .execution_options(synchronize_session=False)
+            )
+        return removed is not None
+
+    async def watches_for(
+        self, operation_ids: Iterable[str] | None = None, *, channel_id: str | None = None
+    ) -> list[WatchRecord]:
+        """Watches of these operations (all when ``None``), optionally only in one channel; oldest first."""
+        statement = select(WatchRow)
+        if operation_ids is not None:
+            wanted = list(dict.fromkeys(operation_ids))
+            if not wanted:
+                return []
+            statement = statement.where(WatchRow.operation_id.in_(wanted))
+        if channel_id is not None:
+            statement = statement.where(WatchRow.channel_id == channel_id)
+        statement = statement.order_by(WatchRow.created_at, WatchRow.operation_id, WatchRow.channel_id)
+        async with self._transaction(write=False) as session:
+            rows = await session.scalars(statement)
+            return [WatchRecord.model_validate(row) for row in rows]
+
+    # ------------------------------------------------------------------ audit
+
+    async def audit(
+        self,
+        actor_id: str,
+        action: str,
+        subject: str,
+        *,
+        outcome: str,
+        channel_id: str | None = None,
+        request_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        at: datetime,
+    ) -> None:
+        """Append one line to the audit log. ``detail`` must be JSON-serializable (and hold no secrets)."""
+        _aware(at, "at")
+        async with self._transaction(write=True) as session:
+            session.add(
+                AuditRow(
+                    at=at,
+                    actor_id=actor_id,
+                    action=action,
+                    subject=subject,
+                    request_id=request_id,
+                    channel_id=channel_id,
+                    outcome=outcome,
+                    detail=detail,
+                )
+            )
+
+    async def recent_audit(self, subject: str | None = None, limit: int = 20) -> list[AuditRecord]:
+        """The newest audit lines first, optionally about one subject.
+
+        A subject matches lines whose ``subject`` or ``request_id`` is it, plus, when it is a device serial or
+        an operation id the bot created, the lines of every request naming that serial / owning that
+        operation.
+        """
+        statement = select(AuditRow)
+        if subject is not None:
+            related_requests = select(ScheduleItemRow.request_id).where(
+                or_(ScheduleItemRow.device_serial == subject, ScheduleItemRow.operation_id == subject)
+            )
+            statement = statement.where(
+                or_(
+                    AuditRow.subject == subject,
+                    AuditRow.request_id == subject,
+                    AuditRow.request_id.in_(related_requests),
+                )
+            )
+        statement = statement.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+        async with self._transaction(write=False) as session:
+            rows = await session.scalars(statement)
+            return [AuditRecord.model_validate(row) for row in rows]

@@ -1,0 +1,20 @@
+"""pytest fixtures for the Slack bench.
+
+Use from a conftest (``pytest_plugins = ["tests.slackbench.fixtures"]``) or import the fixture into a test
+module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .bench import SlackBench
+
+
+@pytest.fixture
+def slack_bench() -> Iterator[SlackBench]:
+    """A started ``SlackBench``; the test errors at teardown if a Block Kit violation reached it."""
+    with SlackBench() as bench:
+        yield bench
