@@ -113,6 +113,10 @@ class BotRuntime:
         task.add_done_callback(self._background.discard)
         return task
 
+    async def audit(self, actor_id: str, action: str, subject: str, *, channel_id: str | None) -> None:
+        """An audit entry that is not about a schedule request (watch, unwatch)."""
+        await self.store.audit(actor_id, action, subject, outcome="ok", channel_id=channel_id, at=self.clock())
+
     async def control_health(self) -> str:
         """``ok`` / ``unauthorized`` / ``unavailable``, cached briefly so health probes do not load the API."""
         now = time.monotonic()

@@ -296,3 +296,24 @@ def test_times_are_utc_aware() -> None:
 
     assert utcnow().tzinfo is UTC
     assert isinstance(utcnow(), datetime)
+
+
+def test_watch_checks_the_operation_exists_and_unwatch_undoes_it(h: Harness) -> None:
+    (op_id,) = seed(h, 1)
+    _, request = h.command("watch txn_99999 <#C0NOTIFY|ops-notify>")
+    (answer,) = h.responses(request)
+    assert "No operation `txn_99999`" in texts(answer.body)
+
+    _, request = h.command(f"watch {op_id} <#C0NOTIFY|ops-notify>")
+    (answer,) = h.responses(request)
+    assert f"<#C0NOTIFY> now follows `{op_id}`" in texts(answer.body)
+    _, request = h.command(f"watch {op_id} #C0NOTIFY")
+    (answer,) = h.responses(request)
+    assert "already follows" in texts(answer.body)
+
+    _, request = h.command(f"unwatch {op_id} <#C0NOTIFY|ops-notify>")
+    (answer,) = h.responses(request)
+    assert "no longer follows" in texts(answer.body)
+    _, request = h.command(f"unwatch {op_id}")  # the current channel, which never followed it
+    (answer,) = h.responses(request)
+    assert "was not following" in texts(answer.body)

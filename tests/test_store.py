@@ -104,6 +104,10 @@ async def test_migrations_are_idempotent_and_concurrent_starts_are_safe(database
         async with again.engine.connect() as connection:
             revision = await connection.run_sync(current_revision, again.schema)
             assert revision == head_revision() is not None
+            if again.dialect == "sqlite":
+                assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+                assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+                assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() > 0
             if again.dialect == "postgresql":
                 assert await connection.scalar(text("SELECT current_schema()")) == again.schema
                 found = await connection.scalar(
@@ -343,6 +347,20 @@ async def test_claim_item_first_wins_then_complete(store: Store) -> None:
     assert await store.find_item_by_operation("txn-unknown") is None
 
 
+async def test_release_item_puts_a_claim_back(store: Store) -> None:
+    created = await store.create_request(new_request(), at=T0)
+    item = created.items[0]
+    assert await store.release_item(item.id, at=T0) is None  # not claimed: nothing to release
+    assert await store.claim_item(item.id, at=T0) is not None
+    released = await store.release_item(item.id, at=T0 + timedelta(seconds=1))
+    assert released is not None
+    assert (released.state, released.attempted_at) == ("waiting", T0)
+    assert await store.release_item(item.id, at=T0) is None
+    again = await store.claim_item(item.id, at=T0 + timedelta(seconds=2))
+    assert again is not None
+    assert again.attempted_at == T0 + timedelta(seconds=2)
+
+
 async def test_operation_ids_are_unique_and_items_fail_once(store: Store) -> None:
     created = await store.create_request(new_request(), at=T0)
     first, second = created.items
@@ -433,6 +451,7 @@ async def test_audit_newest_first_and_filtered(store: Store) -> None:
     assert [a.action for a in everything] == ["status", "refresh", "approve", "schedule"]
     assert everything[2].detail == {"serials": ["SN-9"]}
     assert everything[2].channel_id == "CAPPROVALS"
+    assert everything[0].detail is None
     assert_utc(everything[0].at)
     assert [a.action for a in await store.recent_audit(limit=2)] == ["status", "refresh"]
     assert [a.action for a in await store.recent_audit(request.id)] == ["approve", "schedule"]

@@ -33,6 +33,8 @@ from bot.slack.commands import (
     ScheduleRequest,
     StatusRequest,
     UnknownRequest,
+    UnwatchRequest,
+    WatchRequest,
     parse_command,
 )
 from bot.slack.wording import explain
@@ -172,6 +174,10 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             runtime.spawn(run_refresh(respond, request.operation_id, replace=True))
         elif isinstance(request, ScheduleRequest) and "schedule" in runtime.command_handlers:
             await runtime.command_handlers["schedule"](ack, command, respond, client, request.args)
+        elif isinstance(request, WatchRequest | UnwatchRequest):
+            await ack()
+            channel = request.channel_id or str(command.get("channel_id") or "")
+            runtime.spawn(run_watch(respond, str(command.get("user_id")), request, channel))
         elif isinstance(request, AuditRequest):
             await ack()
             runtime.spawn(run_audit(respond, str(command.get("user_id")), request.subject))
@@ -182,6 +188,39 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 response_type="ephemeral",
             )
             runtime.metrics.count(request.kind, "unavailable")
+
+    async def run_watch(
+        respond: AsyncRespond, user_id: str, request: WatchRequest | UnwatchRequest, channel: str
+    ) -> None:
+        operation_id = request.operation_id
+        if isinstance(request, UnwatchRequest):
+            removed = await runtime.store.remove_watch(operation_id, channel)
+            if removed:
+                await runtime.audit(user_id, "unwatch", operation_id, channel_id=channel)
+            text = (
+                f":mute: <#{channel}> no longer follows `{operation_id}`."
+                if removed
+                else f":information_source: <#{channel}> was not following `{operation_id}`."
+            )
+            await _safe_respond(respond, blocks.text_message(text), replace_original=False)
+            runtime.metrics.count("unwatch", "ok")
+            return
+
+        async def work() -> Message:
+            operation = await runtime.operations.status(operation_id)  # it must exist before anyone follows it
+            added = await runtime.store.add_watch(operation_id, channel, user_id, runtime.clock())
+            if added:
+                await runtime.audit(user_id, "watch", operation_id, channel_id=channel)
+            note = "now follows" if added else "already follows"
+            return blocks.text_message(
+                f":eyes: <#{channel}> {note} `{operation.id}` ({blocks.escape(operation.operation_type)} on "
+                f"`{blocks.escape(operation.device_serial)}`, {blocks.status_badge(operation.status)}). "
+                f"Status changes will be posted there; `/headless unwatch {operation.id}` to stop."
+            )
+
+        await answer_later(
+            runtime, respond, command="watch", what=f"operation `{operation_id}`", work=work, deadline=deadline
+        )
 
     async def run_audit(respond: AsyncRespond, user_id: str, subject: str | None) -> None:
         if not await runtime.directory.is_member(user_id, settings.approvers):

@@ -8,26 +8,29 @@ URLs
     give each test its own schema, and two ``Store`` objects built from one URL share it (two replicas).
 
 SQLite
-    Each connection gets ``journal_mode=WAL`` (readers do not block the writer), ``busy_timeout`` (a writer
-    waits for the lock instead of failing) and ``foreign_keys=ON``. The sqlite3 driver's own transaction
-    handling is switched off and SQLAlchemy emits ``BEGIN`` itself: ``BEGIN IMMEDIATE`` for write
-    transactions, so a write transaction takes the database's write lock at its start, never halfway through
-    (a deferred transaction that read and then tries to write can fail at once with "database is locked",
-    whatever the busy timeout). Within one process, ``Store`` additionally queues its write transactions on an
-    ``asyncio.Lock`` so they do not compete for the lock at all; across processes, ``BEGIN IMMEDIATE`` plus
-    the busy timeout serialize them.
+    The database file is switched to ``journal_mode=WAL`` once, at ``Store.connect()`` (readers do not block
+    the writer; the mode persists in the file). Each connection gets ``busy_timeout`` (a writer waits for the
+    lock instead of failing), ``foreign_keys=ON`` and, in WAL mode, ``synchronous=NORMAL``. The sqlite3
+    driver's own transaction handling is switched off and SQLAlchemy emits ``BEGIN`` itself: ``BEGIN
+    IMMEDIATE`` for write transactions, so a write transaction takes the database's write lock at its start,
+    never halfway through (a deferred transaction that read and then tries to write can fail at once with
+    "database is locked", whatever the busy timeout). Within one process, ``Store`` additionally queues its
+    write transactions on an ``asyncio.Lock`` so they do not compete for the lock at all; across processes,
+    ``BEGIN IMMEDIATE`` plus the busy timeout serialize them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 #: Execution option that marks a connection's next transaction as a write transaction (SQLite: BEGIN
@@ -121,11 +124,38 @@ def create_engine_for(target: DatabaseTarget, *, echo: bool = False) -> AsyncEng
         # One shared connection; Store serializes every transaction on it (see Store._transaction).
         kwargs.update(poolclass=StaticPool)
     engine = create_async_engine(target.url, **kwargs)
-    _install_sqlite_hooks(engine, wal=not target.is_sqlite_memory)
+    _install_sqlite_hooks(engine)
     return engine
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, *, wal: bool) -> None:
+async def enable_sqlite_wal(connection: AsyncConnection, *, within: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> str:
+    """Switch the SQLite file to WAL mode (once per file: the mode persists); returns the journal mode in force.
+
+    ``connection`` must not be in a transaction. SQLite answers "database is locked" at once, without its busy
+    timeout, when another connection uses the file during the switch (replicas starting together), so this
+    retries for up to ``within`` seconds. A file system without WAL support keeps its mode (returned).
+    """
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection  # the aiosqlite connection: no SQLAlchemy transaction around the PRAGMA
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    delay = 0.01
+    while True:
+        try:
+            async with driver.execute("PRAGMA journal_mode=WAL") as cursor:
+                row = await cursor.fetchone()
+            mode = str(row[0]).lower() if row else "unknown"
+            if mode == "wal":
+                await driver.execute("PRAGMA synchronous=NORMAL")
+            return mode
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() + delay > deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -134,11 +164,12 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, wal: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")  # first: WAL may wait for it
-            if wal:
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode")
+            row = cursor.fetchone()
+            if row and str(row[0]).lower() == "wal":  # NORMAL is only crash-safe with WAL
+                cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
@@ -36,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.clock import Clock, utcnow
-from bot.store.engine import WRITE_OPTION, create_engine_for, parse_database_url
+from bot.store.engine import WRITE_OPTION, create_engine_for, enable_sqlite_wal, parse_database_url
 from bot.store.errors import NotFound, StateConflict, StoreError, StoreUnavailable
 from bot.store.migrate import upgrade
 from bot.store.models import AuditRow, ScheduleItemRow, ScheduleRequestRow, WatchRow
@@ -129,13 +130,17 @@ class Store:
         engine = create_engine_for(self._target, echo=self._echo)
         try:
             async with engine.connect() as connection:
+                if self._target.sqlite_file is not None:
+                    mode = await enable_sqlite_wal(connection)
+                    if mode != "wal":
+                        log.warning("SQLite journal mode is %s, not WAL: readers will wait for writers", mode)
                 if self.dialect == "sqlite":
                     await connection.execution_options(**{WRITE_OPTION: True})
                 await upgrade(connection, self._target.schema)
         except CommandError as exc:
             await engine.dispose()
             raise StoreError(f"cannot migrate {self.url}: {exc} (is the database newer than this code?)") from exc
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        except (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError) as exc:
             await engine.dispose()
             raise StoreUnavailable(f"cannot open the database {self.url}: {exc}") from exc
         self._engine = engine
@@ -397,23 +402,6 @@ class Store:
                 update(ScheduleItemRow)
                 .where(ScheduleItemRow.id == item_id, ScheduleItemRow.state == ItemState.WAITING.value)
                 .values(state=ItemState.CREATING.value, attempted_at=at)
-                .returning(ScheduleItemRow)
-                .execution_options(synchronize_session=False)
-            )
-            return None if row is None else _item_record(row)
-
-    async def release_item(self, item_id: int, *, at: datetime) -> ItemRecord | None:
-        """``creating → waiting``: the POST provably did not create anything (it was refused before being
-        sent, or reconciliation found no such operation), so the item may be claimed and created again.
-
-        ``None`` if the item is not ``creating`` (someone recorded a result meanwhile).
-        """
-        _aware(at, "at")
-        async with self._transaction(write=True) as session:
-            row = await session.scalar(
-                update(ScheduleItemRow)
-                .where(ScheduleItemRow.id == item_id, ScheduleItemRow.state == ItemState.CREATING.value)
-                .values(state=ItemState.WAITING.value)
                 .returning(ScheduleItemRow)
                 .execution_options(synchronize_session=False)
             )
