@@ -19,13 +19,16 @@ Semantics of ``parse_when``
   month without a year is this year's date if that is today or later, otherwise next year's; a date that is
   today with a time already past is rejected, not moved a year. ``the 20th`` is this month's 20th, or next
   month's if that has passed.
-* **Clock times.** ``H:MM``/``HH:MM`` (and ``14h``, ``14h30``, ``0200 hrs``, ``at 0200``) are 24-hour clock.
-  ``2am``, ``2 pm``, ``2:30 p.m.``, ``noon``/``mediodía`` and ``midnight``/``medianoche`` are understood, and
-  so are the parts of the day ``in the morning/afternoon/evening``, ``at night``, ``tonight``, ``de la
-  mañana/tarde/noche/madrugada``. An hour with neither minutes nor am/pm (``at 2``, ``tomorrow at 5``, ``a
-  las 3``) is rejected when both readings are plausible (1–12); 0 and 13–23 are unambiguous. ``midnight``
-  alone is the next 00:00; with a day (``tomorrow at midnight``) it is ambiguous and rejected (type ``00:00``
-  with the date).
+* **Clock times.** ``H:MM``/``HH:MM`` (and ``14h``, ``14h30``, ``0200 hrs``, ``at 0200``, ``0200Z``) are the
+  24-hour clock: ``2:30`` is 02:30. ``2am``, ``2 pm``, ``2:30 p.m.``, ``noon``/``mediodía`` and
+  ``midnight``/``medianoche`` are understood, and so are the parts of the day ``in the morning/afternoon/
+  evening``, ``at night``, ``tonight``, ``de la mañana/tarde/noche/madrugada``, which give an hour its am/pm
+  (``tomorrow afternoon at 3`` is 15:00). An hour with neither minutes nor am/pm (``at 2``, ``tomorrow at 5``,
+  ``a las 3``, ``2 o'clock``) is rejected: both readings are plausible for 1–12, while 0 and 13–23 are not
+  ambiguous. ``12`` alone could be noon or midnight. ``midnight``/``12am`` alone is the next 00:00; with a
+  named day (``tomorrow at midnight``) it could be the start or the end of that day and is rejected (type
+  ``00:00`` with the date). ``14h``/``2h30`` alone could be a clock time or a duration and are rejected;
+  after a day (``tomorrow 14h``) they are clock times.
 * **Durations.** Hours, minutes and seconds are elapsed time (``in 2 hours`` is exactly 7,200 s later, across
   a DST change too). Days, weeks, months and years keep the wall-clock time (``in 2 days`` at 10:20 is 10:20
   two days later even across a DST change; months clamp to the month's last day). A duration keeps ``now``'s
@@ -37,7 +40,7 @@ Semantics of ``parse_when``
   ``13pm``); anything after ``now + horizon`` (default 365 days); a local time that does not exist (DST gap)
   or happens twice (DST overlap) in the zone, unless the phrase names a fixed zone (``01:30 EDT``) that
   removes the doubt; ``next window`` when no maintenance windows are configured; phrases that mix two times or
-  two different days.
+  two different days; ``next week`` (not a day: name the day); anything longer than 200 characters.
 * **Languages.** English and Spanish out of the box (``languages`` restricts the vocabulary and dateparser).
   ISO 8601 with an offset (``2026-03-07T02:00:00-06:00``, ``…Z``) is that exact instant; a naive ISO-like
   string (``2026-03-07 02:00``) is wall time in the person's zone. Numeric dates (``10/03``) follow
@@ -47,11 +50,14 @@ Semantics of ``parse_when``
 * **Maintenance windows.** ``next maintenance window``/``next window``/``la próxima ventana (de
   mantenimiento)`` resolve to the next window start strictly after ``now`` (needs ``windows``).
 
-How: a small deterministic grammar (regular expressions over normalised text, zoneinfo arithmetic) handles the
-common forms directly and fast; anything it does not fully recognise goes to dateparser's ``DateDataParser``
-(restricted to ``languages``, ``RELATIVE_BASE`` = naive local wall time, ``TIMEZONE='UTC'`` so dateparser does
-pure wall-clock arithmetic), whose result is then re-localised with zoneinfo (DST gap/overlap detection,
-elapsed vs wall-clock decided by the phrase's units) and checked like every other result.
+How: a small deterministic grammar (regular expressions over normalised text, zoneinfo arithmetic) reads the
+common forms directly and fast. What is left over must be filler words (``at``, ``on``, ``a las``…). Only when
+the leftover contains a word the grammar has never heard of (another configured language, another phrasing)
+is dateparser's ``DateDataParser`` asked (restricted to ``languages``, ``RELATIVE_BASE`` = naive local wall
+time, ``TIMEZONE='UTC'`` so it does pure wall-clock arithmetic); its answer must agree with whatever the grammar
+did read (time, day, weekday, date), is re-localised with zoneinfo (DST gap/overlap detection; elapsed vs
+wall-clock decided by the phrase's units) and is checked like every other result. Leftovers made only of known
+words and numbers (``and``, ``tomorrow in``, ``5 2:30``) are rejected: dateparser would happily read them.
 
 Speed: importing this module does not import dateparser (``bot.settings`` imports it to validate
 ``MAINTENANCE_WINDOWS``). ``warm_up()`` imports dateparser and loads its language data; the bot calls it at

@@ -407,6 +407,23 @@ class Store:
             )
             return None if row is None else _item_record(row)
 
+    async def release_item(self, item_id: int, *, at: datetime) -> ItemRecord | None:
+        """``creating → waiting``: the POST provably did not create anything (it was refused before being
+        sent, or reconciliation found no such operation), so the item may be claimed and created again.
+
+        ``None`` if the item is not ``creating`` (someone recorded a result meanwhile).
+        """
+        _aware(at, "at")
+        async with self._transaction(write=True) as session:
+            row = await session.scalar(
+                update(ScheduleItemRow)
+                .where(ScheduleItemRow.id == item_id, ScheduleItemRow.state == ItemState.CREATING.value)
+                .values(state=ItemState.WAITING.value)
+                .returning(ScheduleItemRow)
+                .execution_options(synchronize_session=False)
+            )
+            return None if row is None else _item_record(row)
+
     async def complete_item(self, item_id: int, *, operation_id: str, at: datetime) -> ItemRecord:
         """``creating → created`` with the Control API's operation id.
 
