@@ -15,8 +15,10 @@ Usage: ``python benchmarks/bench_when.py [--runs 15] [--passes 5]``
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,6 +61,7 @@ PHRASES = [
 # lives in a temporary directory so nothing is written into the repository.
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 CHILD_ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench_when_pycache_")
+atexit.register(shutil.rmtree, CHILD_ENV["PYTHONPYCACHEPREFIX"], ignore_errors=True)
 
 
 def run_snippet(code: str, runs: int) -> list[dict[str, float]]:

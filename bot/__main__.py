@@ -1,4 +1,4 @@
-"""The ``headless-bot`` command line: ``serve``, ``serve --socket``, ``simulator``.
+"""The ``headless-bot`` command line: ``serve``, ``serve --socket``, ``console``, ``simulator``.
 
 Each subcommand loads the settings first, so a wrong environment fails at once with one line per problem.
 """
@@ -25,6 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="HTTP port (3000)")
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="HTTP bind address (0.0.0.0)")  # noqa: S104
     serve.add_argument("--socket", action="store_true", help="Socket Mode with SLACK_APP_TOKEN instead of HTTP")
+
+    console = commands.add_parser("console", help="the bot in your terminal, with the built-in simulator")
+    console.add_argument(
+        "--api-url", default=None, help="use this Control API (default: CONTROL_API_URL, else the simulator)"
+    )
+    console.add_argument("--database", default=None, help="SQLite file to keep state in (default: a temporary one)")
+    console.add_argument("--tz", default=None, help="your IANA time zone (default: this machine's)")
 
     sim = commands.add_parser("simulator", help="run the Control API simulator (no credentials needed)")
     sim.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
@@ -57,6 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             page_size=args.page_size,
         )
         return 0
+
+    if args.command == "console":
+        from bot.console import run_console
+
+        api_url = args.api_url or os.environ.get("CONTROL_API_URL") or None
+        token = os.environ.get("CONTROL_API_TOKEN") if api_url else None
+        return run_console(api_url=api_url, api_token=token, database=args.database, tz=args.tz)
 
     from bot.settings import SettingsError, load_settings
 

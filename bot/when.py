@@ -827,7 +827,10 @@ class _Reading:
 
 
 def _conflict(a: str, b: str) -> WhenError:
-    return WhenError(f"“{a}” and “{b}” don't go together. Type one of them, e.g. “{b}”.", reason="conflict")
+    return WhenError(
+        f"“{a}” and “{b}” don't go together. Type one time, e.g. “tomorrow 15:00” or “in 2 hours”.",
+        reason="conflict",
+    )
 
 
 def _amount(raw: str, g: _Grammar) -> float:

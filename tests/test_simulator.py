@@ -86,9 +86,7 @@ class World:
         self.url = server.url
         self.api = server.url + API_PATH
 
-    def create(
-        self, scheduled: timedelta = timedelta(hours=1), serial: str = DOCUMENTED_SERIAL, **kw: Any
-    ) -> str:
+    def create(self, scheduled: timedelta = timedelta(hours=1), serial: str = DOCUMENTED_SERIAL, **kw: Any) -> str:
         """Schedule an operation through Python (the HTTP path is tested separately); returns its id."""
         kind = kw.pop("operation_type", "reboot")
         return self.state.create_operation(serial, kind, self.state.now() + scheduled, kw or None).id
@@ -157,9 +155,7 @@ async def test_the_documented_get_gets_the_documented_shape(world_factory: Calla
 
 
 async def test_get_by_id_of_a_created_operation(world: World, http: httpx.AsyncClient) -> None:
-    created = (
-        await http.post(world.api, content=DOC_POST_BODY, headers={"Content-Type": "application/json"})
-    ).json()
+    created = (await http.post(world.api, content=DOC_POST_BODY, headers={"Content-Type": "application/json"})).json()
     result = await get_op(http, world, created["id"])
     assert {key: result[key] for key in DOC_POST_RESPONSE} == created
     assert result["device_status"] == {
@@ -248,9 +244,7 @@ async def test_missing_fields_are_all_reported(world: World, http: httpx.AsyncCl
 
 
 async def test_malformed_json_and_non_objects_are_400(world: World, http: httpx.AsyncClient) -> None:
-    broken = await http.post(
-        world.api, content=b'{"device_serial": ', headers={"Content-Type": "application/json"}
-    )
+    broken = await http.post(world.api, content=b'{"device_serial": ', headers={"Content-Type": "application/json"})
     assert broken.status_code == 400 and broken.json()["detail"].startswith("JSON parse error")
     listed = await http.post(world.api, json=[json.loads(DOC_POST_BODY)])
     assert listed.status_code == 400
@@ -325,9 +319,7 @@ async def test_configured_page_size_paginates_every_list(world_factory: Callable
 
 
 def test_lifecycle_scheduled_in_progress_completed() -> None:
-    state = SimulatorState(
-        SimulatorConfig(token=TOKEN, failure_rate=0.0, run_seconds=120), clock=ManualClock(START)
-    )
+    state = SimulatorState(SimulatorConfig(token=TOKEN, failure_rate=0.0, run_seconds=120), clock=ManualClock(START))
     op = state.create_operation(DOCUMENTED_SERIAL, "reboot", START + timedelta(minutes=10))
     assert state.status_of(op) == "scheduled"
     state.advance(599)
@@ -524,9 +516,7 @@ async def test_admin_devices_and_forced_status(world: World, http: httpx.AsyncCl
     assert pinned.status_code == 200
     assert world.state.online_at(world.state.devices[DOCUMENTED_SERIAL], world.state.now_ts()) is False
     op_id = world.create()
-    forced = await http.post(
-        f"{world.url}/_simulator/operations/{op_id}/status", json={"status": "cancelled"}
-    )
+    forced = await http.post(f"{world.url}/_simulator/operations/{op_id}/status", json={"status": "cancelled"})
     assert forced.status_code == 200 and forced.json()["status"] == "cancelled"
     assert (await get_op(http, world, op_id))["status"] == "cancelled"
     missing = await http.post(f"{world.url}/_simulator/operations/txn_1/status", json={"status": "failed"})
@@ -538,25 +528,24 @@ async def test_admin_devices_and_forced_status(world: World, http: httpx.AsyncCl
 def test_run_simulator_prints_a_demo_token_that_works() -> None:
     port = free_port()
     code = f"from bot.simulator import run_simulator; run_simulator({port}, None, refresh_delay=0.0)"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        banner = "".join(process.stdout.readline() for _ in range(8))
-        token = re.search(r"demo token: (\S+)", banner)
-        assert token is not None, banner
-        assert "curl" in banner
-        url = f"http://127.0.0.1:{port}{API_PATH}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                response = httpx.get(url, headers={"Authorization": f"Bearer {token.group(1)}"})
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "the simulator did not start"
-                time.sleep(0.05)
-        assert response.status_code == 200 and response.json()["count"] == 0
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = [sys.executable, "-c", code]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        try:
+            assert process.stdout is not None
+            banner = "".join(process.stdout.readline() for _ in range(8))
+            token = re.search(r"demo token: (\S+)", banner)
+            assert token is not None, banner
+            assert f'curl -H "Authorization: Bearer {token.group(1)}"' in banner
+            url = f"http://127.0.0.1:{port}{API_PATH}"
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    response = httpx.get(url, headers={"Authorization": f"Bearer {token.group(1)}"})
+                    break
+                except httpx.ConnectError:
+                    assert time.monotonic() < deadline, "the simulator did not start"
+                    time.sleep(0.05)
+            assert response.status_code == 200 and response.json()["count"] == 0
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

@@ -76,6 +76,8 @@ CASES: list[tuple[str, str, datetime, datetime]] = [
     ("2:30 p.m.", NY, NOW, z(2026, 3, 6, 19, 30)),  # today 14:30 EST
     ("noon", NY, NOW, z(2026, 3, 6, 17, 0)),  # today 12:00 EST
     ("midnight", NY, NOW, z(2026, 3, 7, 5, 0)),  # the next 00:00: Sat 00:00 EST
+    ("12am", NY, NOW, z(2026, 3, 7, 5, 0)),  # 12am alone is the next midnight too
+    ("mediodía", CR, NOW, z(2026, 3, 6, 18, 0)),  # noon, not "medio día" (half a day): 12:00 CST
     ("at 23", NY, NOW, z(2026, 3, 7, 4, 0)),  # 23 can only be 23:00: today 23:00 EST
     ("at 0200", NY, NOW, z(2026, 3, 7, 7, 0)),  # military time 02:00 EST tomorrow
     ("tomorrow 14h", NY, NOW, z(2026, 3, 7, 19, 0)),  # Sat 14:00 EST
@@ -294,6 +296,17 @@ REJECTIONS: list[tuple[str, str, datetime, str, str]] = [
     ("in 2 hours at 3pm", NY, NOW, "conflict", "don't go together"),
     ("3am in the afternoon", NY, NOW, "conflict", "don't go together"),
     ("in 5", NY, NOW, "missing_unit", "in 5 min"),
+    ("tomorrow at 12am", NY, NOW, "ambiguous_midnight", "2026-03-07 00:00"),
+    ("noon tonight", NY, NOW, "conflict", "don't go together"),
+    ("14h de la noche", MAD, NOW, "conflict", "don't go together"),
+    # known words that don't make a time are not handed to dateparser, which would accept them
+    ("and", NY, NOW, "not_understood", "“and”"),
+    ("am", NY, NOW, "not_understood", "“am”"),
+    ("tomorrow in", NY, NOW, "not_understood", "“in”"),
+    ("5 2:30", NY, NOW, "not_understood", "“5”"),
+    ("2:30 tomorrow pm", NY, NOW, "not_understood", "“pm”"),
+    ("1.5 13:00", NY, NOW, "not_understood", "“1.5”"),
+    ("+02:00", NY, NOW, "not_understood", "“+02:00”"),
     ("x" * 300, NY, NOW, "too_long", "e.g."),
 ]
 

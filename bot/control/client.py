@@ -108,7 +108,10 @@ class ControlApiClient:
         observer: Observer | None = None,
     ) -> None:
         base = str(base_url).strip().rstrip("/")
-        parsed = httpx.URL(base)
+        try:
+            parsed = httpx.URL(base)
+        except httpx.InvalidURL:
+            parsed = httpx.URL("invalid:")
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ValueError(f"Control API base URL must be an http(s):// URL, got {_safe_url(base)!r}")
         if max_retries < 0 or page_cap < 1 or timeout <= 0 or refresh_timeout <= 0 or backoff_base < 0:

@@ -115,7 +115,9 @@ class Operation(BaseModel):
     """One headless operation as the API returns it (GET results, POST 201 body).
 
     ``device_status`` is absent from the POST answer and present on GET; ``created_at`` and ``parameters`` may
-    be missing from older records. Numeric ids are accepted and turned into strings.
+    be missing from older records. Numeric ids are accepted and turned into strings. Use :func:`is_terminal`
+    and :func:`is_failure` on ``status`` (no properties here: with ``extra="allow"`` a property could shadow a
+    field the API adds later).
     """
 
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
@@ -133,16 +135,6 @@ class Operation(BaseModel):
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return _as_utc(value)
-
-    @property
-    def terminal(self) -> bool:
-        """Shorthand for :func:`is_terminal` of this operation's status."""
-        return is_terminal(self.status)
-
-    @property
-    def failed(self) -> bool:
-        """Shorthand for :func:`is_failure` of this operation's status."""
-        return is_failure(self.status)
 
 
 def format_api_time(moment: datetime) -> str:

@@ -45,7 +45,6 @@ from urllib.parse import parse_qs
 from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -499,6 +498,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _json({"detail": str(getattr(exc, "detail", "Error"))}, code)
 
 
+class SimulatorApp(Starlette):
+    """Starlette with ``FaultInjection`` outside even its error middleware, so the fault layer gets the
+    server's own ``send`` (needed to abort the connection) and no Starlette layer can answer for it."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return FaultInjection(super().build_middleware_stack(), self.state.simulator)
+
+
 def create_app(config: SimulatorConfig | None = None, *, state: SimulatorState | None = None) -> Starlette:
     """The simulator as an ASGI app. Pass ``state`` to drive it from Python (clock, faults, devices).
 
@@ -521,15 +528,7 @@ def create_app(config: SimulatorConfig | None = None, *, state: SimulatorState |
         Route(f"{ADMIN_PREFIX}/operations/{{op_id}}/status", _admin(admin_operation_status), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/state", _admin(admin_state), methods=["GET"]),
     ]
-    handlers: MutableMapping[Any, Any] = {
-        404: _not_found,
-        405: _method_not_allowed,
-        HTTPException: _http_error,
-    }
-    app = Starlette(
-        routes=routes,
-        middleware=[Middleware(FaultInjection, state=state)],
-        exception_handlers=handlers,
-    )
+    handlers: MutableMapping[Any, Any] = {404: _not_found, 405: _method_not_allowed, HTTPException: _http_error}
+    app = SimulatorApp(routes=routes, exception_handlers=handlers)
     app.state.simulator = state
     return app

@@ -157,3 +157,57 @@ class AuditRow(Base):
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_request_id", "request_id"),
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Notifier (migration 0002): the last known state of every operation, the outbox of notifications, a few flags.
+
+
+class OperationStateRow(Base):
+    """What the notifier last recorded about one operation; the next poll is diffed against it."""
+
+    __tablename__ = "operation_states"
+
+    operation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    device_serial: Mapped[str] = mapped_column(String(128))
+    operation_type: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(128))
+    scheduled_time: Mapped[datetime]
+    device_online: Mapped[bool | None]
+    last_seen: Mapped[datetime | None]
+    offline_reported: Mapped[bool]  # "device offline at its scheduled time" was reported (once per operation)
+    version: Mapped[int] = mapped_column(Integer)  # +1 per recorded change; part of the outbox dedupe keys
+    updated_at: Mapped[datetime]
+
+
+class NotificationRow(Base):
+    """The outbox: one row per message to post (or digest line), written with the state change that caused it."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    operation_id: Mapped[str | None] = mapped_column(String(128))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))  # pending | sent | skipped
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_notifications_state_id", "state", "id"),
+        Index("ix_notifications_created_at", "created_at"),
+    )
+
+
+class NotifierMetaRow(Base):
+    """Small persistent flags of the notifier: ``baseline_done``, ``outage_since``, ``outage_alerted``."""
+
+    __tablename__ = "notifier_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)

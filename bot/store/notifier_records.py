@@ -1,0 +1,130 @@
+"""What the store hands the notifier: known operation states, outbox rows, bot-created threads, the leader lease.
+
+Kept apart from ``records.py`` because the notifier's hot path loads 10,000 states per poll: those are plain
+``NamedTuple``s (cheap to build), not pydantic records. Outbox rows are few per cycle and stay pydantic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+log = logging.getLogger("bot.store")
+
+
+class NotificationState(StrEnum):
+    """Where one outbox row stands."""
+
+    PENDING = "pending"  # recorded, not yet accepted by Slack
+    SENT = "sent"  # Slack accepted it (alone or inside a digest)
+    SKIPPED = "skipped"  # will never be posted (channel unpostable, message refused, too many attempts)
+
+
+class KnownState(NamedTuple):
+    """The part of an operation's stored state the diff needs (loaded for every operation, every poll)."""
+
+    status: str
+    device_online: bool | None
+    offline_reported: bool
+    version: int
+
+
+class BotThread(NamedTuple):
+    """Where an operation the bot created reports: the thread of its approval / confirmation message, and the
+    channel its requester chose for status updates (the schedule form's "Post status updates in")."""
+
+    thread_channel_id: str | None
+    thread_ts: str | None
+    notify_channel_id: str | None
+
+
+class NewNotification(NamedTuple):
+    """An outbox row to insert (insert-or-ignore on ``dedupe_key``)."""
+
+    dedupe_key: str
+    operation_id: str | None
+    channel_id: str
+    thread_ts: str | None
+    kind: str
+    payload: dict[str, Any]
+
+
+class NotificationRecord(BaseModel):
+    """An outbox row as stored."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    dedupe_key: str
+    operation_id: str | None
+    channel_id: str
+    thread_ts: str | None
+    kind: str
+    payload: dict[str, Any]
+    state: NotificationState
+    attempts: int
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class NotifierLease:
+    """Leadership of the notifier: on PostgreSQL a session advisory lock held on a dedicated connection.
+
+    The server releases the lock the moment that connection ends (process killed, network cut, database
+    restarted), so another replica's ``pg_try_advisory_lock`` succeeds at its next attempt. ``alive()`` checks
+    the connection before each cycle: a leader that lost its connection stops polling at once. On SQLite there
+    is no connection (``connection is None``) and the lease is always alive: one process owns the file.
+    """
+
+    def __init__(self, connection: AsyncConnection | None, key: int | None, pid: int | None = None) -> None:
+        self.connection = connection
+        self.key = key
+        self.pid = pid  # the PostgreSQL backend holding the lock (tests terminate it to kill a leader)
+
+    async def alive(self, timeout: float = 5.0) -> bool:  # noqa: ASYNC109 - a bound on a database round trip
+        """Is the lock still held? (Its connection answers.) Never raises."""
+        if self.connection is None:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                await self.connection.execute(select(1))
+                await self.connection.commit()
+        except Exception as exc:  # any failure means the session (and its lock) is gone or unusable
+            log.warning("the notifier lock's database connection failed: %s", type(exc).__name__)
+            return False
+        return True
+
+    async def release(self) -> None:
+        """Unlock and close the connection; safe to call twice and on a dead connection."""
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        try:
+            async with asyncio.timeout(5):
+                await connection.execute(select(func.pg_advisory_unlock(self.key)))
+                await connection.commit()
+                await connection.close()
+        except Exception:  # a dead connection: the server already released the lock
+            try:
+                await connection.invalidate()
+                await connection.close()
+            except Exception as exc:
+                log.debug("closing a dead notifier-lock connection: %s", type(exc).__name__)
+
+
+__all__ = [
+    "BotThread",
+    "KnownState",
+    "NewNotification",
+    "NotificationRecord",
+    "NotificationState",
+    "NotifierLease",
+]
