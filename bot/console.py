@@ -578,7 +578,7 @@ class ConsoleSession:
                 "message_ts": button.message_ts or "0",
                 "channel_id": button.channel,
                 "is_ephemeral": button.ephemeral,
-            },  # fmt: skip
+            },
             "message": {**button.message, "ts": button.message_ts or "0"},
             "response_url": button.response_url or self._response_url(),
             "actions": [
@@ -590,7 +590,7 @@ class ConsoleSession:
                     "text": {"type": "plain_text", "text": button.label},
                     "action_ts": f"{time.time():.6f}",
                 }
-            ],  # fmt: skip
+            ],
         }
         opened = len(self.state.opened_views)
         await self._interact(payload)
