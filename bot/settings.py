@@ -104,6 +104,10 @@ class Settings(BaseSettings):
 
     # Behaviour
     poll_interval_seconds: float = Field(60.0, ge=1, le=3600, description="Notifier polling period.")
+    notifier_enabled: bool = Field(True, description="Run the notifier (one replica polls at a time anyway).")
+    digest_threshold: int = Field(
+        10, ge=1, le=1000, description="More changes than this for one channel in one poll → one digest message."
+    )
     refresh_cooldown_seconds: float = Field(60.0, ge=0, le=3600, description="Per-operation refresh cooldown.")
     maintenance_windows: str = Field(
         "", description="e.g. 'Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC'"

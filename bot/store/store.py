@@ -19,9 +19,10 @@ caller reconciles them against the Control API instead of posting again blindly.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from types import TracebackType
@@ -30,6 +31,7 @@ from uuid import uuid4
 
 from alembic.util import CommandError
 from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import func as sql_func  # the notifier's section
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -40,7 +42,23 @@ from bot.clock import Clock, utcnow
 from bot.store.engine import WRITE_OPTION, create_engine_for, enable_sqlite_wal, parse_database_url
 from bot.store.errors import NotFound, StateConflict, StoreError, StoreUnavailable
 from bot.store.migrate import upgrade
-from bot.store.models import AuditRow, ScheduleItemRow, ScheduleRequestRow, WatchRow
+from bot.store.models import (
+    AuditRow,
+    NotificationRow,  # the notifier's section
+    NotifierMetaRow,  # the notifier's section
+    OperationStateRow,  # the notifier's section
+    ScheduleItemRow,
+    ScheduleRequestRow,
+    WatchRow,
+)
+from bot.store.notifier_records import (  # the notifier's section
+    BotThread,
+    KnownState,
+    NewNotification,
+    NotificationRecord,
+    NotificationState,
+    NotifierLease,
+)
 from bot.store.records import (
     TERMINAL_REQUEST_STATES,
     UNDECIDED_REQUEST_STATES,
@@ -619,3 +637,233 @@ class Store:
         async with self._transaction(write=False) as session:
             rows = await session.scalars(statement)
             return [AuditRecord.model_validate(row) for row in rows]
+
+    # =================================================================================================================
+    # Notifier (bot.services.notifier): last known operation states, the notification outbox, the notifier's flags
+    # and its leader lease. Everything above is untouched by it; everything below is only used by it.
+    # =================================================================================================================
+
+    async def operation_states(self) -> dict[str, KnownState]:
+        """Every recorded operation state, by operation id: one Core select of tuples (fast for 10,000)."""
+        table = OperationStateRow.__table__
+        statement = select(
+            table.c.operation_id, table.c.status, table.c.device_online, table.c.offline_reported, table.c.version
+        )
+        async with self._transaction(write=False) as session:
+            result = await session.execute(statement)
+            return {row[0]: KnownState(row[1], row[2], bool(row[3]), row[4]) for row in result}
+
+    async def notifier_meta(self) -> dict[str, Any]:
+        """The notifier's flags (``baseline_done``, ``outage_since``, ``outage_alerted``…) as a dict."""
+        table = NotifierMetaRow.__table__
+        async with self._transaction(write=False) as session:
+            result = await session.execute(select(table.c.key, table.c.value))
+            return {key: value for key, value in result}
+
+    async def record_notifier_cycle(
+        self,
+        *,
+        states: Sequence[Mapping[str, Any]] = (),
+        notifications: Sequence[NewNotification] = (),
+        meta: Mapping[str, Any] | None = None,
+        at: datetime,
+    ) -> None:
+        """In ONE write transaction: upsert ``states`` (``operation_states`` columns), insert ``notifications``
+        (ignoring a ``dedupe_key`` already there), and set ``meta`` (a ``None`` value deletes the key).
+
+        The changed states and the notifications they cause are committed together: after a crash either both
+        are there (the rows are delivered on the next cycle) or neither (the next poll finds the change again).
+        """
+        _aware(at, "at")
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        async with self._transaction(write=True) as session:
+            if states:
+                table = OperationStateRow.__table__
+                upsert = dialect_insert(table)
+                updated = [column.name for column in table.columns if column.name != "operation_id"]
+                upsert = upsert.on_conflict_do_update(
+                    index_elements=["operation_id"], set_={name: upsert.excluded[name] for name in updated}
+                )
+                await session.execute(upsert, [dict(state) for state in states])
+            if notifications:
+                table = NotificationRow.__table__
+                rows = [
+                    {
+                        "dedupe_key": note.dedupe_key[:255],
+                        "operation_id": note.operation_id,
+                        "channel_id": note.channel_id,
+                        "thread_ts": note.thread_ts,
+                        "kind": note.kind,
+                        "payload": note.payload,
+                        "state": NotificationState.PENDING.value,
+                        "attempts": 0,
+                        "error": None,
+                        "created_at": at,
+                        "sent_at": None,
+                    }
+                    for note in notifications
+                ]
+                insert_new = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                await session.execute(insert_new, rows)
+            if meta:
+                table = NotifierMetaRow.__table__
+                gone = [key for key, value in meta.items() if value is None]
+                kept = [{"key": key, "value": value} for key, value in meta.items() if value is not None]
+                if gone:
+                    await session.execute(delete(table).where(table.c.key.in_(gone)))
+                if kept:
+                    upsert = dialect_insert(table)
+                    upsert = upsert.on_conflict_do_update(index_elements=["key"], set_={"value": upsert.excluded.value})
+                    await session.execute(upsert, kept)
+
+    async def pending_notifications(self, limit: int = 5000) -> list[NotificationRecord]:
+        """Outbox rows not yet delivered, oldest first."""
+        statement = (
+            select(NotificationRow)
+            .where(NotificationRow.state == NotificationState.PENDING.value)
+            .order_by(NotificationRow.id)
+            .limit(limit)
+        )
+        async with self._transaction(write=False) as session:
+            rows = await session.scalars(statement)
+            return [NotificationRecord.model_validate(row) for row in rows]
+
+    async def finish_notifications(
+        self, ids: Iterable[int], state: str, *, at: datetime, error: str | None = None
+    ) -> int:
+        """Mark pending rows ``sent`` or ``skipped`` (one transaction); returns how many were still pending."""
+        target = NotificationState(state)
+        if target is NotificationState.PENDING:
+            raise ValueError("finish_notifications marks rows sent or skipped, not pending")
+        _aware(at, "at")
+        wanted = list(dict.fromkeys(ids))
+        changed = 0
+        async with self._transaction(write=True) as session:
+            for chunk in _chunks(wanted):
+                result = await session.execute(
+                    update(NotificationRow)
+                    .where(NotificationRow.id.in_(chunk), NotificationRow.state == NotificationState.PENDING.value)
+                    .values(state=target.value, sent_at=at, error=None if error is None else error[:255])
+                    .execution_options(synchronize_session=False)
+                )
+                changed += int(getattr(result, "rowcount", 0) or 0)
+        return changed
+
+    async def note_delivery_failure(
+        self, ids: Iterable[int], error: str, *, give_up_after: int, at: datetime
+    ) -> list[int]:
+        """One more failed attempt for these pending rows; those at ``give_up_after`` attempts become
+        ``skipped``. Returns the ids given up on."""
+        _aware(at, "at")
+        wanted = list(dict.fromkeys(ids))
+        given_up: list[int] = []
+        async with self._transaction(write=True) as session:
+            for chunk in _chunks(wanted):
+                pending = NotificationRow.state == NotificationState.PENDING.value
+                await session.execute(
+                    update(NotificationRow)
+                    .where(NotificationRow.id.in_(chunk), pending)
+                    .values(attempts=NotificationRow.attempts + 1, error=error[:255])
+                    .execution_options(synchronize_session=False)
+                )
+                result = await session.scalars(
+                    update(NotificationRow)
+                    .where(NotificationRow.id.in_(chunk), pending, NotificationRow.attempts >= give_up_after)
+                    .values(state=NotificationState.SKIPPED.value, sent_at=at)
+                    .returning(NotificationRow.id)
+                    .execution_options(synchronize_session=False)
+                )
+                given_up.extend(result)
+        return given_up
+
+    async def notification_counts(self) -> dict[str, int]:
+        """How many outbox rows are in each state (tests, health)."""
+        table = NotificationRow.__table__
+        async with self._transaction(write=False) as session:
+            result = await session.execute(select(table.c.state, sql_func.count()).group_by(table.c.state))
+            return {state: int(count) for state, count in result}
+
+    async def bot_threads(self, operation_ids: Iterable[str]) -> dict[str, BotThread]:
+        """For the operations among ``operation_ids`` that the bot created: where their notifications go."""
+        wanted = list(dict.fromkeys(operation_ids))
+        found: dict[str, BotThread] = {}
+        async with self._transaction(write=False) as session:
+            for chunk in _chunks(wanted):
+                result = await session.execute(
+                    select(
+                        ScheduleItemRow.operation_id,
+                        ScheduleItemRow.thread_channel_id,
+                        ScheduleItemRow.thread_ts,
+                        ScheduleRequestRow.notify_channel_id,
+                    )
+                    .join(ScheduleRequestRow, ScheduleItemRow.request_id == ScheduleRequestRow.id)
+                    .where(ScheduleItemRow.operation_id.in_(chunk))
+                )
+                for operation_id, channel_id, ts, notify_channel_id in result:
+                    found[operation_id] = BotThread(channel_id, ts, notify_channel_id)
+        return found
+
+    async def watch_channels(self, operation_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The channels watching each of ``operation_ids`` (only those watched), oldest watch first."""
+        wanted = list(dict.fromkeys(operation_ids))
+        found: dict[str, list[str]] = {}
+        table = WatchRow.__table__
+        async with self._transaction(write=False) as session:
+            for chunk in _chunks(wanted):
+                result = await session.execute(
+                    select(table.c.operation_id, table.c.channel_id)
+                    .where(table.c.operation_id.in_(chunk))
+                    .order_by(table.c.created_at, table.c.channel_id)
+                )
+                for operation_id, channel_id in result:
+                    found.setdefault(operation_id, []).append(channel_id)
+        return found
+
+    async def prune_notifications(self, before: datetime) -> int:
+        """Forget delivered or skipped outbox rows created before ``before``; pending rows are kept."""
+        _aware(before, "before")
+        async with self._transaction(write=True) as session:
+            result = await session.execute(
+                delete(NotificationRow)
+                .where(
+                    NotificationRow.created_at < before,
+                    NotificationRow.state != NotificationState.PENDING.value,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def notifier_lease(self) -> NotifierLease | None:
+        """Try to become the notifier leader; ``None`` if another process is.
+
+        PostgreSQL: ``pg_try_advisory_lock`` (session level, a key per schema) on a dedicated connection kept
+        out of the pool until ``NotifierLease.release()``. SQLite: always granted (one process owns the file).
+        """
+        if self.dialect != "postgresql":
+            return NotifierLease(None, None)
+        key = notifier_lock_key(self.schema)
+        connection = await self.engine.connect()
+        try:
+            got = await connection.scalar(select(sql_func.pg_try_advisory_lock(key)))
+            pid = await connection.scalar(select(sql_func.pg_backend_pid()))
+            await connection.commit()
+        except BaseException:
+            await connection.close()
+            raise
+        if not got:
+            await connection.close()
+            return None
+        return NotifierLease(connection, key, pid=int(pid or 0))
+
+
+def notifier_lock_key(schema: str | None) -> int:
+    """The notifier's advisory-lock key: stable, signed 64-bit, one per schema (replicas of one deployment
+    share it; tests in separate schemas do not)."""
+    digest = hashlib.blake2b(f"headless-bot:notifier:{schema or ''}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _chunks(items: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
+    """``items`` in slices small enough for any driver's limit on bound parameters."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
