@@ -248,9 +248,7 @@ async def test_bare_lists_and_single_objects_are_accepted(tiny: Callable[[Handle
 
 async def test_an_unreadable_record_is_skipped_not_fatal(tiny: Callable[[Handler], str]) -> None:
     async def handler(request: Request) -> Response:
-        return JSONResponse(
-            {"count": 2, "results": [op_json("txn_1"), {"id": "txn_2", "status": "scheduled"}]}
-        )
+        return JSONResponse({"count": 2, "results": [op_json("txn_1"), {"id": "txn_2", "status": "scheduled"}]})
 
     async with ControlApiClient(tiny(handler), TOKEN) as client:
         assert [op.id for op in await client.list_operations()] == ["txn_1"]
@@ -284,9 +282,7 @@ async def test_a_next_link_that_loops_is_refused(tiny: Callable[[Handler], str])
         hits.append(str(request.url))
         page = int(request.query_params.get("page", "1"))
         following = str(request.url.include_query_params(page=1 if page == 2 else 2))
-        return JSONResponse(
-            {"count": 4, "next": following, "previous": None, "results": [op_json(f"txn_{page}")]}
-        )
+        return JSONResponse({"count": 4, "next": following, "previous": None, "results": [op_json(f"txn_{page}")]})
 
     async with ControlApiClient(tiny(handler), TOKEN) as client:
         with pytest.raises(ControlApiUnavailable, match="loops"):
@@ -424,9 +420,7 @@ async def test_404_on_create_is_device_not_found(sim: Sim) -> None:
         ),
     ],
 )
-async def test_drf_error_shapes_become_one_line(
-    tiny: Callable[[Handler], str], body: Any, expected: str
-) -> None:
+async def test_drf_error_shapes_become_one_line(tiny: Callable[[Handler], str], body: Any, expected: str) -> None:
     async def handler(request: Request) -> Response:
         return JSONResponse(body, 400)
 

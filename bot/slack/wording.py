@@ -36,6 +36,11 @@ def explain(exc: BaseException, *, what: str = "the request") -> str:
             ":lock: The Control API rejected the bot's token, so nothing was done for "
             f"{what}. Ask an admin to check `CONTROL_API_TOKEN`."
         )
+    if isinstance(exc, ControlApiUnavailable) and exc.outcome_unknown:
+        return (
+            f":electric_plug: The Control API stopped answering in the middle of {what} ({escape(exc.reason)}). "
+            "It may or may not have taken effect: check with `/headless list` before trying again."
+        )
     if isinstance(exc, ControlApiUnavailable):
         return (
             f":electric_plug: The Control API is not answering right now ({escape(exc.reason)}), so {what} "
