@@ -45,6 +45,35 @@ class Metrics:
         )
         self.ready = Gauge("headless_bot_ready", "1 when the bot can serve.", registry=self.registry)
 
+        # --- notifier (bot.services.notifier) ------------------------------------------------------------------
+        self.notifier_cycles = Counter(
+            "headless_bot_notifier_cycles",
+            "Notifier polling cycles, by outcome (ok, control_api_error, error).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.notifier_events = Counter(
+            "headless_bot_notifier_events",
+            "Operation changes found by the notifier, by kind (status, device, failure).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.notifier_notifications = Counter(
+            "headless_bot_notifier_notifications",
+            "Outbox rows by outcome (sent, skipped, given_up), digests posted (digest), 429s honoured (rate_limited).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.notifier_cycle_seconds = Histogram(
+            "headless_bot_notifier_cycle_seconds",
+            "Wall time of one notifier cycle (poll, diff, record, deliver).",
+            buckets=API_BUCKETS,
+            registry=self.registry,
+        )
+        self.notifier_leader = Gauge(
+            "headless_bot_notifier_leader", "1 while this process is the polling notifier.", registry=self.registry
+        )
+
     def observe_control(self, endpoint: str, outcome: str, seconds: float) -> None:
         """The Control API client's observer hook."""
         self.control_latency.labels(endpoint, outcome).observe(seconds)

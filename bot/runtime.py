@@ -21,6 +21,7 @@ from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiError
 from bot.metrics import Metrics
+from bot.services.notifier import Notifier
 from bot.services.operations import OperationsService
 from bot.services.people import Directory
 from bot.services.scheduling import SchedulingService
@@ -48,6 +49,7 @@ class BotRuntime:
     directory: Directory
     scheduling: SchedulingService
     app: AsyncApp = field(init=False)
+    notifier: Notifier | None = None
     workflow: Any = field(init=False)
     command_handlers: dict[str, Any] = field(default_factory=dict)
     maintenance_interval: float = MAINTENANCE_INTERVAL_SECONDS
@@ -63,6 +65,8 @@ class BotRuntime:
         await self.store.connect()
         await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
         self._loops.append(asyncio.ensure_future(self._maintenance_loop()))
+        if self.notifier is not None and self.settings.notifier_enabled:
+            self.notifier.start()
         self.ready = True
         self.metrics.ready.set(1)
         log.info("headless-bot %s ready", __version__)
@@ -71,6 +75,8 @@ class BotRuntime:
         """Stop taking work, let background work finish briefly, close the clients and the database."""
         self.ready = False
         self.metrics.ready.set(0)
+        if self.notifier is not None:
+            await self.notifier.stop()  # releases the notifier lock at once, so another replica takes over
         for loop in self._loops:
             loop.cancel()
         if self._loops:
@@ -140,6 +146,7 @@ class BotRuntime:
             "ready": self.ready,
             "control_api": await self.control_health(),
             "database": database,
+            "notifier": self.notifier.health() if self.notifier is not None else None,
         }
 
 
@@ -182,6 +189,7 @@ def build_runtime(
         directory=Directory(web_client, default_tz=settings.default_timezone),
         scheduling=SchedulingService(settings, store, control, clock=clock),
     )
+    runtime.notifier = Notifier(settings, store, control, web_client, clock=clock, metrics=metrics)
     runtime.workflow = Workflow(runtime)
     runtime.app = build_app(runtime, socket_mode=socket_mode)
     return runtime

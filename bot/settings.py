@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.when import MaintenanceWindow, WindowPolicy, parse_windows
+
 DEFAULT_OPERATION_TYPES = (
     "firmware_update",
     "configuration_update",
@@ -32,14 +34,6 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _OPERATION_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-
-
-class WindowPolicyName(StrEnum):
-    """What scheduling outside every maintenance window does."""
-
-    WARN = "warn"
-    REQUIRE_APPROVAL = "require-approval"
-    BLOCK = "block"
 
 
 class NotifyScope(StrEnum):
@@ -112,7 +106,7 @@ class Settings(BaseSettings):
     maintenance_windows: str = Field(
         "", description="e.g. 'Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC'"
     )
-    window_policy: WindowPolicyName = Field(WindowPolicyName.WARN, description="Scheduling outside a window.")
+    window_policy: WindowPolicy = Field(WindowPolicy.WARN, description="Scheduling outside a window.")
     approval_required_for: CommaList = Field(
         default_factory=lambda: ["*"], description="Operation types needing approval; '*' = all, 'none' = none."
     )
@@ -127,7 +121,7 @@ class Settings(BaseSettings):
     when_horizon_days: int = Field(365, ge=1, le=3650, description="How far ahead an operation may be scheduled.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO")
 
-    _windows: list[Any] = PrivateAttr(default_factory=list)
+    _windows: list[MaintenanceWindow] = PrivateAttr(default_factory=list)
 
     # --- validators -------------------------------------------------------------------------------------------
 
@@ -244,15 +238,11 @@ class Settings(BaseSettings):
     @field_validator("maintenance_windows")
     @classmethod
     def _check_windows(cls, value: str) -> str:
-        from bot.when import parse_windows  # local: when.py is heavy to import and must not import settings
-
         parse_windows(value)  # raises ValueError naming the bad part
         return value.strip()
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:
-        from bot.when import parse_windows
-
         self._windows = list(parse_windows(self.maintenance_windows))
         unknown = [t for t in self.approval_required_for if t != "*" and t not in self.operation_types]
         if unknown:
@@ -262,8 +252,8 @@ class Settings(BaseSettings):
     # --- derived ------------------------------------------------------------------------------------------------
 
     @property
-    def windows(self) -> list[Any]:
-        """The parsed maintenance windows (``bot.when.MaintenanceWindow``)."""
+    def windows(self) -> list[MaintenanceWindow]:
+        """The parsed maintenance windows."""
         return list(self._windows)
 
     @property

@@ -1,0 +1,250 @@
+"""What changed since the last poll: the notifier's diff, as pure functions (no I/O, no clock, no Slack).
+
+``diff_operations(operations, known, now=…, baseline=…)`` compares one poll of the Control API with the states
+recorded after the previous one and returns the rows to write back and the changes worth telling people about:
+
+* a **status transition** (``scheduled → in_progress``, ``in_progress → failed``…);
+* the **device going offline / coming back** while the operation is not finished;
+* a **failure**: a status meaning failure (``is_failure``: failed, error, expired, …), or an unfinished
+  operation whose device is offline at/after its scheduled time (reported once per operation).
+
+An operation seen for the first time is recorded silently while its status is still an initial one
+(scheduled, pending…); a first sighting already past those (created and finished between two polls) is
+reported as a transition from "unknown", so nothing is missed. On the very first poll (``baseline=True``)
+everything is recorded silently, so a new installation does not flood channels with the fleet's history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from bot.control.models import Operation, is_failure, is_terminal, normalize_status
+from bot.store.notifier_records import KnownState
+
+#: Statuses in which a first sighting is not news (the operation has not started doing anything yet).
+INITIAL_STATUSES = frozenset({"scheduled", "pending", "created", "queued", "new", "waiting"})
+
+#: Longest status / serial / type the store keeps (longer values are cut, consistently, before comparing).
+FIELD_LIMIT = 128
+
+
+class Failure(StrEnum):
+    """Why a change is a failure (what on-call is paged about)."""
+
+    STATUS = "status"  # the status means failure (failed, error, expired, aborted, …)
+    OFFLINE_AT_SCHEDULED_TIME = "offline_at_scheduled_time"  # unfinished, device offline when it was due
+
+
+class ChangeKind(StrEnum):
+    FAILURE = "failure"
+    STATUS = "status"
+    DEVICE = "device"
+
+
+@lru_cache(maxsize=256)
+def _terminal(status: str) -> bool:
+    return is_terminal(status)
+
+
+@lru_cache(maxsize=256)
+def _failure(status: str) -> bool:
+    return is_failure(status)
+
+
+@lru_cache(maxsize=256)
+def _initial(status: str) -> bool:
+    return normalize_status(status) in INITIAL_STATUSES
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _parse(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationChange:
+    """One operation's change in one poll: everything a message about it needs, JSON-serialisable."""
+
+    operation_id: str
+    device_serial: str
+    operation_type: str
+    scheduled_time: datetime
+    status: str
+    old_status: str | None  # None: first seen
+    device_online: bool | None
+    last_seen: datetime | None
+    firmware_version: str | None
+    version: int  # the operation's recorded-change counter after this change (part of the dedupe key)
+    device_change: str | None = None  # "offline" | "online"
+    failure: Failure | None = None
+
+    @property
+    def kind(self) -> ChangeKind:
+        if self.failure is not None:
+            return ChangeKind.FAILURE
+        if self.old_status != self.status:
+            return ChangeKind.STATUS
+        return ChangeKind.DEVICE
+
+    @property
+    def status_changed(self) -> bool:
+        return self.old_status != self.status
+
+    def dedupe_key(self, channel_id: str, thread_ts: str | None) -> str:
+        """Unique per (operation, its change counter, kind, destination): a second notifier (or a retried
+        cycle) computing the same change inserts nothing new."""
+        key = f"op:{self.operation_id}:{self.version}:{self.kind.value}:{channel_id}:{thread_ts or '-'}"
+        if len(key) <= 255:
+            return key
+        return "op-h:" + hashlib.blake2b(key.encode(), digest_size=24).hexdigest()
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "operation_id": self.operation_id,
+            "device_serial": self.device_serial,
+            "operation_type": self.operation_type,
+            "scheduled_time": _iso(self.scheduled_time),
+            "status": self.status,
+            "old_status": self.old_status,
+            "device_online": self.device_online,
+            "last_seen": _iso(self.last_seen),
+            "firmware_version": self.firmware_version,
+            "version": self.version,
+            "device_change": self.device_change,
+            "failure": None if self.failure is None else self.failure.value,
+        }
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> OperationChange:
+        scheduled = _parse(data.get("scheduled_time")) or datetime.fromtimestamp(0, UTC)
+        failure = data.get("failure")
+        return cls(
+            operation_id=str(data.get("operation_id", "")),
+            device_serial=str(data.get("device_serial", "")),
+            operation_type=str(data.get("operation_type", "")),
+            scheduled_time=scheduled,
+            status=str(data.get("status", "")),
+            old_status=data.get("old_status"),
+            device_online=data.get("device_online"),
+            last_seen=_parse(data.get("last_seen")),
+            firmware_version=data.get("firmware_version"),
+            version=int(data.get("version", 0) or 0),
+            device_change=data.get("device_change"),
+            failure=Failure(failure) if failure else None,
+        )
+
+
+@dataclass
+class Diff:
+    """The result of one poll's diff: state rows to upsert and the changes to notify."""
+
+    states: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[OperationChange] = field(default_factory=list)
+    first_seen: int = 0
+
+
+def diff_operations(
+    operations: Iterable[Operation],
+    known: Mapping[str, KnownState],
+    *,
+    now: datetime,
+    baseline: bool,
+) -> Diff:
+    """Compare one poll with the recorded states (see the module docstring). Pure; fast for 10,000."""
+    result = Diff()
+    states, changes = result.states, result.changes
+    for op in operations:
+        status = op.status[:FIELD_LIMIT]
+        device = op.device_status
+        online = device.online if device is not None else None
+        terminal = _terminal(status)
+        due_offline = not terminal and online is False and now >= op.scheduled_time
+        old = known.get(op.id)
+
+        failure: Failure | None = None
+        device_change: str | None = None
+        if old is None:
+            result.first_seen += 1
+            version = 1
+            offline_reported = due_offline
+            notify = False
+            if not baseline:
+                if _failure(status):
+                    failure, notify = Failure.STATUS, True
+                elif due_offline:
+                    failure, notify = Failure.OFFLINE_AT_SCHEDULED_TIME, True
+                elif not _initial(status):
+                    notify = True
+            old_status: str | None = None
+        else:
+            old_status = old.status
+            status_changed = old.status != status
+            if not terminal and online is not None and old.device_online is not None and online != old.device_online:
+                device_change = "online" if online else "offline"
+            if status_changed and _failure(status):
+                failure = Failure.STATUS
+            elif due_offline and not old.offline_reported:
+                failure = Failure.OFFLINE_AT_SCHEDULED_TIME
+            offline_reported = old.offline_reported or due_offline
+            notify = status_changed or device_change is not None or failure is not None
+            silent_update = offline_reported != old.offline_reported or (not terminal and online != old.device_online)
+            if not (notify or silent_update):
+                continue
+            version = old.version + 1
+
+        last_seen = device.last_seen if device is not None else None
+        states.append(
+            {
+                "operation_id": op.id,
+                "device_serial": op.device_serial[:FIELD_LIMIT],
+                "operation_type": op.operation_type[:FIELD_LIMIT],
+                "status": status,
+                "scheduled_time": op.scheduled_time,
+                "device_online": online,
+                "last_seen": last_seen,
+                "offline_reported": offline_reported,
+                "version": version,
+                "updated_at": now,
+            }
+        )
+        if notify:
+            changes.append(
+                OperationChange(
+                    operation_id=op.id,
+                    device_serial=op.device_serial,
+                    operation_type=op.operation_type,
+                    scheduled_time=op.scheduled_time,
+                    status=status,
+                    old_status=old_status,
+                    device_online=online,
+                    last_seen=last_seen,
+                    firmware_version=device.firmware_version if device is not None else None,
+                    version=version,
+                    device_change=device_change,
+                    failure=failure,
+                )
+            )
+    return result
+
+
+__all__ = [
+    "FIELD_LIMIT",
+    "INITIAL_STATUSES",
+    "ChangeKind",
+    "Diff",
+    "Failure",
+    "OperationChange",
+    "diff_operations",
+]
