@@ -39,13 +39,44 @@ def _request_kind(body: bytes) -> str:
     return "other"
 
 
+class ReplayGuard:
+    """Refuses a signed request whose exact signature was already seen within Slack's 5-minute window.
+
+    bolt checks the signature and the timestamp's age; a captured request replayed within those five minutes
+    would pass both. Slack's own retries carry a new timestamp and so a new signature, and still get through.
+    In memory, per process: with several replicas a replay may reach another one, where the store's
+    compare-and-set still keeps every decision and creation to exactly once.
+    """
+
+    WINDOW_SECONDS = 60 * 5 + 30
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+
+    def first_time(self, signature: str | None, now: float) -> bool:
+        if not signature:
+            return True  # unsigned requests are bolt's to refuse
+        if len(self._seen) > 50_000:
+            self._seen = {k: t for k, t in self._seen.items() if now - t < self.WINDOW_SECONDS}
+        seen = self._seen.get(signature)
+        if seen is not None and now - seen < self.WINDOW_SECONDS:
+            return False
+        self._seen[signature] = now
+        return True
+
+
 def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mode: bool = False) -> Starlette:
     """The ASGI app of one bot process. The lifespan starts and stops the runtime (and Socket Mode if asked)."""
     handler = AsyncSlackRequestHandler(runtime.app)
+    replays = ReplayGuard()
 
     async def slack_events_endpoint(request: Request) -> Response:
         started = time.perf_counter()
         body = await request.body()
+        if not replays.first_time(request.headers.get("x-slack-signature"), time.monotonic()):
+            log.warning("refused a replayed Slack request")
+            runtime.metrics.count("replayed", "refused")
+            return Response("replayed request", status_code=401, media_type="text/plain")
         try:
             response = await handler.handle(request)
         except Exception as exc:

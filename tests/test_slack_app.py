@@ -317,3 +317,15 @@ def test_watch_checks_the_operation_exists_and_unwatch_undoes_it(h: Harness) -> 
     _, request = h.command(f"unwatch {op_id}")  # the current channel, which never followed it
     (answer,) = h.responses(request)
     assert "was not following" in texts(answer.body)
+
+
+def test_replayed_request_is_refused_and_changes_nothing(h: Harness) -> None:
+    (op_id,) = seed(h, 1)
+    request = h.sender.slash_command(f"watch {op_id} <#C0NOTIFY|ops-notify>")
+    first = h.sender.send(request)
+    assert first.status_code == 200
+    h.responses(request)
+    replayed = h.sender.replay(first)
+    assert replayed.status_code == 401
+    time.sleep(0.5)
+    assert len(h.bench.responses_for(request.response_key)) == 1, "the replay did nothing"
