@@ -190,6 +190,7 @@ def build_runtime(
         scheduling=SchedulingService(settings, store, control, clock=clock),
     )
     runtime.notifier = Notifier(settings, store, control, web_client, clock=clock, metrics=metrics)
+    runtime.maintenance_interval = settings.maintenance_interval_seconds
     runtime.workflow = Workflow(runtime)
     runtime.app = build_app(runtime, socket_mode=socket_mode)
     return runtime

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     operation_types: CommaList = Field(
         default_factory=lambda: list(DEFAULT_OPERATION_TYPES), description="Operation types people may schedule."
     )
+    reconcile_after_seconds: float = Field(
+        60.0, ge=0, le=3600, description="An item left 'creating' this long is looked up in the Control API."
+    )
+    maintenance_interval_seconds: float = Field(
+        15.0, gt=0, le=3600, description="How often expiry, reconciliation and re-posting run."
+    )
     max_serials_per_request: int = Field(20, ge=1, le=500, description="Device serials in one schedule request.")
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
     when_languages: CommaList = Field(
@@ -244,6 +250,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _derive(self) -> Settings:
         self._windows = list(parse_windows(self.maintenance_windows))
+        if self.reconcile_after_seconds <= self.control_api_timeout_seconds:
+            raise ValueError(
+                "RECONCILE_AFTER_SECONDS must be longer than CONTROL_API_TIMEOUT_SECONDS: "
+                "a create request may still be in flight until its timeout"
+            )
         unknown = [t for t in self.approval_required_for if t != "*" and t not in self.operation_types]
         if unknown:
             raise ValueError(f"APPROVAL_REQUIRED_FOR names types that are not in OPERATION_TYPES: {', '.join(unknown)}")

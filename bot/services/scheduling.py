@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot import faultpoints
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNotFound, InvalidRequest
@@ -40,9 +41,6 @@ from bot.store.records import (
 from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
 
 log = logging.getLogger("bot.scheduling")
-
-# How long an item may stay ``creating`` before reconciliation looks for its operation.
-RECONCILE_AFTER = timedelta(seconds=30)
 
 
 class FormErrors(Exception):
@@ -334,6 +332,7 @@ class SchedulingService:
             scheduled_time=record.scheduled_time,
             parameters=record.parameters,
         )
+        await faultpoints.reached(faultpoints.BEFORE_POST)
         try:
             operation = await self._control.create_operation(request)
         except (DeviceNotFound, InvalidRequest) as exc:
@@ -353,6 +352,7 @@ class SchedulingService:
             await self._store.fail_item(item.id, error=_error_text(exc), at=self._clock())
             await self.audit("bot", "create", record, outcome="failed", detail={"error": _error_text(exc)})
             return
+        await faultpoints.reached(faultpoints.AFTER_POST)
         await self._store.complete_item(item.id, operation_id=operation.id, at=self._clock())
         await self.audit(
             "bot", "create", record, outcome="created",
@@ -363,13 +363,16 @@ class SchedulingService:
         done = await self._store.complete_request_if_settled(request_id, at=self._clock())
         return done or await self._store.get_request(request_id)
 
-    async def reconcile(self, *, older_than: timedelta = RECONCILE_AFTER) -> list[str]:
+    async def reconcile(self, *, older_than: timedelta | None = None) -> list[str]:
         """Resolve items left ``creating``: find their operation in the API, or release them to be created.
 
         Returns the ids of requests that changed. Raises ``ControlApiError`` if the API cannot be listed (the
         items stay as they are, to be reconciled on the next call).
         """
         now = self._clock()
+        if older_than is None:
+            # Longer than any POST can take, so an item another replica is creating right now is left alone.
+            older_than = timedelta(seconds=self._settings.reconcile_after_seconds)
         stuck = [
             item
             for item in await self._store.items_in_state(ItemState.CREATING)

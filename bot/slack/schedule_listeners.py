@@ -6,6 +6,7 @@ the ack); that is pure CPU work with the person's zone already known, so it stay
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -257,6 +258,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         """The request a button names, if the button is really on that request's approval message."""
         request_id = str(action.get("value") or "")[:64]
         record = await runtime.store.get_request(request_id)
+        for _ in range(20):  # a very quick click can race the bot recording where it posted the message
+            if record is None or record.approval_ts is not None:
+                break
+            await asyncio.sleep(0.1)
+            record = await runtime.store.get_request(request_id)
         message_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
         if (
             record is None
@@ -265,6 +271,8 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             or (record.approval_channel_id != _channel(body))
         ):
             user_id = str((body.get("user") or {}).get("id"))
+            if await superseded(record, body, respond):
+                return None
             log.warning("a decision button did not match its request (user %s)", user_id)
             if record is not None:
                 await service.audit(user_id, "decision_mismatch", record, channel_id=_channel(body), outcome="refused")
@@ -275,6 +283,23 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             )
             return None
         return record
+
+    async def superseded(record: Any, body: dict[str, Any], respond: AsyncRespond) -> bool:
+        """A click on an older copy of the request's own approval message (posted again after a crash between
+        posting it and recording where): retire that copy in place and point to the live one."""
+        message = body.get("message") or {}
+        if (
+            record is None
+            or record.approval_ts is None
+            or record.approval_channel_id != _channel(body)
+            or f"`{record.id}`" not in json.dumps(message.get("blocks") or [])
+        ):
+            return False
+        await respond(
+            text=":recycle: This copy of the request was replaced by a newer message in this channel; decide there.",
+            replace_original=True,
+        )
+        return True
 
     @app.action(sb.ACTION_REJECT)
     async def on_reject(

@@ -1,0 +1,192 @@
+"""Crash safety: the bot as a real process, killed with SIGKILL at chosen points, restarted on the same database.
+
+The fault points (``bot/faultpoints.py``) make the bot stop at an exact instant — after recording its intent but
+before the POST, or after the POST but before recording the answer — and the test kills it there. A new process
+on the same database must then finish the job: no duplicate operation, no lost approval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
+from bot.store import Store
+from bot.store.records import ItemState, RequestState
+from tests.slackbench import SlackBench, SlackRequestSender
+from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
+from tests.support.servers import free_port, serve_asgi
+
+EXE = str(Path(sys.executable).with_name("headless-bot"))
+
+
+class BotProcess:
+    """``headless-bot serve`` in a subprocess, on a fresh port each start."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self, **extra_env: str) -> BotProcess:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [EXE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env={**self.env, **extra_env}, stdout=log, stderr=log,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the bot did not become ready:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    state = SimulatorState(SimulatorConfig(token=CONTROL_TOKEN, refresh_delay=0.2))
+    with serve_asgi(create_app(state=state)) as sim, SlackBench() as bench:
+        _people_and_channels(bench)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_", "HEADLESS_BOT_"))}
+        env.update(
+            SLACK_BOT_TOKEN=bench.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=bench.api_url,
+            CONTROL_API_URL=f"{sim.url}/api/v1", CONTROL_API_TOKEN=CONTROL_TOKEN, DATABASE_URL=database_url,
+            APPROVAL_CHANNEL=APPROVAL_CHANNEL, APPROVERS=APPROVER, CONTROL_API_TIMEOUT_SECONDS="2",
+            RECONCILE_AFTER_SECONDS="3", MAINTENANCE_INTERVAL_SECONDS="0.3", NOTIFIER_ENABLED="false",
+            LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
+        )  # fmt: skip
+        bot = BotProcess(env, tmp_path / "bot.log")
+        try:
+            yield {"sim": state, "bench": bench, "bot": bot, "url": database_url, "tmp": tmp_path}
+        finally:
+            bot.stop()
+
+
+def request_state(url: str, request_id: str) -> Any:
+    async def read() -> Any:
+        async with Store(url) as store:
+            return await store.get_request(request_id)
+
+    return asyncio.run(read())
+
+
+def ops(state: SimulatorState) -> list[Any]:
+    return [op for op in state.operations.values() if op.device_serial == DOCUMENTED_SERIAL]
+
+
+def request_and_approve(world: dict[str, Any]) -> str:
+    bench: SlackBench = world["bench"]
+    sender = SlackRequestSender(world["bot"].url, SIGNING_SECRET, bench=bench)
+    command = sender.slash_command(f"schedule {DOCUMENTED_SERIAL} reboot tomorrow at 3am")
+    assert sender.send(command).status_code == 200
+    (confirmation,) = bench.wait_for_response(command.response_key, timeout=15)
+    request_id = next(
+        e["value"] for b in confirmation["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == "schedule_confirm"
+    )  # fmt: skip
+    sender.send(sender.block_action("schedule_confirm", request_id, block_id="confirm_actions", is_ephemeral=True,
+                                    response_url=command.response_url))  # fmt: skip
+    post = next(c for c in bench.wait_for("chat.postMessage", timeout=15) if c.body.get("channel") == APPROVAL_CHANNEL)
+    sender.send(sender.block_action("approval_approve", request_id, block_id="approval_actions", user_id=APPROVER,
+                                    channel_id=APPROVAL_CHANNEL, message_ts=post.response["ts"]))  # fmt: skip
+    return str(request_id)
+
+
+def wait_for_marker(marker: Path, bot: BotProcess, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the bot never reached the fault point:\n" + bot.log.read_text()[-3000:]
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("point", ["before_post", "after_post"])
+def test_killed_mid_creation_then_restarted_creates_exactly_once(world: dict[str, Any], point: str) -> None:
+    bot: BotProcess = world["bot"]
+    marker = world["tmp"] / "paused"
+    bot.start(HEADLESS_BOT_PAUSE_AT=point, HEADLESS_BOT_PAUSE_MARKER=str(marker))
+    request_id = request_and_approve(world)
+    wait_for_marker(marker, bot)
+    bot.kill()
+
+    before = request_state(world["url"], request_id)
+    assert before.state is RequestState.APPROVED, "the approval survived the crash"
+    assert before.items[0].state is ItemState.CREATING, "the intent was recorded before the POST"
+    assert len(ops(world["sim"])) == (1 if point == "after_post" else 0)
+
+    bot.start()  # same database, no fault point
+    deadline = time.monotonic() + 30
+    while (record := request_state(world["url"], request_id)).state is not RequestState.DONE:
+        assert time.monotonic() < deadline, "never finished after the restart:\n" + bot.log.read_text()[-3000:]
+        time.sleep(0.2)
+    created = ops(world["sim"])
+    assert len(created) == 1, "exactly one operation, whatever the crash point"
+    assert record.items[0].state is ItemState.CREATED
+    assert record.items[0].operation_id == created[0].id
+    time.sleep(1.0)
+    assert len(ops(world["sim"])) == 1
+
+
+def test_killed_with_a_pending_approval_keeps_it_approvable(world: dict[str, Any]) -> None:
+    bot: BotProcess = world["bot"]
+    marker = world["tmp"] / "paused"
+    bot.start(HEADLESS_BOT_PAUSE_AT="before_post", HEADLESS_BOT_PAUSE_MARKER=str(marker))
+    bench: SlackBench = world["bench"]
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET, bench=bench)
+    command = sender.slash_command(f"schedule {DOCUMENTED_SERIAL} diagnostics in 5 hours")
+    sender.send(command)
+    (confirmation,) = bench.wait_for_response(command.response_key, timeout=15)
+    request_id = next(
+        e["value"] for b in confirmation["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == "schedule_confirm"
+    )  # fmt: skip
+    sender.send(sender.block_action("schedule_confirm", request_id, block_id="confirm_actions", is_ephemeral=True,
+                                    response_url=command.response_url))  # fmt: skip
+    post = next(c for c in bench.wait_for("chat.postMessage", timeout=15) if c.body.get("channel") == APPROVAL_CHANNEL)
+    bot.kill()  # pending, nobody decided yet (maybe even before the bot recorded where it posted the request)
+    bot.start()
+    deadline = time.monotonic() + 20
+    while (record := request_state(world["url"], request_id)).approval_ts is None:
+        assert time.monotonic() < deadline, "the approval message was never (re-)posted"
+        time.sleep(0.2)
+    sender = SlackRequestSender(bot.url, SIGNING_SECRET, bench=bench)
+    if record.approval_ts != post.response["ts"]:
+        # The first copy was orphaned by the crash: clicking it retires it and points to the live copy.
+        stale = sender.block_action("approval_approve", request_id, block_id="approval_actions", user_id=APPROVER,
+                                    channel_id=APPROVAL_CHANNEL, message_ts=post.response["ts"])  # fmt: skip
+        sender.send(stale)
+        (answer,) = bench.wait_for_response(stale.response_key, timeout=10)
+        assert "replaced by a newer message" in answer["text"] and answer["replace_original"] is True
+    sender.send(sender.block_action("approval_approve", request_id, block_id="approval_actions", user_id=APPROVER,
+                                    channel_id=APPROVAL_CHANNEL, message_ts=record.approval_ts))  # fmt: skip
+    deadline = time.monotonic() + 20
+    while request_state(world["url"], request_id).state is not RequestState.DONE:
+        assert time.monotonic() < deadline, bot.log.read_text()[-3000:]
+        time.sleep(0.2)
+    assert len(ops(world["sim"])) == 1
