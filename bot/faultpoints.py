@@ -28,5 +28,5 @@ async def reached(name: str) -> None:
     marker = os.environ.get("HEADLESS_BOT_PAUSE_MARKER")
     log.warning("pausing at fault point %s for a crash test", name)
     if marker:
-        Path(marker).write_text(name)
+        await asyncio.to_thread(Path(marker).write_text, name)
     await asyncio.sleep(3600)

@@ -46,6 +46,9 @@ def test_scripted_session_lists_schedules_approves_and_sees_completion(tmp_path:
     assert "Approved by @ana" in out
     assert "→ operation txn_10000" in out.replace("`", "")
     assert "[DM @you]" in out
+    assert "[#approvals] ↳ in thread headless-ops" in out, "the notifier replies in the approval thread"
+    thread = out.split("[#approvals] ↳ in thread headless-ops", 1)[1]
+    assert "txn_10000" in thread.split("\n", 2)[1]
     listing = out.rsplit("/headless list SN123456789", 1)[1]
     assert "txn_10000" in listing and ("Completed" in listing or "Failed" in listing)
     assert "CST" in out, "times are shown in the person's zone"

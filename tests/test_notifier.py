@@ -641,6 +641,18 @@ async def test_a_short_blip_is_not_announced(world: World) -> None:
     assert set(await world.store.notifier_meta()) == {"baseline_done"}
 
 
+async def test_a_rejected_token_is_an_outage_too(world: World) -> None:
+    notifier = world.notifier(notify_scope="failures")
+    await notifier.run_cycle()
+    world.sim.faults.reject_token = True
+    await notifier.run_cycle()
+    await asyncio.sleep(INTERVAL)
+    report = await notifier.run_cycle()
+    assert not report.ok
+    (alert,) = world.posts(NOTIFY)
+    assert "rejects the bot's token" in texts(alert) and TOKEN not in texts(alert)
+
+
 async def test_the_loop_backs_off_exponentially_and_caps(world: World) -> None:
     notifier = world.notifier()
     notifier.max_backoff = 1.0
@@ -718,11 +730,23 @@ async def test_a_leader_that_loses_its_lock_connection_stops_polling(world: Worl
     await eventually(lambda: notifier.is_leader, what="the lock taken again (nobody else wants it)")
 
 
-async def test_sqlite_is_always_its_own_leader(world: World) -> None:
+async def test_sqlite_one_process_polls(world: World) -> None:
     if world.store.dialect != "sqlite":
         pytest.skip("SQLite only")
+    other = Store(world.url)  # a second process on the same file, by mistake
+    await other.connect()
+    world.extras.append(other)
     lease = await world.store.notifier_lease()
     assert lease is not None and lease.connection is None and await lease.alive()
+    assert await other.notifier_lease() is None
+    await lease.release()
+    second = await other.notifier_lease()
+    assert second is not None
+    await second.release()
+    memory = Store("sqlite+aiosqlite:///:memory:")
+    await memory.connect()
+    world.extras.append(memory)
+    assert await memory.notifier_lease() is not None
 
 
 # ----------------------------------------------------------------------------------------------- pure diff

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
@@ -80,14 +82,20 @@ class NotifierLease:
 
     The server releases the lock the moment that connection ends (process killed, network cut, database
     restarted), so another replica's ``pg_try_advisory_lock`` succeeds at its next attempt. ``alive()`` checks
-    the connection before each cycle: a leader that lost its connection stops polling at once. On SQLite there
-    is no connection (``connection is None``) and the lease is always alive: one process owns the file.
+    the connection before each cycle: a leader that lost its connection stops polling at once.
+
+    On SQLite there is no connection (``connection is None``): the bot is meant to run as one process, and a
+    second process opened on the same file by mistake (or a tool) is kept from polling by an exclusive
+    ``flock`` on ``<database>.notifier-lock`` (``lock_fd``), which the kernel releases when the process dies.
     """
 
-    def __init__(self, connection: AsyncConnection | None, key: int | None, pid: int | None = None) -> None:
+    def __init__(
+        self, connection: AsyncConnection | None, key: int | None, pid: int | None = None, lock_fd: int | None = None
+    ) -> None:
         self.connection = connection
         self.key = key
         self.pid = pid  # the PostgreSQL backend holding the lock (tests terminate it to kill a leader)
+        self.lock_fd = lock_fd
 
     async def alive(self, timeout: float = 5.0) -> bool:  # noqa: ASYNC109 - a bound on a database round trip
         """Is the lock still held? (Its connection answers.) Never raises."""
@@ -104,6 +112,9 @@ class NotifierLease:
 
     async def release(self) -> None:
         """Unlock and close the connection; safe to call twice and on a dead connection."""
+        fd, self.lock_fd = self.lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
         connection, self.connection = self.connection, None
         if connection is None:
             return
@@ -120,6 +131,23 @@ class NotifierLease:
                 log.debug("closing a dead notifier-lock connection: %s", type(exc).__name__)
 
 
+def sqlite_file_lease(database: Path) -> NotifierLease | None:
+    """The lease of a SQLite database file: an exclusive, non-blocking ``flock`` on a file beside it; ``None``
+    when another process holds it. Where ``flock`` does not exist (Windows), always granted."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return NotifierLease(None, None)
+    path = database.with_name(database.name + ".notifier-lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return NotifierLease(None, None, lock_fd=fd)
+
+
 __all__ = [
     "BotThread",
     "KnownState",
@@ -127,4 +155,5 @@ __all__ = [
     "NotificationRecord",
     "NotificationState",
     "NotifierLease",
+    "sqlite_file_lease",
 ]

@@ -58,6 +58,7 @@ from bot.store.notifier_records import (  # the notifier's section
     NotificationRecord,
     NotificationState,
     NotifierLease,
+    sqlite_file_lease,
 )
 from bot.store.records import (
     TERMINAL_REQUEST_STATES,
@@ -837,10 +838,12 @@ class Store:
         """Try to become the notifier leader; ``None`` if another process is.
 
         PostgreSQL: ``pg_try_advisory_lock`` (session level, a key per schema) on a dedicated connection kept
-        out of the pool until ``NotifierLease.release()``. SQLite: always granted (one process owns the file).
+        out of the pool until ``NotifierLease.release()``. SQLite: one process — an exclusive ``flock`` beside the
+        database file keeps a second process on the same file from polling (in memory: always granted).
         """
         if self.dialect != "postgresql":
-            return NotifierLease(None, None)
+            database = self._target.sqlite_file
+            return NotifierLease(None, None) if database is None else sqlite_file_lease(database)
         key = notifier_lock_key(self.schema)
         connection = await self.engine.connect()
         try:
