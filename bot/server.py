@@ -145,8 +145,23 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
         return 2
     runtime = build_runtime(settings, socket_mode=socket_mode)
     app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level=settings.log_level.lower(), timeout_graceful_shutdown=10, access_log=False
-    )
-    asyncio.run(uvicorn.Server(config).serve())
+    asyncio.run(uvicorn.Server(uvicorn_config(app, settings, host=host, port=port)).serve())
     return 0
+
+
+def uvicorn_config(app: Any, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's settings for ``serve``.
+
+    ``log_config=None``: uvicorn would otherwise install handlers of its own on its loggers, which write straight
+    to stderr and so bypass the secret-masking handler ``setup_logging`` installed; this way its lines propagate
+    to that handler like everyone else's.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        access_log=False,
+    )

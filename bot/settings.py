@@ -56,6 +56,14 @@ def split_list(value: Any) -> Any:
 CommaList = Annotated[list[str], NoDecode]
 
 
+def _entries(numbers: list[int]) -> str:
+    """``entry 2 is`` / ``entries 1, 3 are``: where the bad items are, without repeating them (a misplaced secret
+    must not end up in a start-up error)."""
+    if len(numbers) == 1:
+        return f"entry {numbers[0]} is"
+    return f"entries {', '.join(map(str, numbers))} are"
+
+
 class Settings(BaseSettings):
     """The bot's configuration. Field names are the environment variables, upper-cased."""
 
@@ -154,10 +162,11 @@ class Settings(BaseSettings):
     @field_validator("approvers")
     @classmethod
     def _check_approvers(cls, value: list[str]) -> list[str]:
-        bad = [item for item in value if not (_USER_ID.match(item) or _GROUP_ID.match(item))]
+        bad = [n for n, item in enumerate(value, 1) if not (_USER_ID.match(item) or _GROUP_ID.match(item))]
         if bad:
             raise ValueError(
-                f"expected Slack user IDs (U…/W…) or user-group IDs (S…), comma-separated; not: {', '.join(bad)}"
+                "expected Slack user IDs (U…/W…) or user-group IDs (S…), comma-separated; "
+                f"{_entries(bad)} not like that"
             )
         return value
 
@@ -165,14 +174,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_channel(cls, value: str | None) -> str | None:
         if value is not None and not _CHANNEL_ID.match(value):
-            raise ValueError(f"expected a Slack channel ID such as C0123ABCD (not a #name); got {value!r}")
+            raise ValueError("expected a Slack channel ID such as C0123ABCD (not a #name)")
         return value
 
     @field_validator("oncall_group")
     @classmethod
     def _check_group(cls, value: str | None) -> str | None:
         if value is not None and not _GROUP_ID.match(value):
-            raise ValueError(f"expected a Slack user-group ID such as S0123ABCD; got {value!r}")
+            raise ValueError("expected a Slack user-group ID such as S0123ABCD")
         return value
 
     @field_validator("operation_types")
@@ -180,9 +189,9 @@ class Settings(BaseSettings):
     def _check_types(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("expected at least one operation type, e.g. firmware_update,reboot")
-        bad = [item for item in value if not _OPERATION_TYPE.match(item)]
+        bad = [n for n, item in enumerate(value, 1) if not _OPERATION_TYPE.match(item)]
         if bad:
-            raise ValueError(f"expected snake_case operation types such as firmware_update; not: {', '.join(bad)}")
+            raise ValueError(f"expected snake_case operation types such as firmware_update; {_entries(bad)} not")
         return list(dict.fromkeys(value))
 
     @field_validator("approval_required_for")
@@ -201,7 +210,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"expected an IANA time zone such as America/Costa_Rica or UTC; got {value!r}") from exc
+            raise ValueError("expected an IANA time zone such as America/Costa_Rica or UTC") from exc
         return value
 
     @field_validator("when_languages")
@@ -233,7 +242,7 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str) -> str:
         value = value.strip()
         if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f"expected an http(s):// URL; got {value!r}")
+            raise ValueError("expected an http(s):// URL such as https://example.com/api")
         return value
 
     @field_validator("slack_api_url")

@@ -16,6 +16,7 @@ Exactly once, how:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,13 @@ from pydantic import BaseModel, ConfigDict
 from bot import faultpoints
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
-from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNotFound, InvalidRequest
+from bot.control.errors import (
+    ControlApiError,
+    ControlApiUnavailable,
+    DeviceNotFound,
+    InvalidRequest,
+    Unauthorized,
+)
 from bot.control.models import CreateOperationRequest, Operation
 from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
 from bot.settings import Settings
@@ -41,6 +48,8 @@ from bot.store.records import (
 from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
 
 log = logging.getLogger("bot.scheduling")
+
+CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,63}$")  # what a conversations_select can hold
 
 
 class FormErrors(Exception):
@@ -120,6 +129,8 @@ class SchedulingService:
             parameters = parse_parameters(form.parameters)
         except InputError as exc:
             errors["parameters"] = str(exc)
+        if form.notify_channel_id is not None and not CHANNEL_ID_RE.match(form.notify_channel_id):
+            errors["notify_channel_id"] = "Pick the channel from the list."
         now = self._clock()
         try:
             when = self.parse_time(form.when, tz=tz, locale=locale, now=now)
@@ -348,6 +359,12 @@ class SchedulingService:
             await self._store.release_item(item.id, at=self._clock())
             await self.audit("bot", "create", record, outcome="api_unavailable", detail={"serial": item.device_serial})
             raise
+        except Unauthorized:
+            # The token is wrong (401/403): nothing was created and the request is not at fault. Keep the approved
+            # item waiting, so it is created once an admin fixes CONTROL_API_TOKEN, instead of failing it for good.
+            await self._store.release_item(item.id, at=self._clock())
+            await self.audit("bot", "create", record, outcome="api_unauthorized", detail={"serial": item.device_serial})
+            raise
         except ControlApiError as exc:
             await self._store.fail_item(item.id, error=_error_text(exc), at=self._clock())
             await self.audit("bot", "create", record, outcome="failed", detail={"error": _error_text(exc)})
@@ -448,7 +465,7 @@ def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: It
 
 
 def _already(record: ScheduleRecord) -> str:
-    who = f" by <@{record.decided_by}>" if record.decided_by else ""
+    who = f" by <@{_mrkdwn_safe(record.decided_by)}>" if record.decided_by else ""
     words = {
         RequestState.DRAFT: "is still waiting for its requester to confirm",
         RequestState.PENDING_APPROVAL: "is waiting for approval",
@@ -459,6 +476,11 @@ def _already(record: ScheduleRecord) -> str:
         RequestState.EXPIRED: "expired: its scheduled time passed before anyone decided",
     }
     return f"This request {words.get(record.state, record.state.value)}."
+
+
+def _mrkdwn_safe(text: str) -> str:
+    """An id repeated inside ``<@…>``: the three characters mrkdwn reserves escaped (ids never contain them)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _error_text(exc: ControlApiError) -> str:

@@ -19,6 +19,9 @@ ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?":
 
 TXN_ID = re.compile(r"^txn_[A-Za-z0-9_-]{1,64}$")
 SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,63}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,63}$")
+STATUS_WORD = re.compile(r"^[A-Za-z_]{1,40}$")
 
 _SMART = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u00a0": " "})
 _USER_ESCAPE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")

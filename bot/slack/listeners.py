@@ -23,7 +23,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
 from bot.slack import blocks
 from bot.slack.commands import (
+    CHANNEL_ID,
+    SERIAL,
+    STATUS_WORD,
     TXN_ID,
+    USER_ID,
     AuditRequest,
     HelpRequest,
     InvalidRequest,
@@ -38,6 +42,7 @@ from bot.slack.commands import (
     parse_command,
 )
 from bot.slack.wording import explain
+from bot.slack.workflow import MAX_RETRY_WAIT_SECONDS, retry_after_seconds
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
@@ -46,6 +51,7 @@ log = logging.getLogger("bot.slack.listeners")
 
 COMMAND = "/headless"
 PROGRESS_AFTER_SECONDS = 2.0
+RESPOND_ATTEMPTS = 3
 Message = dict[str, Any]
 
 
@@ -103,12 +109,42 @@ async def answer_later(
 
 async def _safe_respond(respond: AsyncRespond, message: Message, *, replace_original: bool) -> bool:
     """``respond()`` that logs instead of raising when Slack cannot be reached; True when it was delivered."""
-    try:
-        await respond(**message, response_type="ephemeral", replace_original=replace_original)
-    except Exception as exc:
-        log.warning("could not answer through response_url: %s", type(exc).__name__)
-        return False
-    return True
+    return await safe_respond(respond, message, replace_original=replace_original)
+
+
+async def safe_respond(
+    respond: AsyncRespond,
+    message: Message,
+    *,
+    replace_original: bool | None = None,
+    response_type: str | None = "ephemeral",
+) -> bool:
+    """Answer through ``response_url``; True when Slack took it.
+
+    slack_sdk's webhook client does not raise on an HTTP error, so a 429 (Slack's ``Retry-After`` honoured, up to
+    a few seconds) or a 5xx is retried here, a couple of times, before giving up with a log line: an answer is
+    never silently dropped because Slack was briefly busy. Nothing here ever raises.
+    """
+    for attempt in range(RESPOND_ATTEMPTS):
+        try:
+            response = await respond(**message, response_type=response_type, replace_original=replace_original)
+        except Exception as exc:
+            log.warning("could not answer through response_url: %s", type(exc).__name__)
+            return False
+        status = int(getattr(response, "status_code", 200) or 200)
+        if status < 400:
+            return True
+        retryable = status == 429 or status >= 500
+        if not retryable or attempt + 1 >= RESPOND_ATTEMPTS:
+            log.warning("Slack refused an answer through response_url: HTTP %d", status)
+            return False
+        wait = retry_after_seconds(getattr(response, "headers", None), default=0.5 * 2**attempt)
+        if wait > MAX_RETRY_WAIT_SECONDS:
+            log.warning("Slack asked to wait %.0f s before answering through response_url; not waiting", wait)
+            return False
+        log.info("response_url answered HTTP %d; trying again in %.1f s", status, wait)
+        await asyncio.sleep(wait)
+    return False
 
 
 def register(app: AsyncApp, runtime: BotRuntime) -> None:
@@ -175,8 +211,18 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         elif isinstance(request, ScheduleRequest) and "schedule" in runtime.command_handlers:
             await runtime.command_handlers["schedule"](ack, command, respond, client, request.args)
         elif isinstance(request, WatchRequest | UnwatchRequest):
-            await ack()
             channel = request.channel_id or str(command.get("channel_id") or "")
+            if not CHANNEL_ID.match(channel):  # a DM or a payload we cannot trust to be a channel id
+                await ack(
+                    **blocks.help_message(
+                        problem=f"Name the channel with Slack's # autocomplete: `/headless {request.kind} "
+                        f"{request.operation_id} #ops`."
+                    ),
+                    response_type="ephemeral",
+                )
+                runtime.metrics.count(request.kind, "user_error")
+                return
+            await ack()
             runtime.spawn(run_watch(respond, str(command.get("user_id")), request, channel))
         elif isinstance(request, AuditRequest):
             await ack()
@@ -223,7 +269,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         )
 
     async def run_audit(respond: AsyncRespond, user_id: str, subject: str | None) -> None:
-        if not await runtime.directory.is_member(user_id, settings.approvers):
+        if not USER_ID.match(user_id) or not await runtime.directory.is_member(user_id, settings.approvers):
             await _safe_respond(
                 respond, blocks.text_message(":lock: The audit log is for approvers."), replace_original=False
             )
@@ -261,11 +307,25 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
 
 class ListPage(BaseModel):
-    """The More button's value: which list, and where the next page starts."""
+    """The More button's value: which list, and where the next page starts (only what ``/headless list`` accepts)."""
 
     serial: str | None = None
     status: str | None = None
     offset: int = 0
+
+    @field_validator("serial")
+    @classmethod
+    def _a_serial(cls, value: str | None) -> str | None:
+        if value is not None and not SERIAL.match(value):
+            raise ValueError("not a device serial")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _a_status(cls, value: str | None) -> str | None:
+        if value is not None and not STATUS_WORD.match(value):
+            raise ValueError("not a status")
+        return value
 
     @field_validator("offset")
     @classmethod

@@ -179,7 +179,7 @@ def draft_details(draft: ScheduleDraft) -> str:
 
 def record_details(record: ScheduleRecord) -> str:
     lines = [
-        f"*Requested by* <@{record.requester_id}>",
+        f"*Requested by* <@{escape(record.requester_id)}>",
         f"*Device{'s' if len(record.items) > 1 else ''}* {_serials_text(record.device_serials)}",
         f"*Operation* {escape(record.operation_type)}",
         f"*When* {slack_date(record.scheduled_time)} (requester's zone: {escape(record.requester_tz)})",
@@ -245,7 +245,7 @@ def items_text(record: ScheduleRecord) -> str:
 
 
 def outcome_headline(record: ScheduleRecord) -> str:
-    who = f"<@{record.decided_by}>" if record.decided_by else "the bot"
+    who = f"<@{escape(record.decided_by)}>" if record.decided_by else "the bot"
     when = slack_date(record.decided_at) if record.decided_at else ""
     reason = f"\n*Reason* {escape(record.decision_reason)}" if record.decision_reason else ""
     if record.state in (RequestState.APPROVED, RequestState.DONE):

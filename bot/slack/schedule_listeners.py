@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -22,20 +23,71 @@ from bot.services.people import Person
 from bot.services.scheduling import FormErrors, ScheduleForm
 from bot.slack import schedule_blocks as sb
 from bot.slack.blocks import escape, text_message
+from bot.slack.commands import CHANNEL_ID, USER_ID
+from bot.slack.listeners import safe_respond
 from bot.store.records import RequestState
+from bot.when import resolve_zone
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
 
 log = logging.getLogger("bot.slack.schedule")
 
+MODAL_NOT_OPENED = (
+    ":warning: Slack could not open the scheduling form just now. Run `/headless schedule` again in a moment, "
+    "or schedule in one line: `/headless schedule SERIAL TYPE WHEN`, like "
+    "`/headless schedule SN123456789 reboot tomorrow at 2am`."
+)
+
+
+# A request id as the store makes them (uuid4 hex); anything else in a button is not one of ours.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t and \n (parameters are one per line)
+
 
 class ModalContext(BaseModel):
-    """What the schedule modal carries in ``private_metadata``."""
+    """What the schedule modal carries in ``private_metadata``; a value the bot could not have written is dropped."""
 
     channel_id: str | None = None
     tz: str | None = None
     locale: str | None = None
+
+    @field_validator("channel_id", mode="before")
+    @classmethod
+    def _a_channel(cls, value: Any) -> str | None:
+        return value if isinstance(value, str) and CHANNEL_ID.match(value) else None
+
+    @field_validator("tz", mode="before")
+    @classmethod
+    def _a_zone(cls, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return None
+        try:
+            resolve_zone(value)
+        except ValueError:
+            return None
+        return value
+
+    @field_validator("locale", mode="before")
+    @classmethod
+    def _a_locale(cls, value: Any) -> str | None:
+        return value if isinstance(value, str) and LOCALE.match(value) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    """A text input's value as typed, without control characters (which no form field needs)."""
+    return _CONTROL.sub(" ", value) if isinstance(value, str) else ""
+
+
+def request_id_of(action: dict[str, Any]) -> str:
+    """The request id a button carries, or ``""`` when its value cannot be one (edited, or not ours)."""
+    value = action.get("value")
+    return value if isinstance(value, str) and REQUEST_ID.match(value) else ""
 
 
 def zone_note(person: Person) -> str:
@@ -45,24 +97,31 @@ def zone_note(person: Person) -> str:
 
 
 def form_from_view(view: dict[str, Any]) -> ScheduleForm:
-    values = (view.get("state") or {}).get("values") or {}
+    """The form's values as typed; a field missing or of the wrong shape reads as empty (and is reported so)."""
+    values = _dict(_dict(view.get("state")).get("values"))
 
     def field(block: str, action: str = "value") -> dict[str, Any]:
-        entry = (values.get(block) or {}).get(action)
-        return entry if isinstance(entry, dict) else {}
+        return _dict(_dict(values.get(block)).get(action))
 
-    option = field("operation_type").get("selected_option") or {}
+    option = _dict(field("operation_type").get("selected_option"))
+    channel = field("notify_channel").get("selected_conversation")
     return ScheduleForm(
-        serials=str(field("serials").get("value") or ""),
-        operation_type=str(option.get("value") or ""),
-        when=str(field("when", sb.ACTION_WHEN).get("value") or ""),
-        parameters=str(field("parameters").get("value") or ""),
-        notify_channel_id=field("notify_channel").get("selected_conversation") or None,
+        serials=_text(field("serials").get("value")),
+        operation_type=_text(option.get("value")),
+        when=_text(field("when", sb.ACTION_WHEN).get("value")),
+        parameters=_text(field("parameters").get("value")),
+        notify_channel_id=channel if isinstance(channel, str) and channel else None,
     )
 
 
 def _send_errors(errors: dict[str, str]) -> str:
-    names = {"serials": "Device serial", "operation_type": "Operation", "when": "When", "parameters": "Parameters"}
+    names = {
+        "serials": "Device serial",
+        "operation_type": "Operation",
+        "when": "When",
+        "parameters": "Parameters",
+        "notify_channel_id": "Post status updates in",
+    }
     lines = [f"• *{names.get(k, k)}*: {escape(v)}" for k, v in errors.items()]
     return ":warning: I could not schedule that:\n" + "\n".join(lines)
 
@@ -73,7 +132,13 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     directory = runtime.directory
     service = runtime.scheduling
 
-    async def open_modal(client: AsyncWebClient, trigger_id: str, user_id: str, channel_id: str | None) -> None:
+    async def open_modal(
+        client: AsyncWebClient,
+        trigger_id: str,
+        user_id: str,
+        channel_id: str | None,
+        respond: AsyncRespond | None = None,
+    ) -> None:
         """Open at once (trigger ids live 3 s), then fill in the person's zone and a preview."""
         cached = directory.cached_person(user_id)
         person = cached or Person(user_id=user_id, tz=settings.default_timezone, tz_from_profile=False)
@@ -89,6 +154,12 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             opened = await client.views_open(trigger_id=trigger_id, view=view)
         except Exception as exc:  # an expired trigger or Slack down: the person can simply run the command again
             log.warning("views.open failed: %s", type(exc).__name__)
+            runtime.metrics.count("schedule_modal", "slack_error")
+            message = text_message(MODAL_NOT_OPENED)
+            if respond is not None:
+                await safe_respond(respond, message)
+            else:  # a shortcut has no response_url: a direct message
+                await workflow.post(user_id, message)
             return
         if cached is not None:
             return
@@ -112,18 +183,18 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         try:
             serials, op_type, when_text, params = split_quick_form(args)
         except InputError as exc:
-            await respond(text=f":warning: {escape(exc)}", response_type="ephemeral")
+            await safe_respond(respond, {"text": f":warning: {escape(exc)}"})
             return
         person = await directory.person(user_id)
         form = ScheduleForm(serials=serials, operation_type=op_type, when=when_text, parameters="\n".join(params))
         try:
             draft = service.validate(form, tz=person.tz, locale=person.locale)
         except FormErrors as exc:
-            await respond(text=_send_errors(exc.errors), response_type="ephemeral")
+            await safe_respond(respond, {"text": _send_errors(exc.errors)})
             runtime.metrics.count("schedule", "user_error")
             return
         if draft.approval_required and settings.approval_channel is None:
-            await respond(text=_no_approval_channel(), response_type="ephemeral")
+            await safe_respond(respond, {"text": _no_approval_channel()})
             return
         record = await service.open_request(
             draft,
@@ -133,7 +204,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             confirm_first=True,
             response_url=body.get("response_url"),
         )
-        await respond(**sb.confirmation_message(draft, record.id), response_type="ephemeral")
+        await safe_respond(respond, sb.confirmation_message(draft, record.id))
         runtime.metrics.count("schedule", "ok")
 
     runtime.command_handlers["schedule"] = _schedule_command(runtime, open_modal, quick_form)
@@ -190,7 +261,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         await ack()
         runtime.metrics.count("schedule_modal", "ok")
         team_id = str((body.get("team") or {}).get("id") or "")
-        runtime.spawn(submit_modal(draft, user_id, team_id, meta.channel_id))
+        runtime.spawn(_guarded_dm(runtime, user_id, submit_modal(draft, user_id, team_id, meta.channel_id)))
 
     async def submit_modal(draft: Any, user_id: str, team_id: str, channel_id: str | None) -> None:
         record = await service.open_request(
@@ -201,63 +272,65 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     @app.action(sb.ACTION_CONFIRM)
     async def on_confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        runtime.spawn(confirm_or_cancel(body, action, respond, confirm=True))
+        runtime.spawn(_guarded(runtime, respond, confirm_or_cancel(body, action, respond, confirm=True), CLICK_FAILED))
 
     @app.action(sb.ACTION_CANCEL)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        runtime.spawn(confirm_or_cancel(body, action, respond, confirm=False))
+        runtime.spawn(_guarded(runtime, respond, confirm_or_cancel(body, action, respond, confirm=False), CLICK_FAILED))
 
     async def confirm_or_cancel(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, *, confirm: bool
     ) -> None:
         user_id = str((body.get("user") or {}).get("id"))
-        request_id = str(action.get("value") or "")[:64]
+        request_id = request_id_of(action)
         decision = await (service.confirm if confirm else service.cancel)(request_id, user_id)
         if not decision.won or decision.record is None:
-            await respond(
-                text=f":information_source: {decision.reason}", response_type="ephemeral", replace_original=False
-            )
+            await safe_respond(respond, {"text": f":information_source: {decision.reason}"}, replace_original=False)
             return
         record = decision.record
         if record.state is RequestState.CANCELLED:
-            await respond(text=":no_entry_sign: Cancelled. Nothing was scheduled.", replace_original=True)
+            await safe_respond(
+                respond, {"text": ":no_entry_sign: Cancelled. Nothing was scheduled."}, replace_original=True,
+                response_type=None,
+            )  # fmt: skip
             return
         if record.state is RequestState.PENDING_APPROVAL:
-            await respond(
-                **text_message(f":outbox_tray: Sent for approval in <#{settings.approval_channel}>. "
-                               "You will get a message when someone decides."),
-                replace_original=True,
+            await safe_respond(
+                respond,
+                text_message(f":outbox_tray: Sent for approval in <#{settings.approval_channel}>. "
+                             "You will get a message when someone decides."),
+                replace_original=True, response_type=None,
             )  # fmt: skip
         else:
-            await respond(**text_message(":rocket: Confirmed. Creating the operation now…"), replace_original=True)
+            await safe_respond(
+                respond, text_message(":rocket: Confirmed. Creating the operation now…"), replace_original=True,
+                response_type=None,
+            )  # fmt: skip
         await workflow.after_decision(record)
 
     @app.action(sb.ACTION_APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        runtime.spawn(approve(body, action, respond))
+        runtime.spawn(_guarded(runtime, respond, approve(body, action, respond), CLICK_FAILED))
 
     async def approve(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         user_id = str((body.get("user") or {}).get("id"))
         record = await checked_request(body, action, respond)
         if record is None:
             return
-        is_approver = await directory.is_member(user_id, settings.approvers)
         decision = await service.decide(
-            record.id, user_id, approve=True, is_approver=is_approver, channel_id=_channel(body)
+            record.id, user_id, approve=True, is_approver=await may_approve(user_id), channel_id=_channel(body)
         )
         if not decision.won or decision.record is None:
-            await respond(
-                text=f":information_source: {decision.reason}", response_type="ephemeral", replace_original=False
-            )
+            await safe_respond(respond, {"text": f":information_source: {decision.reason}"}, replace_original=False)
             return
         await workflow.after_decision(decision.record)
 
     async def checked_request(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> Any:
         """The request a button names, if the button is really on that request's approval message."""
-        request_id = str(action.get("value") or "")[:64]
-        record = await runtime.store.get_request(request_id)
+        request_id = request_id_of(action)
+        record = await runtime.store.get_request(request_id) if request_id else None
         for _ in range(20):  # a very quick click can race the bot recording where it posted the message
             if record is None or record.approval_ts is not None:
                 break
@@ -276,9 +349,12 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             log.warning("a decision button did not match its request (user %s)", user_id)
             if record is not None:
                 await service.audit(user_id, "decision_mismatch", record, channel_id=_channel(body), outcome="refused")
-            await respond(
-                text=":warning: That button does not belong to this request. Use the buttons on the request itself.",
-                response_type="ephemeral",
+            await safe_respond(
+                respond,
+                {
+                    "text": ":warning: That button does not belong to this request. "
+                    "Use the buttons on the request itself."
+                },
                 replace_original=False,
             )
             return None
@@ -295,9 +371,14 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             or f"`{record.id}`" not in json.dumps(message.get("blocks") or [])
         ):
             return False
-        await respond(
-            text=":recycle: This copy of the request was replaced by a newer message in this channel; decide there.",
+        await safe_respond(
+            respond,
+            {
+                "text": ":recycle: This copy of the request was replaced by a newer message in this channel; "
+                "decide there."
+            },
             replace_original=True,
+            response_type=None,
         )
         return True
 
@@ -306,7 +387,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        runtime.spawn(open_reject(body, action, respond, client))
+        runtime.spawn(_guarded(runtime, respond, open_reject(body, action, respond, client), CLICK_FAILED))
 
     async def open_reject(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -315,13 +396,12 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         record = await checked_request(body, action, respond)
         if record is None:
             return
-        is_approver = await directory.is_member(user_id, settings.approvers)
-        refusal = service.may_decide(record, user_id, is_approver=is_approver)
+        refusal = service.may_decide(record, user_id, is_approver=await may_approve(user_id))
         if refusal is None and record.state is not RequestState.PENDING_APPROVAL:
             refusal = "This request has already been decided."
         if refusal is not None:
             await service.audit(user_id, "reject_refused", record, channel_id=_channel(body), outcome="not_allowed")
-            await respond(text=f":information_source: {refusal}", response_type="ephemeral", replace_original=False)
+            await safe_respond(respond, {"text": f":information_source: {refusal}"}, replace_original=False)
             return
         view = sb.reject_modal(record.id, record.approval_channel_id, record.approval_ts)
         try:
@@ -335,17 +415,28 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         await ack()
         user_id = str((body.get("user") or {}).get("id"))
         try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except json.JSONDecodeError:
+            meta = _dict(json.loads(view.get("private_metadata") or "{}"))
+        except (json.JSONDecodeError, TypeError):
             meta = {}
-        values = ((view.get("state") or {}).get("values") or {}).get("reason") or {}
-        reason = str((values.get("value") or {}).get("value") or "").strip()[:500] or None
-        runtime.spawn(reject(str(meta.get("request_id") or ""), user_id, reason, meta.get("channel_id")))
+        values = _dict(_dict(_dict(view.get("state")).get("values")).get("reason"))
+        reason = _text(_dict(values.get("value")).get("value")).strip()[:500] or None
+        channel = meta.get("channel_id")
+        channel = channel if isinstance(channel, str) and CHANNEL_ID.match(channel) else None
+        request_id = request_id_of({"value": meta.get("request_id")})
+        runtime.spawn(_guarded_dm(runtime, user_id, reject(request_id, user_id, reason, channel), CLICK_FAILED))
+
+    async def may_approve(user_id: str) -> bool:
+        """An approver: a person's id (never a group's, however a payload is crafted) listed or in a listed group."""
+        return bool(USER_ID.match(user_id)) and await directory.is_member(user_id, settings.approvers)
 
     async def reject(request_id: str, user_id: str, reason: str | None, channel_id: str | None) -> None:
-        is_approver = await directory.is_member(user_id, settings.approvers)
         decision = await service.decide(
-            request_id, user_id, approve=False, is_approver=is_approver, reason=reason, channel_id=channel_id
+            request_id,
+            user_id,
+            approve=False,
+            is_approver=await may_approve(user_id),
+            reason=reason,
+            channel_id=channel_id,
         )
         if decision.won and decision.record is not None:
             await workflow.after_decision(decision.record)
@@ -371,7 +462,9 @@ def _schedule_command(runtime: BotRuntime, open_modal: Any, quick_form: Any) -> 
         await ack()
         if not args:
             runtime.spawn(
-                open_modal(client, str(body.get("trigger_id")), str(body.get("user_id")), body.get("channel_id"))
+                open_modal(
+                    client, str(body.get("trigger_id")), str(body.get("user_id")), body.get("channel_id"), respond
+                )
             )
             runtime.metrics.count("schedule", "modal")
         else:
@@ -380,17 +473,28 @@ def _schedule_command(runtime: BotRuntime, open_modal: Any, quick_form: Any) -> 
     return handle
 
 
-async def _guarded(runtime: BotRuntime, respond: AsyncRespond, work: Any) -> None:
+SCHEDULING_FAILED = ":warning: Something went wrong while scheduling; nothing was sent. Try again."
+CLICK_FAILED = (
+    ":warning: Something went wrong while handling that click. It has been logged; try again in a moment "
+    "(a decision is only ever taken once, so clicking again is safe)."
+)
+
+
+async def _guarded(runtime: BotRuntime, respond: AsyncRespond, work: Any, message: str = SCHEDULING_FAILED) -> None:
     """Run background work; any failure becomes a plain message to the person, never a silent loss."""
     try:
         await work
     except Exception as exc:
         log.error("scheduling failed", exc_info=exc)
         runtime.metrics.count("schedule", "error")
-        try:
-            await respond(
-                **text_message(":warning: Something went wrong while scheduling; nothing was sent. Try again."),
-                response_type="ephemeral",
-            )
-        except Exception:
-            log.warning("could not tell the person about the failure")
+        await safe_respond(respond, text_message(message))
+
+
+async def _guarded_dm(runtime: BotRuntime, user_id: str, work: Any, message: str = SCHEDULING_FAILED) -> None:
+    """``_guarded`` for work with no ``response_url`` (a modal's submission): the person hears in a DM."""
+    try:
+        await work
+    except Exception as exc:
+        log.error("scheduling failed", exc_info=exc)
+        runtime.metrics.count("schedule", "error")
+        await runtime.workflow.post(user_id, text_message(message))

@@ -2,11 +2,19 @@
 
 Services decide; this module shows the decisions. Every Web API failure is logged and survivable: the request
 stays in the store in a state someone can act on, and the maintenance loop re-posts what could not be posted.
+
+The listeners (after a click) and the maintenance loop (every few seconds) may both want to act on one request;
+per request, one of them at a time does, and each re-reads the request first, so a slow Slack never gets the same
+approval message (or announcement, or outcome) twice from this process.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import weakref
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -21,42 +29,112 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.slack.workflow")
 
+MAX_RETRY_WAIT_SECONDS = 5.0  # the longest Retry-After honoured inline; longer waits are left to the maintenance loop
+
+
+def retry_after_seconds(headers: Any, default: float = 1.0) -> float:
+    """Slack's ``Retry-After`` (seconds) from response headers of any mapping shape; ``default`` if absent."""
+    for key in (headers or {}).keys():
+        if str(key).lower() == "retry-after":
+            value = headers[key]
+            value = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                return default
+    return default
+
+
+def _retry_wait(exc: Exception) -> float | None:
+    """Seconds to wait before one more attempt of a Web API call that failed with ``exc``; ``None``: do not retry.
+
+    Slack's 429 says how long to wait; a 5xx or a dropped connection gets one quick retry. A refusal (``ok: false``
+    with HTTP 200: ``channel_not_found``, ``invalid_auth``…) would only be refused again.
+    """
+    if not isinstance(exc, SlackApiError):
+        return 1.0
+    status = getattr(exc.response, "status_code", 200)
+    if status == 429:
+        wait = retry_after_seconds(getattr(exc.response, "headers", None))
+        return wait if wait <= MAX_RETRY_WAIT_SECONDS else None
+    return 1.0 if status >= 500 else None
+
+
+def _error_name(exc: Exception) -> str:
+    return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
+
 
 class Workflow:
     def __init__(self, runtime: BotRuntime) -> None:
         self.rt = runtime
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @property
     def client(self) -> Any:
         return self.rt.web_client
 
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, request_id: str) -> AsyncIterator[None]:
+        """One actor at a time per request in this process (a click's follow-up, or a maintenance pass)."""
+        lock = self._locks.get(request_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[request_id] = lock
+        async with lock:
+            yield
+
     async def post(self, channel: str, message: dict[str, Any], **kwargs: Any) -> str | None:
-        """``chat.postMessage``; the ``ts`` or ``None`` (logged) when Slack refuses or is unreachable."""
-        try:
-            response = await self.client.chat_postMessage(channel=channel, **message, **kwargs)
-        except SlackApiError as exc:
-            log.warning("chat.postMessage to %s failed: %s", channel, exc.response.get("error"))
-            return None
-        except Exception as exc:  # the network: log, never crash the caller
-            log.warning("chat.postMessage to %s failed: %s", channel, type(exc).__name__)
-            return None
-        return str(response.get("ts"))
+        """``chat.postMessage``; the ``ts`` or ``None`` (logged) when Slack refuses or is unreachable.
+
+        Retried once only after a 429 (nothing was posted); after a 5xx or a dropped connection the message may
+        have been posted, so it is not sent again here.
+        """
+        for attempt in (1, 2):
+            try:
+                response = await self.client.chat_postMessage(channel=channel, **message, **kwargs)
+            except Exception as exc:  # Slack's refusal or the network: log, never crash the caller
+                wait = _retry_wait(exc)
+                rate_limited = isinstance(exc, SlackApiError) and getattr(exc.response, "status_code", 200) == 429
+                log.warning("chat.postMessage to %s failed: %s", channel, _error_name(exc))
+                if attempt == 1 and rate_limited and wait is not None:
+                    await asyncio.sleep(wait)
+                    continue
+                return None
+            return str(response.get("ts"))
+        return None
 
     async def update(self, channel: str, ts: str, message: dict[str, Any]) -> bool:
-        try:
-            await self.client.chat_update(channel=channel, ts=ts, **message)
-        except Exception as exc:
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
-            log.warning("chat.update of %s/%s failed: %s", channel, ts, error)
-            return False
-        return True
+        """``chat.update`` (idempotent, so retried once after a 429, a 5xx or a dropped connection)."""
+        for attempt in (1, 2):
+            try:
+                await self.client.chat_update(channel=channel, ts=ts, **message)
+            except Exception as exc:
+                wait = _retry_wait(exc)
+                log.warning("chat.update of %s/%s failed: %s", channel, ts, _error_name(exc))
+                if attempt == 1 and wait is not None:
+                    await asyncio.sleep(wait)
+                    continue
+                return False
+            return True
+        return False
 
     async def tell_requester(self, record: ScheduleRecord, text: str) -> None:
         """A direct message (the app's Messages tab) to the person who asked."""
         await self.post(record.requester_id, {"text": text, "blocks": [section(text)]})
 
     async def post_approval(self, record: ScheduleRecord) -> ScheduleRecord:
-        """Post the request to APPROVAL_CHANNEL and remember the message (its thread carries the updates)."""
+        """Post the request to APPROVAL_CHANNEL and remember the message (its thread carries the updates).
+
+        Does nothing if the request is no longer pending or its message was posted meanwhile (by a click's
+        follow-up or a maintenance pass that got there first).
+        """
+        async with self._exclusive(record.id):
+            fresh = await self.rt.store.get_request(record.id)
+            if fresh is None or fresh.state is not RequestState.PENDING_APPROVAL or fresh.approval_ts is not None:
+                return fresh or record
+            return await self._post_approval(fresh)
+
+    async def _post_approval(self, record: ScheduleRecord) -> ScheduleRecord:
         channel = self.rt.settings.approval_channel
         if channel is None:
             log.error("request %s needs approval but APPROVAL_CHANNEL is not set", record.id)
@@ -101,14 +179,32 @@ class Workflow:
             await self.post_approval(record)
             return
         if record.state is RequestState.APPROVED:
-            if not (record.approval_channel_id and record.approval_ts):
-                record = await self.announce(record)
-            await self.show_decision(record)
-            record = await self.create(record)
+            async with self._exclusive(record.id):
+                fresh = await self.rt.store.get_request(record.id)
+                if fresh is None:
+                    return
+                if fresh.state is not RequestState.APPROVED:
+                    # A maintenance pass got here first, created and told the requester; the message is updated
+                    # once more so that a refused update on that pass does not leave the buttons in place.
+                    await self.show_decision(fresh)
+                    return
+                record = fresh
+                if not (record.approval_channel_id and record.approval_ts):
+                    record = await self.announce(record)
+                await self.show_decision(record)
+                record = await self.create(record)
+                await self.show_outcome(record)
+            return
         await self.show_outcome(record)
 
     async def resume(self, record: ScheduleRecord) -> None:
         """An approved request whose creation was interrupted (restart, outage): finish it, then tell."""
+        async with self._exclusive(record.id):
+            fresh = await self.rt.store.get_request(record.id)
+            if fresh is not None and fresh.state is RequestState.APPROVED:
+                await self._resume(fresh)
+
+    async def _resume(self, record: ScheduleRecord) -> None:
         if not any(item.state in (ItemState.WAITING, ItemState.CREATED, ItemState.FAILED) for item in record.items):
             return
         if any(item.state is ItemState.CREATING for item in record.items):
