@@ -48,7 +48,16 @@ def secrets_of(settings: Settings) -> list[str]:
         settings.slack_app_token,
         settings.control_api_token,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    secrets = [v.get_secret_value() for v in values if v is not None]
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(settings.database_url).password
+    except Exception:  # an unparseable URL fails later, at connect, with its own message
+        password = None
+    if password:
+        secrets.append(str(password))
+    return secrets
 
 
 def setup_logging(settings: Settings, *, stream: object = None) -> RedactSecrets:

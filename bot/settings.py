@@ -93,7 +93,8 @@ class Settings(BaseSettings):
 
     # Storage
     database_url: str = Field(
-        "sqlite+aiosqlite:///./headless-bot.sqlite3", description="SQLAlchemy URL: SQLite file or PostgreSQL."
+        "sqlite+aiosqlite:///./headless-bot.sqlite3",
+        repr=False,  # it may carry a password description="SQLAlchemy URL: SQLite file or PostgreSQL."
     )
 
     # People and channels

@@ -349,7 +349,9 @@ def test_token_rejected_at_create_keeps_the_approval_until_it_is_fixed(h: Harnes
         what="the approval message showing the item waiting",
     )
     time.sleep(0.8)
-    now = wait_until(lambda: (r := record(h, request_id)).items[0].state is not ItemState.CREATING and r, what="x")
+    now = wait_until(
+        lambda: (r := record(h, request_id)).items[0].state is not ItemState.CREATING and r, what="the refused POST"
+    )
     assert now.state is RequestState.APPROVED
     assert [item.state for item in now.items] == [ItemState.WAITING], "an approval must not be lost to a 401"
 

@@ -103,3 +103,12 @@ def test_dotenv_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.oncall_group == "S0ONCALL1"
     assert settings.log_level == "DEBUG"
+
+
+def test_database_password_never_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.logs import RedactSecrets, secrets_of
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:S3cretDbPass@db.internal:5432/bot")
+    settings = load_settings()
+    assert "S3cretDbPass" not in repr(settings)
+    assert "S3cretDbPass" not in RedactSecrets(secrets_of(settings)).redact(f"connect {settings.database_url}")
