@@ -176,6 +176,9 @@ def main() -> None:
             wall = time.perf_counter() - started
             time.sleep(3)  # let the last follow-ups arrive
             follow_ups = len(bench.responses)
+            from benchmarks.bench_ack import server_ack_summary
+
+            server_side = server_ack_summary(f"http://127.0.0.1:{bot_port}/metrics")
             peak = peak_rss_mb(bot.pid)
             alive = bot.poll() is None
         finally:
@@ -193,6 +196,9 @@ def main() -> None:
     print(f"  requests {len(samples)}  throughput {len(samples) / wall:.1f}/s  mix {dict(kinds)}")
     print(f"  ack p50 {statistics.median(latencies) * 1000:.1f} ms  p99 {percentile(latencies, 99) * 1000:.1f} ms  "
           f"max {max(latencies) * 1000:.1f} ms")  # fmt: skip
+    print(f"  server-side (the bot's own histogram, commands): {server_side}")
+    slow = Counter(kind for kind, seconds, _ in samples if seconds > 1.0)
+    print(f"  acks over 1 s by kind {dict(slow)}")
     print(f"  errors {errors}  acks over 3 s {over}  follow-up messages {follow_ups}  "
           f"bot peak RSS {peak:.0f} MB  bot alive at the end {alive}")  # fmt: skip
 

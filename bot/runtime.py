@@ -176,7 +176,12 @@ def build_runtime(
     if web_client is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         web_client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
-    operations = OperationsService(control, clock=clock, refresh_cooldown=settings.refresh_cooldown_seconds)
+    operations = OperationsService(
+        control,
+        clock=clock,
+        refresh_cooldown=settings.refresh_cooldown_seconds,
+        list_cache_seconds=settings.list_cache_seconds,
+    )
     store = store or Store(settings.database_url, clock=clock)
     runtime = BotRuntime(
         settings=settings,

@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     digest_threshold: int = Field(
         10, ge=1, le=1000, description="More changes than this for one channel in one poll → one digest message."
     )
+    list_cache_seconds: float = Field(
+        2.0, ge=0, le=60, description="How long one list answer serves every /headless list (0 = never shared)."
+    )
     refresh_cooldown_seconds: float = Field(60.0, ge=0, le=3600, description="Per-operation refresh cooldown.")
     maintenance_windows: str = Field(
         "", description="e.g. 'Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC'"

@@ -7,6 +7,7 @@ the last refreshed result is served with its age, and concurrent refreshes of on
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -37,7 +38,17 @@ def newest_first(operations: list[Operation]) -> list[Operation]:
 class OperationsService:
     """Read operations through the Control API client."""
 
-    def __init__(self, client: ControlApiClient, *, clock: Clock = utcnow, refresh_cooldown: float = 60.0) -> None:
+    def __init__(
+        self,
+        client: ControlApiClient,
+        *,
+        clock: Clock = utcnow,
+        refresh_cooldown: float = 60.0,
+        list_cache_seconds: float = 0.0,
+    ) -> None:
+        self._list_ttl = list_cache_seconds
+        self._list_cache: tuple[float, list[Operation]] | None = None
+        self._list_inflight: asyncio.Future[list[Operation]] | None = None
         self._client = client
         self._clock = clock
         self._cooldown = refresh_cooldown
@@ -46,7 +57,7 @@ class OperationsService:
 
     async def list(self, *, serial: str | None = None, status: str | None = None) -> list[Operation]:
         """Every operation the token can see, filtered client-side (the API has no filters), newest first."""
-        operations = await self._client.list_operations()
+        operations = await self._all_operations()
         if serial:
             wanted = serial.casefold()
             operations = [op for op in operations if op.device_serial.casefold() == wanted]
@@ -54,6 +65,23 @@ class OperationsService:
             wanted = status.casefold()
             operations = [op for op in operations if op.status.casefold() == wanted]
         return newest_first(operations)
+
+    async def _all_operations(self) -> list[Operation]:
+        """The whole list, shared: concurrent callers wait for one request, and its answer serves everyone for
+        ``list_cache_seconds`` (under load, dozens of people listing at once cost one list call, not dozens)."""
+        now = time.monotonic()
+        if self._list_cache is not None and now - self._list_cache[0] < self._list_ttl:
+            return self._list_cache[1]
+        if self._list_inflight is None:
+            self._list_inflight = asyncio.ensure_future(self._client.list_operations())
+
+            def done(future: asyncio.Future[list[Operation]]) -> None:
+                self._list_inflight = None
+                if not future.cancelled() and future.exception() is None and self._list_ttl > 0:
+                    self._list_cache = (time.monotonic(), future.result())
+
+            self._list_inflight.add_done_callback(done)
+        return list(await asyncio.shield(self._list_inflight))
 
     async def status(self, operation_id: str) -> Operation:
         """One operation with its last known device status (no device query)."""

@@ -82,6 +82,7 @@ def default_settings(bench: SlackBench, sim_url: str, **overrides: Any) -> Setti
         "control_api_token": CONTROL_TOKEN,
         "control_api_timeout_seconds": 3.0,
         "control_api_refresh_timeout_seconds": 5.0,
+        "list_cache_seconds": 0.0,  # tests change the fleet between commands
         "database_url": "sqlite+aiosqlite:///:memory:",
         "approval_channel": "C0APPROVE",
         "approvers": ["U0APPROVER", "S0APPROVERS"],
