@@ -32,6 +32,7 @@ from tests.conftest import _asyncpg_dsn
 from tests.slackbench import SlackBench, block_kit_problems
 from tests.support.harness import bot_harness
 from tests.support.servers import serve_asgi
+from tests.support.slack_text import texts
 
 TOKEN = "sim-token-notifier-0123"
 NOTIFY = "C0NOTIFY"
@@ -126,20 +127,6 @@ async def world(database_url: str) -> AsyncIterator[World]:
             for extra in world.extras:
                 await extra.close()
             await store.close()
-
-
-def texts(call: Any) -> str:
-    body = call.body if hasattr(call, "body") else call
-    parts = [str(body.get("text") or "")]
-    for block in body.get("blocks") or []:
-        if isinstance(block.get("text"), dict):
-            parts.append(str(block["text"].get("text", "")))
-        for element in block.get("elements") or []:
-            if isinstance(element.get("text"), dict):
-                parts.append(str(element["text"].get("text", "")))
-            elif isinstance(element.get("text"), str):
-                parts.append(element["text"])
-    return "\n".join(parts)
 
 
 def buttons(call: Any) -> list[dict[str, Any]]:

@@ -28,20 +28,7 @@ from tests.support.harness import (
     OffsetClock,
     bot_harness,
 )
-
-
-def texts(message: Any) -> str:
-    body = message.body if hasattr(message, "body") else message
-    parts = [str(body.get("text") or "")]
-    for block in body.get("blocks") or []:
-        if isinstance(block.get("text"), dict):
-            parts.append(str(block["text"].get("text", "")))
-        for element in block.get("elements") or []:
-            if isinstance(element.get("text"), dict):
-                parts.append(str(element["text"].get("text", "")))
-            elif isinstance(element.get("text"), str):
-                parts.append(element["text"])
-    return "\n".join(parts)
+from tests.support.slack_text import texts
 
 
 def db(url: str, work: Callable[[Store], Any]) -> Any:

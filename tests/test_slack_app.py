@@ -17,24 +17,10 @@ import yaml
 
 from bot.simulator import DOCUMENTED_SERIAL
 from tests.support.harness import Harness, bot_harness
+from tests.support.slack_text import texts
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT.parent / "shared" / "reference" / "slack" / "manifest.schema.1.0.0.json"
-
-
-def texts(message: dict[str, Any]) -> str:
-    """Everything a person reads in a message: its text and every block's text, joined."""
-    parts = [str(message.get("text") or "")]
-    for block in message.get("blocks") or []:
-        text = block.get("text")
-        if isinstance(text, dict):
-            parts.append(str(text.get("text", "")))
-        for element in block.get("elements") or []:
-            if isinstance(element.get("text"), dict):
-                parts.append(str(element["text"].get("text", "")))
-            elif isinstance(element.get("text"), str):
-                parts.append(element["text"])
-    return "\n".join(parts)
 
 
 def seed(h: Harness, count: int, *, serial: str = DOCUMENTED_SERIAL) -> list[str]:
