@@ -32,11 +32,12 @@ TOKEN = "bench-control-token"  # noqa: S105
 EXE = str(Path(sys.executable).with_name("headless-bot"))
 
 
-def wait_http(url: str, timeout: float = 30.0) -> None:
+def wait_http(url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> None:
+    """Wait until ``url`` answers 200 (a process started by a benchmark is up)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2, headers=headers).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

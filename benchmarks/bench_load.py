@@ -33,6 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_ack import percentile, server_ack_summary, wait_http  # noqa: E402
 from tests.slackbench import SlackBench, SlackRequestSender  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
@@ -40,11 +41,6 @@ SECRET = "load-signing-secret-0123456789"  # noqa: S105
 TOKEN = "load-control-token"  # noqa: S105
 EXE = str(Path(sys.executable).with_name("headless-bot"))
 SERIAL = "SN123456789"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -55,18 +51,6 @@ def peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
-
-
-def wait_http(url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2, headers=headers).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 async def person(
@@ -176,8 +160,6 @@ def main() -> None:
             wall = time.perf_counter() - started
             time.sleep(3)  # let the last follow-ups arrive
             follow_ups = len(bench.responses)
-            from benchmarks.bench_ack import server_ack_summary
-
             server_side = server_ack_summary(f"http://127.0.0.1:{bot_port}/metrics")
             peak = peak_rss_mb(bot.pid)
             alive = bot.poll() is None

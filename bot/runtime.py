@@ -32,7 +32,6 @@ from bot.store.records import RequestState
 log = logging.getLogger("bot.runtime")
 
 HEALTH_CACHE_SECONDS = 15.0
-MAINTENANCE_INTERVAL_SECONDS = 15.0
 
 
 @dataclass
@@ -52,11 +51,14 @@ class BotRuntime:
     notifier: Notifier | None = None
     workflow: Any = field(init=False)
     command_handlers: dict[str, Any] = field(default_factory=dict)
-    maintenance_interval: float = MAINTENANCE_INTERVAL_SECONDS
+    maintenance_interval: float = field(init=False)  # from MAINTENANCE_INTERVAL_SECONDS; tests may shorten it
     ready: bool = False
     _health: tuple[float, str] | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _loops: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.maintenance_interval = self.settings.maintenance_interval_seconds
 
     async def start(self) -> None:
         """Migrate the database, load what the first person must not wait for, start the background loops."""
@@ -195,7 +197,6 @@ def build_runtime(
         scheduling=SchedulingService(settings, store, control, clock=clock),
     )
     runtime.notifier = Notifier(settings, store, control, web_client, clock=clock, metrics=metrics)
-    runtime.maintenance_interval = settings.maintenance_interval_seconds
     runtime.workflow = Workflow(runtime)
     runtime.app = build_app(runtime, socket_mode=socket_mode)
     return runtime
