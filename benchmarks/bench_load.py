@@ -1,10 +1,11 @@
 """Load: many people using the bot at once, against ``headless-bot serve`` and the simulator at realistic latency.
 
-Starts the Control API simulator (``--api-latency`` per call, 0.2 s by default; ``update_status`` calls take 2 s)
-and ``headless-bot serve`` as real processes (SQLite file store, notifier polling every 5 s), plus a local Slack
-Web API stand-in in this process. Then ``--people`` simulated people (100) each loop for ``--seconds`` (60):
-pick an action from a realistic mix — list, status, refresh, help, a typo, the quick schedule form, the More and
-Refresh buttons — send it correctly signed, wait ``--think`` seconds (1 s, jittered) and go again.
+Starts the Control API simulator (``--api-latency`` per call, 0.2 s by default; ``update_status`` calls take 2 s),
+``headless-bot serve`` (SQLite file store, notifier polling every 5 s) and the local Slack Web API stand-in, each as
+its own process (the stand-in validates every message; in this process it would delay the load generator). Then
+``--people`` simulated people (100) each loop for ``--seconds`` (60): pick an action from a realistic mix — list,
+status, refresh, help, a typo, the quick schedule form, the More and Refresh buttons — send it correctly signed,
+wait ``--think`` seconds (1 s, jittered) and go again.
 
 Prints throughput, p50/p99/max ack latency, errors (non-200 or transport failures), acks over Slack's 3 s
 deadline, the follow-up messages that arrived, and the bot process's peak memory (VmHWM). Aim: zero errors and
@@ -28,19 +29,43 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_ack import percentile, server_ack_summary, wait_http  # noqa: E402
-from tests.slackbench import SlackBench, SlackRequestSender  # noqa: E402
+from benchmarks.standin import RemoteSlackBench  # noqa: E402
+from tests.slackbench import SlackRequestSender  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
 SECRET = "load-signing-secret-0123456789"  # noqa: S105
 TOKEN = "load-control-token"  # noqa: S105
 EXE = str(Path(sys.executable).with_name("headless-bot"))
 SERIAL = "SN123456789"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc; NaN where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def loop_lag_summary(metrics_url: str) -> str:
+    """The bot's event-loop lag histogram (how late a 100 ms timer fires), as the count above 100 ms and 250 ms."""
+    counts: dict[str, float] = {}
+    for line in httpx.get(metrics_url, timeout=5).text.splitlines():
+        if line.startswith("headless_bot_event_loop_lag_seconds_bucket"):
+            counts[line.split('le="', 1)[1].split('"', 1)[0]] = float(line.rsplit(" ", 1)[1])
+    total = counts.get("+Inf", 0)
+    if not total:
+        return "no samples"
+    return (f"{total:.0f} samples, {total - counts['0.1']:.0f} over 100 ms, {total - counts['0.25']:.0f} over 250 ms, "
+            f"{total - counts['1.0']:.0f} over 1 s")  # fmt: skip
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -56,7 +81,7 @@ def peak_rss_mb(pid: int) -> float:
 async def person(
     number: int,
     sender: SlackRequestSender,
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     until: float,
     think: float,
     operations: list[str],
@@ -89,20 +114,33 @@ async def person(
         headers = sender.headers_for(request)
         started = time.perf_counter()
         try:
-            response = await client.post(sender.url, content=request.body, headers=headers)
-            status = response.status_code
-        except httpx.HTTPError:
+            async with client.post(sender.url, data=request.body, headers=headers) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError):
             status = 0
         samples.append((kind, time.perf_counter() - started, status))
         await asyncio.sleep(think * rng.uniform(0.5, 1.5))
 
 
-async def drive(sender: SlackRequestSender, people: int, seconds: float, think: float, ops: list[str]) -> list:
+async def loop_lag(until: float, lags: list[float]) -> None:
+    """How late this process's own event loop wakes up: a slow ack seen while the generator lags is not the bot's."""
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        await asyncio.sleep(0.05)
+        lags.append(time.perf_counter() - started - 0.05)
+
+
+async def drive(
+    sender: SlackRequestSender, people: int, seconds: float, think: float, ops: list[str], lags: list[float]
+) -> list:
     samples: list[tuple[str, float, int]] = []
-    limits = httpx.Limits(max_connections=people, max_keepalive_connections=people)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=people), timeout=timeout) as client:
         until = time.monotonic() + seconds
-        await asyncio.gather(*(person(i, sender, client, until, think, ops, samples) for i in range(people)))
+        await asyncio.gather(
+            loop_lag(until, lags), *(person(i, sender, client, until, think, ops, samples) for i in range(people))
+        )
     return samples
 
 
@@ -112,13 +150,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--think", type=float, default=1.0)
     parser.add_argument("--api-latency", type=float, default=0.2)
+    parser.add_argument("--bot-log", type=Path, help="write the bot's warnings and errors to this file")
     args = parser.parse_args()
 
     sim_port, bot_port = free_port(), free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     admin = {"Authorization": f"Bearer {TOKEN}"}
-    with SlackBench() as bench:
-        bench.add_channel("C0APPROVE", "approvals", is_member=True)
+    lags: list[float] = []
+    with RemoteSlackBench(channels=[("C0APPROVE", "approvals")]) as bench:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         sim = subprocess.Popen(
             [EXE, "simulator", "--port", str(sim_port), "--token", TOKEN, "--refresh-delay", "2", "--devices", "200"],
@@ -136,11 +175,12 @@ def main() -> None:
             "APPROVERS": "U0APPROVER",
             "NOTIFY_CHANNEL": "C0APPROVE",
             "POLL_INTERVAL_SECONDS": "5",
-            "LOG_LEVEL": "ERROR",
+            "LOG_LEVEL": "WARNING" if args.bot_log else "ERROR",
         }
+        log = args.bot_log.open("wb") if args.bot_log else subprocess.DEVNULL
         bot = subprocess.Popen(
             [EXE, "serve", "--port", str(bot_port), "--host", "127.0.0.1"],
-            env=bot_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=bot_env, stdout=log, stderr=log,
         )  # fmt: skip
         try:
             wait_http(f"http://127.0.0.1:{sim_port}/_simulator/state", headers=admin)
@@ -154,13 +194,16 @@ def main() -> None:
             httpx.put(f"http://127.0.0.1:{sim_port}/_simulator/faults", json={"latency": args.api_latency},
                       headers=admin, timeout=5).raise_for_status()  # fmt: skip
             wait_http(f"http://127.0.0.1:{bot_port}/readyz")
-            sender = SlackRequestSender(f"http://127.0.0.1:{bot_port}", SECRET, bench=bench)
+            sender = SlackRequestSender(f"http://127.0.0.1:{bot_port}", SECRET, bench=bench.local)
             started = time.perf_counter()
-            samples = asyncio.run(drive(sender, args.people, args.seconds, args.think, ops))
+            samples = asyncio.run(drive(sender, args.people, args.seconds, args.think, ops, lags))
             wall = time.perf_counter() - started
             time.sleep(3)  # let the last follow-ups arrive
-            follow_ups = len(bench.responses)
             server_side = server_ack_summary(f"http://127.0.0.1:{bot_port}/metrics")
+            metrics_text = httpx.get(f"http://127.0.0.1:{bot_port}/metrics", timeout=5).text
+            lag_side = loop_lag_summary(f"http://127.0.0.1:{bot_port}/metrics")
+            cpu = {"bot": cpu_seconds(bot.pid), "simulator": cpu_seconds(sim.pid), "stand-in": cpu_seconds(bench.pid)}
+            cpu["load generator"] = cpu_seconds(os.getpid())
             peak = peak_rss_mb(bot.pid)
             alive = bot.poll() is None
         finally:
@@ -168,6 +211,7 @@ def main() -> None:
             sim.terminate()
             bot.wait(15)
             sim.wait(15)
+    follow_ups = bench.summary.get("responses", 0)
 
     latencies = [s for _, s, _ in samples]
     errors = sum(1 for _, _, status in samples if status != 200)
@@ -179,8 +223,15 @@ def main() -> None:
     print(f"  ack p50 {statistics.median(latencies) * 1000:.1f} ms  p99 {percentile(latencies, 99) * 1000:.1f} ms  "
           f"max {max(latencies) * 1000:.1f} ms")  # fmt: skip
     print(f"  server-side (the bot's own histogram, commands): {server_side}")
+    print(f"  the bot's event-loop lag: {lag_side}")
+    print("  CPU seconds: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
     slow = Counter(kind for kind, seconds, _ in samples if seconds > 1.0)
+    if os.environ.get("BENCH_SHOW_SLOW"):
+        print("  slow acks (ms):", sorted((round(s * 1000), kind) for kind, s, _ in samples if s > 0.05))
+        print("  server histogram:", [line for line in metrics_text.splitlines() if "ack_seconds_bucket" in line])
     print(f"  acks over 1 s by kind {dict(slow)}")
+    print(f"  load generator's own loop lag: p99 {percentile(lags, 99) * 1000:.1f} ms  max {max(lags) * 1000:.1f} ms  "
+          f"Block Kit violations at the stand-in {bench.summary.get('violation_count', '?')}")  # fmt: skip
     print(f"  errors {errors}  acks over 3 s {over}  follow-up messages {follow_ups}  "
           f"bot peak RSS {peak:.0f} MB  bot alive at the end {alive}")  # fmt: skip
 

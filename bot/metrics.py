@@ -44,6 +44,12 @@ class Metrics:
             registry=self.registry,
         )
         self.ready = Gauge("headless_bot_ready", "1 when the bot can serve.", registry=self.registry)
+        self.loop_lag = Histogram(
+            "headless_bot_event_loop_lag_seconds",
+            "How late the event loop wakes a 100 ms timer: time every ack waits behind synchronous work.",
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
+        )
 
         # --- notifier (bot.services.notifier) ------------------------------------------------------------------
         self.notifier_cycles = Counter(

@@ -26,6 +26,7 @@ from bot.services.operations import OperationsService
 from bot.services.people import Directory
 from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
+from bot.stalls import LoopWatch
 from bot.store import Store, StoreError
 from bot.store.records import RequestState
 
@@ -56,9 +57,12 @@ class BotRuntime:
     _health: tuple[float, str] | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _loops: list[asyncio.Task[Any]] = field(default_factory=list)
+    loop_watch: LoopWatch = field(init=False)
+    _slack_warm: bool = False
 
     def __post_init__(self) -> None:
         self.maintenance_interval = self.settings.maintenance_interval_seconds
+        self.loop_watch = LoopWatch(observe=self.metrics.loop_lag.observe)
 
     async def start(self) -> None:
         """Migrate the database, load what the first person must not wait for, start the background loops."""
@@ -66,6 +70,8 @@ class BotRuntime:
 
         await self.store.connect()
         await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
+        await self.warm_up_slack()
+        self.loop_watch.start()
         self._loops.append(asyncio.ensure_future(self._maintenance_loop()))
         if self.notifier is not None and self.settings.notifier_enabled:
             self.notifier.start()
@@ -85,6 +91,7 @@ class BotRuntime:
             await asyncio.wait(self._loops, timeout=5)
         if self._background:
             await asyncio.wait(self._background, timeout=5)
+        await self.loop_watch.stop()
         await self.control.aclose()
         await self.store.close()
 
@@ -99,8 +106,19 @@ class BotRuntime:
                 log.error("maintenance pass failed", exc_info=exc)
             await asyncio.sleep(self.maintenance_interval)
 
+    async def warm_up_slack(self) -> None:
+        """bolt's ``auth.test`` before the first request (never blocks start for more than a few seconds)."""
+        from bot.slack.app import warm_up_authorization
+
+        if not self._slack_warm:
+            try:
+                self._slack_warm = await asyncio.wait_for(warm_up_authorization(self.app), timeout=5)
+            except TimeoutError:
+                log.warning("Slack auth.test took over 5 s; will try again")
+
     async def maintain(self) -> None:
         """One pass: nothing is left in a state from which nobody can move it."""
+        await self.warm_up_slack()
         workflow = self.workflow
         for record in await self.scheduling.expire_due():
             await workflow.show_outcome(record)

@@ -475,3 +475,33 @@ def test_slow_slack_does_not_post_an_approval_twice(h: Harness) -> None:
     wait_until(lambda: approval_posts(h, request_id), timeout=8, what="the approval message")
     time.sleep(1.5)
     assert len(approval_posts(h, request_id)) == 1, [c.response.get("ts") for c in approval_posts(h, request_id)]
+
+
+def test_slack_auth_test_is_made_at_start_not_by_the_first_people() -> None:
+    """bolt's one ``auth.test`` happens while the bot starts: a burst after a restart does not wait on Slack."""
+    with bot_harness() as fresh:
+        assert len(fresh.bench.calls_to("auth.test")) == 1
+        for _ in range(3):
+            response, _request = fresh.command("help")
+            assert response.status_code == 200 and "/headless list" in response.text
+        assert len(fresh.bench.calls_to("auth.test")) == 1
+
+
+def test_slack_down_at_start_the_bot_starts_and_serves_once_slack_is_back() -> None:
+    """``auth.test`` fails while the bot starts (Slack 500): the bot still becomes ready, a maintenance pass makes
+    the call again once Slack answers, and commands are acked from then on without waiting for it."""
+
+    def slack_down(bench: Any) -> None:
+        bench.server_error("auth.test", times=None)
+
+    with bot_harness(setup_bench=slack_down, maintenance_interval=0.2) as fresh:
+        assert fresh.get("/readyz").status_code == 200
+        assert all(call.status == 500 for call in fresh.bench.calls_to("auth.test"))
+        fresh.bench.clear_faults()
+        wait_until(lambda: any(call.ok for call in fresh.bench.calls_to("auth.test")), what="auth.test again")
+        answered = len(fresh.bench.calls_to("auth.test"))
+        response, request = fresh.command("status txn_999999")
+        assert response.status_code == 200
+        (answer,) = fresh.responses(request, timeout=8)
+        assert "txn_999999" in texts(answer)
+        assert len(fresh.bench.calls_to("auth.test")) == answered

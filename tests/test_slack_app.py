@@ -224,6 +224,10 @@ def test_health_ready_metrics(h: Harness) -> None:
     metrics = h.get("/metrics").text
     assert 'headless_bot_requests_total{command="help",outcome="ok"}' in metrics
     assert "headless_bot_ack_seconds_bucket" in metrics
+    wait_for_lag = time.monotonic() + 5  # the loop watch ticks every 100 ms from start
+    while h.metric("headless_bot_event_loop_lag_seconds_count") < 1 and time.monotonic() < wait_for_lag:
+        time.sleep(0.05)
+    assert h.metric("headless_bot_event_loop_lag_seconds_count") >= 1
 
 
 def test_healthz_stays_200_when_the_api_is_down() -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_bolt.response import BoltResponse
 
 from bot.slack import listeners, schedule_listeners
@@ -48,3 +49,24 @@ def build_app(runtime: BotRuntime, *, socket_mode: bool = False) -> AsyncApp:
     listeners.register(app, runtime)
     schedule_listeners.register(app, runtime)
     return app
+
+
+async def warm_up_authorization(app: AsyncApp) -> bool:
+    """Make the one ``auth.test`` call bolt needs before the first request, not during it; True when done.
+
+    bolt's single-workspace authorization calls ``auth.test`` on the first request it sees and keeps the answer.
+    Left to the first request, a burst of people arriving together after a restart each wait for their own
+    ``auth.test`` (measured: 100 requests at ~65 ms each), and if Slack's Web API is slow or down at that moment
+    their acks miss Slack's 3 s deadline. Called at start and, until it succeeds, by every maintenance pass.
+    """
+    middleware = [m for m in getattr(app, "_async_middleware_list", []) if isinstance(m, AsyncSingleTeamAuthorization)]
+    if not middleware or middleware[0].auth_test_result is not None:
+        return True
+    try:
+        result = await app.client.auth_test()
+    except Exception as exc:
+        log.warning("Slack auth.test failed (%s); will try again", type(exc).__name__)
+        return False
+    for each in middleware:
+        each.auth_test_result = result
+    return True
