@@ -95,6 +95,9 @@ class ScheduleRequestRow(Base):
     approval_ts: Mapped[str | None] = mapped_column(String(32))
     confirm_response_url: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer)
+    # Migration 0003: which bot process acts on the request (approval post, creation) and until when.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
 
     items: Mapped[list[ScheduleItemRow]] = relationship(
         back_populates="request", order_by="ScheduleItemRow.position", lazy="raise"
@@ -178,6 +181,7 @@ class OperationStateRow(Base):
     offline_reported: Mapped[bool]  # "device offline at its scheduled time" was reported (once per operation)
     version: Mapped[int] = mapped_column(Integer)  # +1 per recorded change; part of the outbox dedupe keys
     updated_at: Mapped[datetime]
+    missing_since: Mapped[datetime | None]  # migration 0003: a complete poll first did not list it
 
 
 class NotificationRow(Base):
