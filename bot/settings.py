@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     digest_threshold: int = Field(
         10, ge=1, le=1000, description="More changes than this for one channel in one poll → one digest message."
     )
+    notifier_forget_after_days: int = Field(
+        7, ge=1, le=3650, description="An operation missing from every complete poll this long is forgotten."
+    )
     list_cache_seconds: float = Field(
         2.0, ge=0, le=60, description="How long one list answer serves every /headless list (0 = never shared)."
     )
@@ -130,6 +133,13 @@ class Settings(BaseSettings):
     )
     maintenance_interval_seconds: float = Field(
         15.0, gt=0, le=3600, description="How often expiry, reconciliation and re-posting run."
+    )
+    request_lease_seconds: float = Field(
+        20.0,
+        ge=1,
+        le=600,
+        description="How long a bot process that stopped answering keeps other replicas off a request it was "
+        "working on (renewed while it works).",
     )
     max_serials_per_request: int = Field(20, ge=1, le=500, description="Device serials in one schedule request.")
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")

@@ -80,6 +80,7 @@ def world(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
             CONTROL_API_URL=f"{sim.url}/api/v1", CONTROL_API_TOKEN=CONTROL_TOKEN, DATABASE_URL=database_url,
             APPROVAL_CHANNEL=APPROVAL_CHANNEL, APPROVERS=APPROVER, CONTROL_API_TIMEOUT_SECONDS="2",
             RECONCILE_AFTER_SECONDS="3", MAINTENANCE_INTERVAL_SECONDS="0.3", NOTIFIER_ENABLED="false",
+            REQUEST_LEASE_SECONDS="2",  # the killed process's lease runs out quickly
             LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
         )  # fmt: skip
         bot = BotProcess(env, tmp_path / "bot.log")

@@ -273,6 +273,10 @@ def test_approve_while_the_api_is_unreachable_creates_when_it_is_back(h: Harness
     no_leak(everything_sent(h))
     time.sleep(1.0)  # a few maintenance passes against a dead API change nothing
     assert record(h, request_id).state is RequestState.APPROVED
+    # ... and the audit log says "API unavailable" once for the outage, not once per pass.
+    audit = db(h.database_url, lambda s: s.recent_audit(None, limit=200))  # type: ignore[attr-defined]
+    refused = [e for e in audit if e.request_id == request_id and e.outcome == "api_unavailable"]
+    assert len(refused) == 1, [(e.at, e.outcome) for e in audit if e.request_id == request_id]
 
     restart_sim(h)
     done = wait_until(lambda: record(h, request_id).state is RequestState.DONE and record(h, request_id),

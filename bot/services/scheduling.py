@@ -357,13 +357,13 @@ class SchedulingService:
                 log.warning("create for item %s: outcome unknown (%s); will reconcile", item.id, exc.reason)
                 return
             await self._store.release_item(item.id, at=self._clock())
-            await self.audit("bot", "create", record, outcome="api_unavailable", detail={"serial": item.device_serial})
+            await self.audit_once("create", record, outcome="api_unavailable", detail={"serial": item.device_serial})
             raise
         except Unauthorized:
             # The token is wrong (401/403): nothing was created and the request is not at fault. Keep the approved
             # item waiting, so it is created once an admin fixes CONTROL_API_TOKEN, instead of failing it for good.
             await self._store.release_item(item.id, at=self._clock())
-            await self.audit("bot", "create", record, outcome="api_unauthorized", detail={"serial": item.device_serial})
+            await self.audit_once("create", record, outcome="api_unauthorized", detail={"serial": item.device_serial})
             raise
         except ControlApiError as exc:
             await self._store.fail_item(item.id, error=_error_text(exc), at=self._clock())
@@ -448,6 +448,16 @@ class SchedulingService:
             actor_id, action, subject, outcome=outcome, channel_id=channel_id, request_id=record.id,
             detail=payload, at=self._clock(),
         )  # fmt: skip
+
+    async def audit_once(
+        self, action: str, record: ScheduleRecord, *, outcome: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        """A bot-side audit line, unless the request's newest line already says the same: a retry every
+        maintenance pass through a long outage adds one line for the outage, not one per pass."""
+        last = await self._store.last_audit_of_request(record.id)
+        if last is not None and (last.actor_id, last.action, last.outcome) == ("bot", action, outcome):
+            return
+        await self.audit("bot", action, record, outcome=outcome, detail=detail)
 
 
 def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: ItemRecord) -> Operation | None:

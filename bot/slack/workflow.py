@@ -3,22 +3,29 @@
 Services decide; this module shows the decisions. Every Web API failure is logged and survivable: the request
 stays in the store in a state someone can act on, and the maintenance loop re-posts what could not be posted.
 
-The listeners (after a click) and the maintenance loop (every few seconds) may both want to act on one request;
-per request, one of them at a time does, and each re-reads the request first, so a slow Slack never gets the same
-approval message (or announcement, or outcome) twice from this process.
+The listeners (after a click) and the maintenance loop (every few seconds), in this process or in another
+replica, may all want to act on one request; per request, one of them at a time does, and each re-reads the request
+first, so a slow Slack never gets the same approval message (or announcement, or outcome) twice. "One at a time" is
+an asyncio lock inside the process plus a lease in the database across processes (``Store.take_lease``, renewed
+while held, expiring after ``REQUEST_LEASE_SECONDS`` if its holder dies).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
+import os
+import socket
+import uuid
 import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.clock import utcnow
 from bot.control.errors import ControlApiError
 from bot.slack import schedule_blocks as sb
 from bot.slack.blocks import escape, section
@@ -29,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.slack.workflow")
 
+CLICK_WAIT_SECONDS = 5.0  # a click's follow-up waits this long for another process to finish with the request
 MAX_RETRY_WAIT_SECONDS = 5.0  # the longest Retry-After honoured inline; longer waits are left to the maintenance loop
 
 
@@ -64,9 +72,14 @@ def _error_name(exc: Exception) -> str:
     return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
+class RequestBusy(Exception):
+    """Another bot process is acting on the request; it will finish the job (or its lease runs out)."""
+
+
 class Workflow:
-    def __init__(self, runtime: BotRuntime) -> None:
+    def __init__(self, runtime: BotRuntime, *, owner: str | None = None) -> None:
         self.rt = runtime
+        self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @property
@@ -74,14 +87,48 @@ class Workflow:
         return self.rt.web_client
 
     @contextlib.asynccontextmanager
-    async def _exclusive(self, request_id: str) -> AsyncIterator[None]:
-        """One actor at a time per request in this process (a click's follow-up, or a maintenance pass)."""
+    async def _exclusive(self, request_id: str, *, wait: float = 0.0) -> AsyncIterator[None]:
+        """One actor at a time per request: a click's follow-up or a maintenance pass, of any replica.
+
+        Raises ``RequestBusy`` when another process holds the request's lease for longer than ``wait`` seconds.
+        """
         lock = self._locks.get(request_id)
         if lock is None:
             lock = asyncio.Lock()
             self._locks[request_id] = lock
         async with lock:
-            yield
+            seconds = self.rt.settings.request_lease_seconds
+            deadline = asyncio.get_running_loop().time() + wait
+            while not await self._take_lease(request_id, seconds):
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise RequestBusy(request_id)
+                await asyncio.sleep(0.2)
+            keeper = asyncio.ensure_future(self._keep_lease(request_id, seconds))
+            try:
+                yield
+            finally:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+                try:
+                    await self.rt.store.drop_lease(request_id, self.owner)
+                except Exception as exc:  # the lease runs out by itself; never hide the caller's own error
+                    log.warning("could not give back the lease on %s: %s", request_id, type(exc).__name__)
+
+    async def _take_lease(self, request_id: str, seconds: float) -> bool:
+        now = utcnow()  # real time, not the runtime's (tests move that one): leases are about processes dying
+        return await self.rt.store.take_lease(
+            request_id, self.owner, at=now, until=now + datetime.timedelta(seconds=seconds)
+        )
+
+    async def _keep_lease(self, request_id: str, seconds: float) -> None:
+        """Renew the lease while the work goes on (a creation of many devices can outlast one lease)."""
+        while True:
+            await asyncio.sleep(seconds / 3)
+            try:
+                await self._take_lease(request_id, seconds)
+            except Exception as exc:
+                log.warning("could not renew the lease on %s: %s", request_id, type(exc).__name__)
 
     async def post(self, channel: str, message: dict[str, Any], **kwargs: Any) -> str | None:
         """``chat.postMessage``; the ``ts`` or ``None`` (logged) when Slack refuses or is unreachable.
@@ -122,17 +169,20 @@ class Workflow:
         """A direct message (the app's Messages tab) to the person who asked."""
         await self.post(record.requester_id, {"text": text, "blocks": [section(text)]})
 
-    async def post_approval(self, record: ScheduleRecord) -> ScheduleRecord:
+    async def post_approval(self, record: ScheduleRecord, *, wait: float = 0.0) -> ScheduleRecord:
         """Post the request to APPROVAL_CHANNEL and remember the message (its thread carries the updates).
 
         Does nothing if the request is no longer pending or its message was posted meanwhile (by a click's
         follow-up or a maintenance pass that got there first).
         """
-        async with self._exclusive(record.id):
-            fresh = await self.rt.store.get_request(record.id)
-            if fresh is None or fresh.state is not RequestState.PENDING_APPROVAL or fresh.approval_ts is not None:
-                return fresh or record
-            return await self._post_approval(fresh)
+        try:
+            async with self._exclusive(record.id, wait=wait):
+                fresh = await self.rt.store.get_request(record.id)
+                if fresh is None or fresh.state is not RequestState.PENDING_APPROVAL or fresh.approval_ts is not None:
+                    return fresh or record
+                return await self._post_approval(fresh)
+        except RequestBusy:
+            return record  # another replica is posting it
 
     async def _post_approval(self, record: ScheduleRecord) -> ScheduleRecord:
         channel = self.rt.settings.approval_channel
@@ -176,33 +226,39 @@ class Workflow:
     async def after_decision(self, record: ScheduleRecord) -> None:
         """What follows a decision that won: create (if approved), update the message, tell the requester."""
         if record.state is RequestState.PENDING_APPROVAL:
-            await self.post_approval(record)
+            await self.post_approval(record, wait=CLICK_WAIT_SECONDS)
             return
         if record.state is RequestState.APPROVED:
-            async with self._exclusive(record.id):
-                fresh = await self.rt.store.get_request(record.id)
-                if fresh is None:
-                    return
-                if fresh.state is not RequestState.APPROVED:
-                    # A maintenance pass got here first, created and told the requester; the message is updated
-                    # once more so that a refused update on that pass does not leave the buttons in place.
-                    await self.show_decision(fresh)
-                    return
-                record = fresh
-                if not (record.approval_channel_id and record.approval_ts):
-                    record = await self.announce(record)
-                await self.show_decision(record)
-                record = await self.create(record)
-                await self.show_outcome(record)
+            try:
+                async with self._exclusive(record.id, wait=CLICK_WAIT_SECONDS):
+                    fresh = await self.rt.store.get_request(record.id)
+                    if fresh is None:
+                        return
+                    if fresh.state is not RequestState.APPROVED:
+                        # A maintenance pass got here first, created and told the requester; the message is
+                        # updated once more so that a refused update on that pass does not leave the buttons.
+                        await self.show_decision(fresh)
+                        return
+                    record = fresh
+                    if not (record.approval_channel_id and record.approval_ts):
+                        record = await self.announce(record)
+                    await self.show_decision(record)
+                    record = await self.create(record)
+                    await self.show_outcome(record)
+            except RequestBusy:
+                log.info("request %s is being handled by another process; its maintenance pass finishes it", record.id)
             return
         await self.show_outcome(record)
 
     async def resume(self, record: ScheduleRecord) -> None:
         """An approved request whose creation was interrupted (restart, outage): finish it, then tell."""
-        async with self._exclusive(record.id):
-            fresh = await self.rt.store.get_request(record.id)
-            if fresh is not None and fresh.state is RequestState.APPROVED:
-                await self._resume(fresh)
+        try:
+            async with self._exclusive(record.id):
+                fresh = await self.rt.store.get_request(record.id)
+                if fresh is not None and fresh.state is RequestState.APPROVED:
+                    await self._resume(fresh)
+        except RequestBusy:
+            return  # another replica is on it; the next pass looks again
 
     async def _resume(self, record: ScheduleRecord) -> None:
         if not any(item.state in (ItemState.WAITING, ItemState.CREATED, ItemState.FAILED) for item in record.items):

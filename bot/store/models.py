@@ -158,6 +158,7 @@ class AuditRow(Base):
     __table_args__ = (
         Index("ix_audit_log_subject", "subject"),
         Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_request_id_id", "request_id", "id"),  # migration 0003
         Index("ix_audit_log_request_id", "request_id"),
     )
 

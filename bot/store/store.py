@@ -407,6 +407,44 @@ class Store:
         async with self._transaction(write=False) as session:
             return await self._load_requests(session, statement)
 
+    # ------------------------------------------------------------------ leases (one actor per request, all replicas)
+
+    async def take_lease(self, request_id: str, owner: str, *, at: datetime, until: datetime) -> bool:
+        """Become the one process acting on the request until ``until``; True when this call holds the lease.
+
+        A compare-and-set UPDATE: it wins if nobody holds the lease, the holder's lease ran out (a crashed
+        process), or ``owner`` already holds it (renewal). The request's ``version`` is not touched, so a lease
+        never makes a state transition fail.
+        """
+        _aware(at, "at")
+        _aware(until, "until")
+        async with self._transaction(write=True) as session:
+            won = await session.scalar(
+                update(ScheduleRequestRow)
+                .where(
+                    ScheduleRequestRow.id == request_id,
+                    or_(
+                        ScheduleRequestRow.lease_until.is_(None),
+                        ScheduleRequestRow.lease_until < at,
+                        ScheduleRequestRow.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=until)
+                .returning(ScheduleRequestRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            return won is not None
+
+    async def drop_lease(self, request_id: str, owner: str) -> None:
+        """Give the lease back (only if ``owner`` still holds it)."""
+        async with self._transaction(write=True) as session:
+            await session.execute(
+                update(ScheduleRequestRow)
+                .where(ScheduleRequestRow.id == request_id, ScheduleRequestRow.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
     # ------------------------------------------------------------------ items
 
     async def claim_item(self, item_id: int, *, at: datetime) -> ItemRecord | None:
@@ -614,6 +652,13 @@ class Store:
                     detail=detail,
                 )
             )
+
+    async def last_audit_of_request(self, request_id: str) -> AuditRecord | None:
+        """The newest audit line about one schedule request."""
+        statement = select(AuditRow).where(AuditRow.request_id == request_id).order_by(AuditRow.id.desc()).limit(1)
+        async with self._transaction(write=False) as session:
+            row = await session.scalar(statement)
+            return None if row is None else AuditRecord.model_validate(row)
 
     async def recent_audit(self, subject: str | None = None, limit: int = 20) -> list[AuditRecord]:
         """The newest audit lines first, optionally about one subject.
@@ -857,6 +902,55 @@ class Store:
             await connection.close()
             return None
         return NotifierLease(connection, key, pid=int(pid or 0))
+
+    async def missing_operations(self) -> dict[str, datetime]:
+        """The operations a complete poll did not list, with when that was first noticed (``missing_since``);
+        usually few. One select of two columns, filtered in the database."""
+        table = OperationStateRow.__table__
+        statement = select(table.c.operation_id, table.c.missing_since).where(table.c.missing_since.is_not(None))
+        async with self._transaction(write=False) as session:
+            result = await session.execute(statement)
+            return {operation_id: since for operation_id, since in result}
+
+    async def note_missing_operations(
+        self,
+        *,
+        missing: Sequence[str] = (),
+        listed_again: Sequence[str] = (),
+        forget_before: datetime | None = None,
+        at: datetime,
+    ) -> tuple[int, int, int]:
+        """What a COMPLETE poll found about the recorded operations, in ONE write transaction: ``missing_since =
+        at`` for the operations of ``missing`` that have none yet; cleared for those of ``listed_again``; then
+        (if ``forget_before`` is given) the rows missing since before it are deleted — those rows only.
+
+        Set-based: one UPDATE per 900 ids (a typical poll: one or none), only rows whose value changes are
+        written. Returns ``(marked, cleared, forgotten)`` row counts.
+        """
+        _aware(at, "at")
+        if forget_before is not None:
+            _aware(forget_before, "forget_before")
+        table = OperationStateRow.__table__
+        marked = cleared = forgotten = 0
+        async with self._transaction(write=True) as session:
+            for chunk in _chunks(list(dict.fromkeys(missing))):
+                result = await session.execute(
+                    update(table)
+                    .where(table.c.operation_id.in_(chunk), table.c.missing_since.is_(None))
+                    .values(missing_since=at)
+                )
+                marked += int(getattr(result, "rowcount", 0) or 0)
+            for chunk in _chunks(list(dict.fromkeys(listed_again))):
+                result = await session.execute(
+                    update(table)
+                    .where(table.c.operation_id.in_(chunk), table.c.missing_since.is_not(None))
+                    .values(missing_since=None)
+                )
+                cleared += int(getattr(result, "rowcount", 0) or 0)
+            if forget_before is not None:
+                result = await session.execute(delete(table).where(table.c.missing_since < forget_before))
+                forgotten = int(getattr(result, "rowcount", 0) or 0)
+        return marked, cleared, forgotten
 
 
 def notifier_lock_key(schema: str | None) -> int:
