@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.slack")
 
 
+class _NotAProblem(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment itself and then warns, at every start, that the token "will
+    be unused" because we hand it a configured client (which holds that same token): noise, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("As you gave `client` as well")
+
+
+_BOLT_LOG = logging.getLogger("bot.slack.bolt")
+_BOLT_LOG.addFilter(_NotAProblem())
+
+
 def build_app(runtime: BotRuntime, *, socket_mode: bool = False) -> AsyncApp:
     settings = runtime.settings
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -34,7 +46,7 @@ def build_app(runtime: BotRuntime, *, socket_mode: bool = False) -> AsyncApp:
         # bolt answers Slack the moment the listener returns instead of polling for the ack every 10 ms.
         process_before_response=True,
         raise_error_for_unhandled_request=True,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=_BOLT_LOG,
     )
 
     @app.error
