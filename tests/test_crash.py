@@ -102,10 +102,11 @@ def ops(state: SimulatorState) -> list[Any]:
     return [op for op in state.operations.values() if op.device_serial == DOCUMENTED_SERIAL]
 
 
-def request_and_approve(world: dict[str, Any]) -> str:
+def request_and_confirm(world: dict[str, Any], text: str) -> tuple[str, Any]:
+    """The quick form, confirmed by the requester: the request id and the approval message's post."""
     bench: SlackBench = world["bench"]
     sender = SlackRequestSender(world["bot"].url, SIGNING_SECRET, bench=bench)
-    command = sender.slash_command(f"schedule {DOCUMENTED_SERIAL} reboot tomorrow at 3am")
+    command = sender.slash_command(text)
     assert sender.send(command).status_code == 200
     (confirmation,) = bench.wait_for_response(command.response_key, timeout=15)
     request_id = next(
@@ -115,9 +116,15 @@ def request_and_approve(world: dict[str, Any]) -> str:
     sender.send(sender.block_action("schedule_confirm", request_id, block_id="confirm_actions", is_ephemeral=True,
                                     response_url=command.response_url))  # fmt: skip
     post = next(c for c in bench.wait_for("chat.postMessage", timeout=15) if c.body.get("channel") == APPROVAL_CHANNEL)
+    return str(request_id), post
+
+
+def request_and_approve(world: dict[str, Any]) -> str:
+    request_id, post = request_and_confirm(world, f"schedule {DOCUMENTED_SERIAL} reboot tomorrow at 3am")
+    sender = SlackRequestSender(world["bot"].url, SIGNING_SECRET, bench=world["bench"])
     sender.send(sender.block_action("approval_approve", request_id, block_id="approval_actions", user_id=APPROVER,
                                     channel_id=APPROVAL_CHANNEL, message_ts=post.response["ts"]))  # fmt: skip
-    return str(request_id)
+    return request_id
 
 
 def wait_for_marker(marker: Path, bot: BotProcess, timeout: float = 20.0) -> None:
@@ -159,17 +166,7 @@ def test_killed_with_a_pending_approval_keeps_it_approvable(world: dict[str, Any
     marker = world["tmp"] / "paused"
     bot.start(HEADLESS_BOT_PAUSE_AT="before_post", HEADLESS_BOT_PAUSE_MARKER=str(marker))
     bench: SlackBench = world["bench"]
-    sender = SlackRequestSender(bot.url, SIGNING_SECRET, bench=bench)
-    command = sender.slash_command(f"schedule {DOCUMENTED_SERIAL} diagnostics in 5 hours")
-    sender.send(command)
-    (confirmation,) = bench.wait_for_response(command.response_key, timeout=15)
-    request_id = next(
-        e["value"] for b in confirmation["blocks"] if b["type"] == "actions" for e in b["elements"]
-        if e["action_id"] == "schedule_confirm"
-    )  # fmt: skip
-    sender.send(sender.block_action("schedule_confirm", request_id, block_id="confirm_actions", is_ephemeral=True,
-                                    response_url=command.response_url))  # fmt: skip
-    post = next(c for c in bench.wait_for("chat.postMessage", timeout=15) if c.body.get("channel") == APPROVAL_CHANNEL)
+    request_id, post = request_and_confirm(world, f"schedule {DOCUMENTED_SERIAL} diagnostics in 5 hours")
     bot.kill()  # pending, nobody decided yet (maybe even before the bot recorded where it posted the request)
     bot.start()
     deadline = time.monotonic() + 20
