@@ -292,14 +292,19 @@ class Settings(BaseSettings):
 
     @property
     def approver_users(self) -> list[str]:
-        return [item for item in self.approvers if _USER_ID.match(item)]
+        return users_and_groups(self.approvers)[0]
 
     @property
     def approver_groups(self) -> list[str]:
-        return [item for item in self.approvers if _GROUP_ID.match(item)]
+        return users_and_groups(self.approvers)[1]
 
     def approval_required(self, operation_type: str) -> bool:
         return "*" in self.approval_required_for or operation_type in self.approval_required_for
+
+
+def users_and_groups(entries: list[str]) -> tuple[list[str], list[str]]:
+    """Split a list like APPROVERS into Slack user ids (U…/W…) and user-group ids (S…); anything else is dropped."""
+    return [e for e in entries if _USER_ID.match(e)], [e for e in entries if _GROUP_ID.match(e)]
 
 
 class SettingsError(Exception):

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.settings import users_and_groups as split_users_and_groups
+
 log = logging.getLogger("bot.people")
 
 PERSON_TTL_SECONDS = 3600.0
@@ -94,9 +96,10 @@ class Directory:
 
     async def is_member(self, user_id: str, users_and_groups: list[str]) -> bool:
         """Is ``user_id`` one of the listed users, or in one of the listed groups?"""
-        if user_id in users_and_groups:
+        users, groups = split_users_and_groups(users_and_groups)
+        if user_id in users:
             return True
-        for entry in users_and_groups:
-            if entry.startswith("S") and user_id in await self.group_members(entry):
+        for group in groups:
+            if user_id in await self.group_members(group):
                 return True
         return False
