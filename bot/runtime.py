@@ -27,7 +27,7 @@ from bot.services.people import Directory
 from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
 from bot.stalls import LoopWatch
-from bot.store import Store, StoreError
+from bot.store import Store, StoreError, StoreUnavailable
 from bot.store.records import RequestState
 
 log = logging.getLogger("bot.runtime")
@@ -97,13 +97,22 @@ class BotRuntime:
 
     async def _maintenance_loop(self) -> None:
         """Expire, reconcile, resume and re-post, forever; one failing pass never stops the next."""
+        database_down = False
         while True:
             try:
                 await self.maintain()
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailable as exc:  # an outage: one line when it starts, one when it ends
+                if not database_down:
+                    log.warning("maintenance paused: %s; retrying every %.0f s", exc, self.maintenance_interval)
+                database_down = True
             except Exception as exc:
                 log.error("maintenance pass failed", exc_info=exc)
+            else:
+                if database_down:
+                    log.warning("maintenance resumed: the database is reachable again")
+                database_down = False
             await asyncio.sleep(self.maintenance_interval)
 
     async def warm_up_slack(self) -> None:

@@ -43,6 +43,7 @@ from bot.slack.commands import (
 )
 from bot.slack.wording import explain
 from bot.slack.workflow import MAX_RETRY_WAIT_SECONDS, retry_after_seconds
+from bot.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
@@ -56,6 +57,8 @@ Message = dict[str, Any]
 
 
 def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, StoreUnavailable):
+        return "database_unavailable"
     if isinstance(exc, Unauthorized):
         return "unauthorized"
     if isinstance(exc, ControlApiUnavailable | TimeoutError):
@@ -99,7 +102,7 @@ async def answer_later(
         if outcome == "error":
             log.error("%s failed", command, exc_info=exc)
         else:
-            log.warning("%s: Control API %s: %s", command, outcome, exc)
+            log.warning("%s: %s: %s", command, outcome.replace("_", " "), exc)
         if isinstance(exc, TimeoutError):
             task.cancel()
         message = blocks.text_message(explain(exc, what=what))

@@ -25,6 +25,7 @@ from bot.slack import schedule_blocks as sb
 from bot.slack.blocks import escape, text_message
 from bot.slack.commands import CHANNEL_ID, USER_ID
 from bot.slack.listeners import safe_respond
+from bot.store.errors import StoreUnavailable
 from bot.store.records import RequestState
 from bot.when import resolve_zone
 
@@ -480,14 +481,33 @@ CLICK_FAILED = (
 )
 
 
+SCHEDULING_NOT_SAVED = (
+    ":floppy_disk: The bot cannot reach its database right now, so your request was not saved and nothing was "
+    "sent to the Control API. Try again in a minute; if it keeps happening, tell an admin."
+)
+CLICK_NOT_SAVED = (
+    ":floppy_disk: The bot cannot reach its database right now, so that click was not recorded. Click again in a "
+    "minute (a decision is only ever taken once, so clicking again is safe)."
+)
+
+
+def _failure_message(runtime: BotRuntime, exc: Exception, message: str) -> str:
+    """Log the failure; the words for the person (a database outage is said as such, with no stack trace)."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("scheduling postponed: %s", exc)
+        runtime.metrics.count("schedule", "database_unavailable")
+        return CLICK_NOT_SAVED if message == CLICK_FAILED else SCHEDULING_NOT_SAVED
+    log.error("scheduling failed", exc_info=exc)
+    runtime.metrics.count("schedule", "error")
+    return message
+
+
 async def _guarded(runtime: BotRuntime, respond: AsyncRespond, work: Any, message: str = SCHEDULING_FAILED) -> None:
     """Run background work; any failure becomes a plain message to the person, never a silent loss."""
     try:
         await work
     except Exception as exc:
-        log.error("scheduling failed", exc_info=exc)
-        runtime.metrics.count("schedule", "error")
-        await safe_respond(respond, text_message(message))
+        await safe_respond(respond, text_message(_failure_message(runtime, exc, message)))
 
 
 async def _guarded_dm(runtime: BotRuntime, user_id: str, work: Any, message: str = SCHEDULING_FAILED) -> None:
@@ -495,6 +515,4 @@ async def _guarded_dm(runtime: BotRuntime, user_id: str, work: Any, message: str
     try:
         await work
     except Exception as exc:
-        log.error("scheduling failed", exc_info=exc)
-        runtime.metrics.count("schedule", "error")
-        await runtime.workflow.post(user_id, text_message(message))
+        await runtime.workflow.post(user_id, text_message(_failure_message(runtime, exc, message)))

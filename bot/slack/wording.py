@@ -15,6 +15,7 @@ from bot.control.errors import (
     Unauthorized,
 )
 from bot.slack.blocks import escape
+from bot.store.errors import StoreUnavailable
 
 
 def explain(exc: BaseException, *, what: str = "the request") -> str:
@@ -48,6 +49,11 @@ def explain(exc: BaseException, *, what: str = "the request") -> str:
         )
     if isinstance(exc, ControlApiError):
         return f":warning: The Control API could not handle {what}: {escape(str(exc))}."
+    if isinstance(exc, StoreUnavailable):
+        return (
+            f":floppy_disk: The bot cannot reach its database right now, so {what} could not be done. "
+            "Try again in a minute; if it keeps happening, tell an admin."
+        )
     if isinstance(exc, TimeoutError):
         return (
             f":hourglass: The Control API took too long to answer for {what}. "

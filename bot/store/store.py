@@ -29,12 +29,13 @@ from types import TracebackType
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 from alembic.util import CommandError
 from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy import func as sql_func  # the notifier's section
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -77,6 +78,28 @@ log = logging.getLogger("bot.store")
 
 #: Request states whose still-``waiting`` items are cancelled in the same transaction.
 _CANCELS_WAITING_ITEMS = TERMINAL_REQUEST_STATES - {RequestState.DONE}
+
+
+# What a database that went away looks like, by driver: refused or dropped connections, asyncpg's own connection
+# errors, SQLAlchemy's wrappers of them. Turned into ``StoreUnavailable`` so callers can say "try again".
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    DBAPIError,
+)
+
+
+def _unreachable(orig: BaseException | None) -> bool:
+    """Is a driver error (``DBAPIError.orig``) about the connection rather than the statement?"""
+    if orig is None:
+        return False
+    if isinstance(orig, _UNREACHABLE[:-1]):
+        return True
+    name = type(orig).__name__
+    return name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError", "ConnectionRefusedError"}
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -211,10 +234,15 @@ class Store:
         if self._sessions is None:
             raise StoreUnavailable("the store is not connected (call connect() first)")
         sessions = self._sessions
-        async with self._serialized(write=write), sessions() as session, session.begin():
-            if write and self.dialect == "sqlite":
-                await session.connection(execution_options={WRITE_OPTION: True})
-            yield session
+        try:
+            async with self._serialized(write=write), sessions() as session, session.begin():
+                if write and self.dialect == "sqlite":
+                    await session.connection(execution_options={WRITE_OPTION: True})
+                yield session
+        except _UNREACHABLE as exc:
+            if isinstance(exc, DBAPIError) and not (exc.connection_invalidated or _unreachable(exc.orig)):
+                raise  # a real SQL error (a constraint, a bad statement): the caller's to handle
+            raise StoreUnavailable(f"the database is not reachable ({type(exc).__name__})") from exc
 
     @staticmethod
     async def _load_request(session: AsyncSession, request_id: str) -> ScheduleRecord | None:
