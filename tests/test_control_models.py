@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
 
 from bot.control.errors import (
     ControlApiError,
@@ -22,6 +22,7 @@ from bot.control.models import (
     KNOWN_STATUSES,
     TERMINAL_STATUSES,
     CreateOperationRequest,
+    DeviceStatus,
     Operation,
     is_failure,
     is_terminal,
@@ -54,6 +55,135 @@ def test_times_are_normalised_to_aware_utc() -> None:
     assert op.scheduled_time == datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
     assert op.scheduled_time.tzinfo is UTC
     assert op.created_at == datetime(2024, 1, 14, 14, 22, tzinfo=UTC)  # naive from the API: taken as UTC
+
+
+class _Reference(BaseModel):
+    """How API times were validated before the fast path: pydantic's own parser, then to aware UTC."""
+
+    moment: datetime | None = None
+
+    @field_validator("moment")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _outcome(value: object) -> tuple[str, object]:
+    """``("ok", aware UTC datetime)`` or ``("error", error type)`` for ``value`` as ``scheduled_time``,
+    ``created_at`` and ``device_status.last_seen`` (all three must agree)."""
+    record = {**DOC_GET_RESULT, "scheduled_time": value, "created_at": value, "device_status": {"last_seen": value}}
+    try:
+        op = Operation.model_validate(record)
+    except ValidationError as exc:
+        types = {(error["loc"], error["type"]) for error in exc.errors()}
+        assert {loc for loc, _ in types} == {("scheduled_time",), ("created_at",), ("device_status", "last_seen")}
+        assert len({kind for _, kind in types}) == 1
+        return "error", types.pop()[1]
+    assert op.device_status is not None
+    moments = {op.scheduled_time, op.created_at, op.device_status.last_seen}
+    assert len(moments) == 1
+    assert all(
+        m is not None and m.tzinfo is UTC for m in (op.scheduled_time, op.created_at, op.device_status.last_seen)
+    )
+    return "ok", op.scheduled_time
+
+
+def _reference(value: object) -> tuple[str, object]:
+    try:
+        return "ok", _Reference(moment=value).moment  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return "error", exc.errors()[0]["type"]
+
+
+@pytest.mark.parametrize(
+    ("given_value", "expected"),
+    [
+        ("2024-01-15T10:30:00Z", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),  # the documented form (fast path)
+        ("2024-01-15T10:30:00+00:00", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),  # fast path
+        ("2024-01-15T10:30:00.123456Z", datetime(2024, 1, 15, 10, 30, 0, 123456, tzinfo=UTC)),  # fast path
+        ("2024-01-15T10:30:00.5+00:00", datetime(2024, 1, 15, 10, 30, 0, 500000, tzinfo=UTC)),  # fast path
+        ("2024-01-15T16:00:00+05:30", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),  # converted
+        ("2024-01-15T04:30:00-06:00", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),
+        ("2024-01-15T10:30:00-00:00", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),
+        ("2024-01-15T10:30:00", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),  # naive: taken as UTC
+        ("2024-01-15 10:30:00Z", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),  # pydantic's forms still work
+        ("2024-01-15t10:30:00z", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),
+        ("2024-01-15T10:30Z", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),
+        ("2024-01-15T10:30:00.1234567Z", datetime(2024, 1, 15, 10, 30, 0, 123456, tzinfo=UTC)),
+        ("2024-01-15T10:30:00,5+00:00", datetime(2024, 1, 15, 10, 30, 0, 500000, tzinfo=UTC)),
+        ("2024-01-15", datetime(2024, 1, 15, tzinfo=UTC)),
+        (1705314600, datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),  # Unix time
+        ("1705314600", datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),
+        (datetime(2024, 1, 15, 10, 30), datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),  # naive object
+        (datetime(2024, 1, 15, 16, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+         datetime(2024, 1, 15, 10, 30, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_api_times_become_aware_utc(given_value: object, expected: datetime) -> None:
+    outcome = _outcome(given_value)
+    assert outcome == ("ok", expected)
+    assert outcome == _reference(given_value)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "garbage",
+        "",
+        "2024-02-30T10:30:00Z",  # the fast path's shape, a day that does not exist
+        "2024-01-15T24:00:00Z",
+        "2024-01-15T23:59:60Z",
+        "0000-01-01T00:00:00Z",
+        "2024-W03-1T10:30:00Z",  # forms datetime.fromisoformat accepts and pydantic does not
+        "20240115T103000.12Z",
+        "2024-01-15X10:30:00Z",
+        "2024-01-15T10:30:00.Z",
+        "２０２４-01-15T10:30:00Z",
+        [2024, 1, 15],
+        {"when": "now"},
+    ],
+)
+def test_api_times_that_are_not_times_are_refused_as_before(garbage: object) -> None:
+    outcome = _outcome(garbage)
+    assert outcome[0] == "error"
+    assert outcome == _reference(garbage)
+
+
+def test_absent_times_stay_none_where_allowed() -> None:
+    op = Operation.model_validate({**DOC_GET_RESULT, "created_at": None, "device_status": {"last_seen": None}})
+    assert op.created_at is None and op.device_status is not None and op.device_status.last_seen is None
+    assert DeviceStatus.model_validate({}).last_seen is None
+    with pytest.raises(ValidationError) as caught:
+        Operation.model_validate({**DOC_GET_RESULT, "scheduled_time": None})
+    assert caught.value.errors()[0]["type"] == "datetime_type"
+
+
+_DIGIT = st.sampled_from("0123456789") | st.sampled_from("0123456789+- :.Tt٣Ⅸ\x00a")
+_SEPARATOR = {
+    "-": st.just("-") | st.sampled_from("-/ :T"),
+    "T": st.just("T") | st.sampled_from("t _:-"),
+    ":": st.just(":") | st.sampled_from(":.-T "),
+}
+_SUFFIX = st.sampled_from(["Z", "+00:00", "z", "-00:00", "+05:30", "-06:00", "", "+0000", "+00", "+24:00", "Z+00:00"])
+
+
+@st.composite
+def _time_texts(draw: st.DrawFn) -> str:
+    """Strings of (nearly) the API's shape: where the fast path and pydantic's parser could disagree."""
+    shape = "dddd-dd-ddTdd:dd:dd"
+    text = "".join(draw(_DIGIT) if c == "d" else draw(_SEPARATOR[c]) for c in shape)
+    fraction = draw(st.one_of(st.just(""), st.text(alphabet="0123456789", min_size=0, max_size=8).map(".".__add__)))
+    return text + fraction + draw(_SUFFIX)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_time_texts(), st.datetimes(timezones=st.none() | st.timezones()).map(str), st.text(max_size=40)))
+def test_the_fast_path_agrees_with_pydantics_parser(text: str) -> None:
+    assert _outcome(text) == _reference(text)
 
 
 def test_unknown_fields_are_kept_and_unknown_statuses_accepted() -> None:
