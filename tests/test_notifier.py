@@ -790,6 +790,151 @@ def test_dedupe_keys_differ_per_change_and_destination() -> None:
     assert len(long.dedupe_key("C1", None)) <= 255
 
 
+# ----------------------------------------------------------------------------------------------- forgetting
+
+DAY = 24 * 3600.0
+
+
+async def test_an_operation_gone_from_the_list_is_marked_cleared_when_back_and_forgotten_later(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone, kept = world.op(), world.op()
+    writes: list[dict[str, Any]] = []
+    note_missing = world.store.note_missing_operations
+
+    async def recorded(**kwargs: Any) -> tuple[int, int, int]:
+        writes.append(kwargs)
+        return await note_missing(**kwargs)
+
+    monkeypatch.setattr(world.store, "note_missing_operations", recorded)
+    await world.store.add_watch(gone, WATCHING, "U0W", world.clock())
+    notifier = world.notifier()
+    assert notifier.forget_after == timedelta(days=7)  # NOTIFIER_FORGET_AFTER_DAYS' default
+    await notifier.run_cycle()
+    assert await world.store.missing_operations() == {}
+
+    world.sim.remove_operation(gone)
+    report = await notifier.run_cycle()
+    assert report.complete and report.missing == 1 and report.changes == 0
+    first_missed = notifier.last_cycle_at
+    assert await world.store.missing_operations() == {gone: first_missed}
+    assert [(w["missing"], w["listed_again"], w["forget_before"]) for w in writes] == [([gone], [], None)]
+    world.clock.advance(60)
+    report = await notifier.run_cycle()
+    assert report.missing == 0 and len(writes) == 1  # already marked: nothing written
+    assert await world.store.missing_operations() == {gone: first_missed}
+
+    world.sim.restore_operation(gone)
+    report = await notifier.run_cycle()
+    assert report.listed_again == 1 and report.changes == 0
+    assert writes[-1]["missing"] == [] and writes[-1]["listed_again"] == [gone]  # that row only
+    assert await world.store.missing_operations() == {}
+    assert (await notifier.run_cycle()).listed_again == 0 and len(writes) == 2
+
+    world.sim.remove_operation(gone)
+    await notifier.run_cycle()
+    since = (await world.store.missing_operations())[gone]
+    world.clock.advance(7 * DAY - 60)  # not quite the retention yet
+    report = await notifier.run_cycle()
+    assert report.forgotten == 0 and gone in await world.store.operation_states()
+    world.clock.advance(120)
+    report = await notifier.run_cycle()
+    assert notifier.last_cycle_at is not None and notifier.last_cycle_at - since > timedelta(days=7)
+    assert report.forgotten == 1
+    states = await world.store.operation_states()
+    assert gone not in states and kept in states  # its row only: the rest of the fleet is untouched
+    assert await world.store.missing_operations() == {}
+    assert await world.store.watches_for([gone]) != []  # and nothing else about it is deleted
+    assert (await notifier.run_cycle()).forgotten == 0
+
+    world.sim.restore_operation(gone)  # listed again after being forgotten: a first sighting like any other
+    report = await notifier.run_cycle()
+    assert report.changes == 0 and report.missing == 0 and report.listed_again == 0
+    assert (await world.store.operation_states())[gone].version == 1
+    assert world.posts() == []
+
+
+async def test_a_forgotten_operation_listed_again_is_not_news(world: World) -> None:
+    old, fresh = world.op(), world.op()
+    notifier = world.notifier(notify_scope="failures")
+    await notifier.run_cycle()
+    world.sim.remove_operation(old)
+    await notifier.run_cycle()
+    world.clock.advance(8 * DAY)  # forgotten; and it was scheduled before the retention
+    assert (await notifier.run_cycle()).forgotten == 1
+
+    world.sim.restore_operation(old)
+    world.force(old, "failed")  # its old failure is history: nobody is paged about it
+    report = await notifier.run_cycle()
+    assert report.changes == 0 and old in await world.store.operation_states()
+    assert world.posts() == []
+
+    world.force(fresh, "failed")  # a change of a known operation is news, however old it is
+    assert (await notifier.run_cycle()).changes == 1
+    assert fresh in texts(world.posts(NOTIFY)[0])
+
+
+async def test_an_incomplete_poll_marks_nothing_missing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone, unreadable, other = world.op(), world.op(), world.op()
+    notifier = world.notifier()
+    await notifier.run_cycle()
+    world.sim.remove_operation(gone)
+
+    world.sim.faults.error_rate = 1.0  # the API fails
+    report = await notifier.run_cycle()
+    assert not report.ok and not report.complete
+    world.sim.faults.error_rate = 0.0
+
+    capped = ControlApiClient(f"{world.sim_url}/api/v1", TOKEN, timeout=3, max_retries=0, page_cap=1)
+    paged = world.notifier()
+    await paged.control.aclose()
+    paged.control = capped
+    world.sim.config.page_size = 1  # two operations listed: two pages, one more than the cap
+    report = await paged.run_cycle()
+    assert not report.ok and report.error is not None and "pages" in report.error
+    world.sim.config.page_size = None
+
+    render = world.sim.render
+
+    def without_an_id(op: Any, *args: Any) -> dict[str, Any]:
+        record = render(op, *args)
+        if op.id == unreadable:
+            record.pop("id")  # a record nobody can name: the list is not complete
+            record["scheduled_time"] = "garbage"
+        return record
+
+    monkeypatch.setattr(world.sim, "render", without_an_id)
+    report = await notifier.run_cycle()
+    assert report.ok and report.operations == 1 and not report.complete
+    assert await world.store.missing_operations() == {}  # nothing was marked by any of these polls
+
+    def unreadable_with_its_id(op: Any, *args: Any) -> dict[str, Any]:
+        record = render(op, *args)
+        if op.id == unreadable:
+            record["scheduled_time"] = "garbage"  # listed, only unreadable: not missing
+        return record
+
+    monkeypatch.setattr(world.sim, "render", unreadable_with_its_id)
+    report = await notifier.run_cycle()
+    assert report.complete and report.missing == 1
+    assert set(await world.store.missing_operations()) == {gone}
+    assert {gone, unreadable, other} <= set(await world.store.operation_states())
+
+
+def test_first_sightings_scheduled_before_the_retention_are_history() -> None:
+    now = datetime(2030, 1, 8, tzinfo=UTC)
+    operations = [_op("old_failure", "failed"), _op("recent_failure", "failed", minutes=7 * 24 * 60)]
+    cutoff = now - timedelta(days=7)  # 2030-01-01 00:00; old_failure was scheduled at 01:00 that day
+    diff = diff_operations(operations, {}, now=now, baseline=False, history_before=cutoff + timedelta(minutes=61))
+    assert [c.operation_id for c in diff.changes] == ["recent_failure"] and diff.history == 1
+    assert {row["operation_id"] for row in diff.states} == {"old_failure", "recent_failure"}
+    assert len(diff_operations(operations, {}, now=now, baseline=False, history_before=cutoff).changes) == 2
+    assert len(diff_operations(operations, {}, now=now, baseline=False).changes) == 2
+    known = {"old_failure": KnownState("in_progress", True, False, 1)}
+    diff = diff_operations(operations[:1], known, now=now, baseline=False, history_before=now)
+    assert diff.history == 0 and [c.failure for c in diff.changes] == [Failure.STATUS]  # known: always news
+
+
 # ----------------------------------------------------------------------------------------------- end to end
 
 

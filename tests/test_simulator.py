@@ -525,6 +525,23 @@ async def test_admin_devices_and_forced_status(world: World, http: httpx.AsyncCl
     assert state["operations"] == 1 and state["now"] == "2024-01-15T11:30:00Z"
 
 
+async def test_admin_removes_an_operation_from_the_answers_and_restores_it(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    first, second, third = (world.create(timedelta(hours=n)) for n in range(1, 4))
+    removed = await http.delete(f"{world.url}/_simulator/operations/{second}")
+    assert removed.status_code == 200 and removed.json()["id"] == second
+    body = (await http.get(world.api)).json()
+    assert body["count"] == 2 and [op["id"] for op in body["results"]] == [first, third]
+    assert (await http.get(world.api, params={"id": second})).status_code == 404
+    assert (await http.delete(f"{world.url}/_simulator/operations/{second}")).status_code == 404
+    assert (await http.post(f"{world.url}/_simulator/operations/{first}/restore")).status_code == 404  # not removed
+    restored = await http.post(f"{world.url}/_simulator/operations/{second}/restore")
+    assert restored.status_code == 200 and restored.json()["id"] == second
+    assert [op["id"] for op in (await http.get(world.api)).json()["results"]] == [first, second, third]
+    assert (await get_op(http, world, second))["id"] == second
+
+
 def test_run_simulator_prints_a_demo_token_that_works() -> None:
     port = free_port()
     code = f"from bot.simulator import run_simulator; run_simulator({port}, None, refresh_delay=0.0)"

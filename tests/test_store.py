@@ -428,6 +428,42 @@ async def test_watches_are_idempotent(store: Store) -> None:
     assert [w.channel_id for w in await store.watches_for(["txn-1"])] == ["CTWO"]
 
 
+# ------------------------------------------------------------------ notifier: operations missing from the list
+
+
+def _operation_state(op_id: str, version: int = 1) -> dict[str, object]:
+    return {
+        "operation_id": op_id, "device_serial": "SN1", "operation_type": "reboot", "status": "scheduled",
+        "scheduled_time": T0, "device_online": True, "last_seen": None, "offline_reported": False,
+        "version": version, "updated_at": T0,
+    }  # fmt: skip
+
+
+async def test_missing_operations_are_marked_once_cleared_and_forgotten_alone(store: Store) -> None:
+    await store.record_notifier_cycle(states=[_operation_state(op_id) for op_id in "abcd"], at=T0)
+    await store.add_watch("b", "CONE", "U1", T0)
+    t1, t2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    assert await store.missing_operations() == {}
+    assert await store.note_missing_operations(missing=["a", "b", "unknown"], at=t1) == (2, 0, 0)
+    assert await store.note_missing_operations(missing=["a", "b", "c"], at=t2) == (1, 0, 0)  # a and b keep t1
+    missing = await store.missing_operations()
+    assert missing == {"a": t1, "b": t1, "c": t2}
+    assert_utc(missing["a"])
+
+    assert await store.note_missing_operations(listed_again=["a", "d"], at=t2) == (0, 1, 0)  # d was not missing
+    assert await store.missing_operations() == {"b": t1, "c": t2}
+    assert await store.note_missing_operations(forget_before=t1, at=t2) == (0, 0, 0)  # missing *longer* than
+    assert await store.note_missing_operations(forget_before=t1 + timedelta(seconds=1), at=t2) == (0, 0, 1)
+    assert set(await store.operation_states()) == {"a", "c", "d"}
+    assert await store.missing_operations() == {"c": t2}
+    assert [w.operation_id for w in await store.watches_for()] == ["b"]  # only its state row is forgotten
+
+    await store.record_notifier_cycle(states=[_operation_state("c", 2)], at=t2)  # recorded again: it is listed
+    assert await store.missing_operations() == {}
+    with pytest.raises(ValueError, match="aware"):
+        await store.note_missing_operations(missing=["a"], at=datetime(2024, 1, 1))
+
+
 # ------------------------------------------------------------------ audit
 
 

@@ -33,7 +33,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -85,6 +85,35 @@ class _Attempt(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
         self.timed_out = timed_out
+
+
+class OperationList(list[Operation]):
+    """What ``list_operations`` returns: the operations it could read (a plain ``list``), plus what it skipped.
+
+    ``unreadable_ids``: ids of records that could not be read as operations (and were not read elsewhere in the
+    list); they *are* listed, only unreadable. ``unidentified``: records skipped without a usable id. ``complete``
+    is ``False`` when some listed operation cannot be named, so "not in this list" proves nothing.
+    """
+
+    def __init__(
+        self,
+        operations: Iterable[Operation] = (),
+        *,
+        unreadable_ids: frozenset[str] = frozenset(),
+        unidentified: int = 0,
+    ) -> None:
+        super().__init__(operations)
+        self.unreadable_ids = unreadable_ids
+        self.unidentified = unidentified
+
+    @property
+    def complete(self) -> bool:
+        """Is every listed operation named (read, or at least identified by its id)?"""
+        return self.unidentified == 0
+
+    def listed_ids(self) -> set[str]:
+        """The ids of every listed operation, readable or not."""
+        return {operation.id for operation in self} | self.unreadable_ids
 
 
 class ControlApiClient:
@@ -165,17 +194,21 @@ class ControlApiClient:
 
     # --- the API --------------------------------------------------------------------------------------------
 
-    async def list_operations(self) -> list[Operation]:
+    async def list_operations(self) -> OperationList:
         """Every operation, following pagination to the end.
 
         Raises ``ControlApiUnavailable`` when there are more than ``page_cap`` pages or ``next`` loops. An
         operation that shows up on two pages (the list shifted while we paged) is returned once, with the
         newest data. A single record that cannot be understood is skipped with a warning rather than hiding
-        all the others; a page on which *nothing* can be understood is an error.
+        all the others; a page on which *nothing* can be understood is an error. What was skipped is on the
+        result (``OperationList.unreadable_ids`` / ``unidentified``): a caller that acts on what is *not* listed
+        (the notifier forgetting operations) must not take a skipped record for an absent operation.
         """
         url: httpx.URL | None = self.endpoint
         seen: set[str] = set()
         found: dict[str, Operation] = {}
+        unreadable: set[str] = set()
+        unidentified = 0
         pages = 0
         while url is not None:
             key = str(url)
@@ -187,11 +220,18 @@ class ControlApiClient:
             pages += 1
             payload = await self._call("list", "GET", url)
             items, next_link = self._page(payload)
-            parsed = self._parse_items(items)
+            parsed, skipped = self._parse_items(items)
             for operation in parsed:
                 found[operation.id] = operation
+            for item_id in skipped:
+                if item_id is None:
+                    unidentified += 1
+                else:
+                    unreadable.add(item_id)
             url = self._follow(next_link, url) if next_link else None
-        return list(found.values())
+        return OperationList(
+            found.values(), unreadable_ids=frozenset(unreadable - found.keys()), unidentified=unidentified
+        )
 
     async def get_operation(self, operation_id: str, update_status: bool = False) -> Operation:
         """One operation by id; ``update_status=True`` asks the API to query the device first (slow).
@@ -464,16 +504,19 @@ class ControlApiClient:
                 return [payload], None
         raise ControlApiUnavailable("its answer does not have the documented count/results shape")
 
-    def _parse_items(self, items: list[Any]) -> list[Operation]:
+    def _parse_items(self, items: list[Any]) -> tuple[list[Operation], list[str | None]]:
+        """The operations of one page, and the ids of the records skipped (``None``: no usable id)."""
         parsed: list[Operation] = []
+        skipped: list[str | None] = []
         for item in items:
             try:
                 parsed.append(Operation.model_validate(item))
             except ValidationError as exc:
                 logger.warning("Control API returned an operation the bot cannot read (%s); skipped", _fields(exc))
+                skipped.append(_record_id(item))
         if items and not parsed:
             raise ControlApiUnavailable("its list contains nothing that looks like an operation")
-        return parsed
+        return parsed, skipped
 
     def _follow(self, next_link: str, current: httpx.URL) -> httpx.URL:
         """Where ``next`` points, kept on the configured origin so the token never leaves it."""
@@ -492,6 +535,15 @@ class ControlApiClient:
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _record_id(item: Any) -> str | None:
+    """The id of a record that is not a readable operation, if it has a usable one (as ``Operation`` reads it)."""
+    raw = item.get("id") if isinstance(item, Mapping) else None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return None
+    text = str(raw)
+    return text if text.strip() else None
 
 
 def _transport_failure(exc: httpx.TransportError, timeout: httpx.Timeout) -> tuple[str, str, bool]:
@@ -577,4 +629,4 @@ def _safe_url(url: str) -> str:
     return str(parsed)
 
 
-__all__ = ["ENDPOINT_PATH", "ControlApiClient", "HealthState", "Observer"]
+__all__ = ["ENDPOINT_PATH", "ControlApiClient", "HealthState", "Observer", "OperationList"]

@@ -20,6 +20,13 @@ One cycle (``Notifier.run_cycle``):
    cannot post to is logged once and its rows are skipped; a 5xx / network error leaves the rows pending for the
    next cycle (given up after ``max_attempts``).
 
+**Forget** (after a *complete* poll only: every page read, every listed record identified): recorded operations
+the list no longer has get ``missing_since`` (one UPDATE for them, only the newly missing), those listed again have
+it cleared, and rows missing for more than ``NOTIFIER_FORGET_AFTER_DAYS`` are deleted. A failed poll (API error,
+page cap, pagination loop) or one with a record that has no usable id marks nothing. An operation listed again
+after it was forgotten is a first sighting like any other; scheduled before the retention, it is history and
+recorded silently (see ``bot.services.notifier_events``).
+
 The first cycle on a database with no baseline records every operation silently. When the Control API cannot be
 listed, the loop backs off exponentially (``min(interval * 2**n, 15 min)``), ``NOTIFY_CHANNEL`` gets one
 "unreachable since …" alert once the outage has lasted a poll interval, and one recovery message when the API
@@ -45,7 +52,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, utcnow
-from bot.control.client import ControlApiClient
+from bot.control.client import ControlApiClient, OperationList
 from bot.control.errors import ControlApiError, Unauthorized
 from bot.metrics import Metrics
 from bot.services.notifier_events import OperationChange, diff_operations
@@ -54,6 +61,7 @@ from bot.slack import notify_blocks
 from bot.store import Store
 from bot.store.notifier_records import (
     BotThread,
+    KnownState,
     NewNotification,
     NotificationRecord,
     NotificationState,
@@ -123,6 +131,7 @@ class CycleReport:
     ok: bool = True  # the Control API answered
     baseline: bool = False  # this poll recorded the baseline silently
     operations: int = 0  # operations listed
+    complete: bool = False  # the list was complete (so what it lacks is missing): every page, every record named
     recorded: int = 0  # operation states written
     changes: int = 0  # changes worth a notification
     queued: int = 0  # outbox rows recorded (before de-duplication)
@@ -132,6 +141,9 @@ class CycleReport:
     skipped: int = 0  # outbox rows skipped (unpostable channel, refused, given up)
     deferred: int = 0  # rows left pending for the next cycle after a transient Slack failure
     rate_limited: int = 0  # 429s honoured
+    missing: int = 0  # recorded operations newly missing from the list (missing_since set)
+    listed_again: int = 0  # operations listed again after missing (missing_since cleared)
+    forgotten: int = 0  # operations missing longer than NOTIFIER_FORGET_AFTER_DAYS, their rows deleted
     error: str | None = None  # why the Control API could not be listed
     seconds: float = 0.0
     cpu_seconds: float = 0.0
@@ -177,6 +189,7 @@ class Notifier:
         self.metrics = metrics
         self.poll_interval = float(poll_interval if poll_interval is not None else settings.poll_interval_seconds)
         self.digest_threshold = int(digest_threshold if digest_threshold is not None else settings.digest_threshold)
+        self.forget_after = timedelta(days=settings.notifier_forget_after_days)
         self.max_backoff = max_backoff
         self.retry_after_cap = retry_after_cap
         self.max_attempts = max_attempts
@@ -309,7 +322,11 @@ class Notifier:
                 await self._record_outage(report.error, now)
             else:
                 report.operations = len(operations)
-                await self._record_changes(operations, now, report)
+                # Not an ``OperationList``: nothing vouches that the list is complete, so nothing is missing.
+                report.complete = isinstance(operations, OperationList) and operations.complete
+                known = await self._record_changes(operations, now, report)
+                if report.complete:
+                    await self._note_missing(operations, known, now, report)
             await self.deliver(report)
             await self._prune(now)
             report.seconds = time.perf_counter() - started
@@ -320,12 +337,22 @@ class Notifier:
             log.debug("notifier cycle: %s", report)
             return report
 
-    async def _record_changes(self, operations: Sequence[Any], now: datetime, report: CycleReport) -> None:
+    async def _record_changes(
+        self, operations: Sequence[Any], now: datetime, report: CycleReport
+    ) -> dict[str, KnownState]:
+        """Diff, route and record one poll; returns the states known before it."""
         meta = await self.store.notifier_meta()
         known = await self.store.operation_states()
         baseline = not meta.get(BASELINE_KEY)
-        diff = diff_operations(operations, known, now=now, baseline=baseline)
+        diff = diff_operations(operations, known, now=now, baseline=baseline, history_before=now - self.forget_after)
         report.baseline = baseline
+        if diff.history:
+            log.info(
+                "%d operation(s) seen for the first time were scheduled more than %d days ago: recorded silently "
+                "(listed again after being forgotten, or newly visible)",
+                diff.history,
+                self.forget_after.days,
+            )
         report.recorded = len(diff.states)
         report.changes = len(diff.changes)
         notes: list[NewNotification] = []
@@ -344,6 +371,37 @@ class Notifier:
         if self.metrics is not None:
             for change in diff.changes:
                 self.metrics.notifier_events.labels(change.kind.value).inc()
+        return known
+
+    async def _note_missing(
+        self, operations: OperationList, known: dict[str, KnownState], now: datetime, report: CycleReport
+    ) -> None:
+        """After a complete poll: mark the recorded operations it lacks, clear those listed again, forget those
+        missing too long. Set arithmetic here, so the database only sees the few rows that change (a quiet poll:
+        one small select, no write)."""
+        listed = operations.listed_ids()
+        try:
+            missing = await self.store.missing_operations()
+            newly_missing = known.keys() - listed - missing.keys()
+            listed_again = missing.keys() & listed
+            cutoff = now - self.forget_after
+            forget = any(since < cutoff for op_id, since in missing.items() if op_id not in listed)
+            if not (newly_missing or listed_again or forget):
+                return
+            report.missing, report.listed_again, report.forgotten = await self.store.note_missing_operations(
+                missing=sorted(newly_missing),
+                listed_again=sorted(listed_again),
+                forget_before=cutoff if forget else None,
+                at=now,
+            )
+        except Exception as exc:  # housekeeping must never break a cycle; the next complete poll does it again
+            log.warning("noting operations missing from the list failed: %s", type(exc).__name__)
+            return
+        if report.missing:
+            log.info("%d recorded operation(s) no longer in the Control API's list", report.missing)
+        if report.forgotten:
+            log.info("forgot %d operation(s) missing from the list for more than %d days", report.forgotten,
+                     self.forget_after.days)  # fmt: skip
 
     async def route(self, changes: Sequence[OperationChange]) -> list[NewNotification]:
         """The outbox rows for ``changes``: one per (change, destination), destinations de-duplicated."""

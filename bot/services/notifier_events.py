@@ -11,7 +11,10 @@ recorded after the previous one and returns the rows to write back and the chang
 An operation seen for the first time is recorded silently while its status is still an initial one
 (scheduled, pending…); a first sighting already past those (created and finished between two polls) is
 reported as a transition from "unknown", so nothing is missed. On the very first poll (``baseline=True``)
-everything is recorded silently, so a new installation does not flood channels with the fleet's history.
+everything is recorded silently, so a new installation does not flood channels with the fleet's history. For the
+same reason a first sighting whose scheduled time is before ``history_before`` is recorded silently: the API
+refuses to schedule in the past, so such an operation is not new but history — one the notifier forgot after it
+left the list (``NOTIFIER_FORGET_AFTER_DAYS``) and that is listed again, or one the token could not see before.
 """
 
 from __future__ import annotations
@@ -153,6 +156,7 @@ class Diff:
     states: list[dict[str, Any]] = field(default_factory=list)
     changes: list[OperationChange] = field(default_factory=list)
     first_seen: int = 0
+    history: int = 0  # first sightings recorded silently because they were scheduled before ``history_before``
 
 
 def diff_operations(
@@ -161,6 +165,7 @@ def diff_operations(
     *,
     now: datetime,
     baseline: bool,
+    history_before: datetime | None = None,
 ) -> Diff:
     """Compare one poll with the recorded states (see the module docstring). Pure; fast for 10,000."""
     result = Diff()
@@ -180,7 +185,9 @@ def diff_operations(
             version = 1
             offline_reported = due_offline
             notify = False
-            if not baseline:
+            if not baseline and history_before is not None and op.scheduled_time < history_before:
+                result.history += 1
+            elif not baseline:
                 if _failure(status):
                     failure, notify = Failure.STATUS, True
                 elif due_offline:

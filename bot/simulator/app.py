@@ -22,6 +22,8 @@ Admin (same Bearer token, never subject to faults):
 * ``POST /_simulator/advance {"seconds": N}`` → ``{"now": ...}``.
 * ``GET /_simulator/devices``; ``PUT /_simulator/devices/{serial} {"online": true|false|null}`` pins a device.
 * ``POST /_simulator/operations/{id}/status {"status": "..."|null}`` forces (or un-forces) a status.
+* ``DELETE /_simulator/operations/{id}`` takes an operation out of the API's answers (as if deleted);
+  ``POST /_simulator/operations/{id}/restore`` puts it back.
 * ``GET /_simulator/state`` → now, counts, and API hits by method.
 
 Choices where the documentation is silent, made to catch client bugs early: a naive ``scheduled_time`` is
@@ -377,6 +379,22 @@ async def admin_operation_status(request: Request, state: SimulatorState) -> Res
     return _json(state.render(state.force_status(op_id, status)))
 
 
+async def admin_operation(request: Request, state: SimulatorState) -> Response:
+    """Take an operation out of the API's answers (as if deleted or archived)."""
+    op_id = request.path_params["op_id"]
+    if op_id not in state.operations:
+        return _json({"detail": "Transaction not found."}, 404)
+    return _json(state.render(state.remove_operation(op_id)))
+
+
+async def admin_operation_restore(request: Request, state: SimulatorState) -> Response:
+    """Put an operation taken out by ``DELETE /_simulator/operations/{id}`` back in the API's answers."""
+    op_id = request.path_params["op_id"]
+    if op_id not in state.removed:
+        return _json({"detail": "No removed operation with this id."}, 404)
+    return _json(state.render(state.restore_operation(op_id)))
+
+
 async def admin_state(request: Request, state: SimulatorState) -> Response:
     """Now, how much there is, and how many API requests arrived (for tests and benchmarks)."""
     return _json(
@@ -526,6 +544,8 @@ def create_app(config: SimulatorConfig | None = None, *, state: SimulatorState |
         Route(f"{ADMIN_PREFIX}/devices", _admin(admin_devices), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/devices/{{serial}}", _admin(admin_device), methods=["PUT", "PATCH"]),
         Route(f"{ADMIN_PREFIX}/operations/{{op_id}}/status", _admin(admin_operation_status), methods=["POST"]),
+        Route(f"{ADMIN_PREFIX}/operations/{{op_id}}", _admin(admin_operation), methods=["DELETE"]),
+        Route(f"{ADMIN_PREFIX}/operations/{{op_id}}/restore", _admin(admin_operation_restore), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/state", _admin(admin_state), methods=["GET"]),
     ]
     handlers: MutableMapping[Any, Any] = {404: _not_found, 405: _method_not_allowed, HTTPException: _http_error}

@@ -158,6 +158,7 @@ class SimulatorState:
         self.devices: dict[str, SimDevice] = {}
         self.operations: dict[str, SimOperation] = {}
         self.order: list[SimOperation] = []  # creation order, what the list endpoint returns
+        self.removed: dict[str, SimOperation] = {}  # taken out of the API's answers by remove_operation()
         self.hits: Counter[str] = Counter()  # API requests by method, counted before any fault
         self.fault_random = random.Random(self.config.seed)  # noqa: S311 - reproducible fault injection
         self._next_number = FIRST_OPERATION_NUMBER
@@ -329,6 +330,22 @@ class SimulatorState:
         """Pin an operation's status (any string); ``None`` returns it to its lifecycle. Raises KeyError."""
         op = self.operations[op_id]
         op.forced = status
+        return op
+
+    def remove_operation(self, op_id: str) -> SimOperation:
+        """Take an operation out of the API's answers (the list and ``?id=``), as if it was deleted or archived;
+        its device is untouched and ``restore_operation`` brings it back. Raises KeyError."""
+        op = self.operations.pop(op_id)
+        self.order.remove(op)
+        self.removed[op_id] = op
+        return op
+
+    def restore_operation(self, op_id: str) -> SimOperation:
+        """Put a removed operation back in the API's answers, at its place in creation order. Raises KeyError."""
+        op = self.removed.pop(op_id)
+        self.operations[op_id] = op
+        self.order.append(op)
+        self.order.sort(key=lambda item: int(item.id.rpartition("_")[2]))
         return op
 
     def _advance(self, op: SimOperation, ts: float) -> str:
