@@ -17,6 +17,7 @@ log = logging.getLogger("bot.faultpoints")
 
 BEFORE_POST = "before_post"  # the intent is recorded, the POST not yet sent
 AFTER_POST = "after_post"  # the Control API created the operation, the bot has not recorded it
+NOTIFY_AFTER_POLL = "notify_after_poll"  # the notifier read the list, recorded nothing yet
 NOTIFY_BEFORE_DELIVERY = "notify_before_delivery"  # states and outbox persisted, nothing posted yet
 NOTIFY_AFTER_POST = "notify_after_post"  # a notification posted, not yet marked sent
 

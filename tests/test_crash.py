@@ -8,12 +8,14 @@ on the same database must then finish the job: no duplicate operation, no lost a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from bot.store.records import ItemState, RequestState
 from tests.slackbench import SlackBench, SlackRequestSender
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
 from tests.support.servers import free_port, serve_asgi
+from tests.support.slack_text import texts
 
 EXE = str(Path(sys.executable).with_name("headless-bot"))
 
@@ -188,3 +191,62 @@ def test_killed_with_a_pending_approval_keeps_it_approvable(world: dict[str, Any
         assert time.monotonic() < deadline, bot.log.read_text()[-3000:]
         time.sleep(0.2)
     assert len(ops(world["sim"])) == 1
+
+
+# ------------------------------------------------------------------------------------------ the notifier
+
+NOTIFY = "C0NOTIFY"
+
+
+def known_operations(url: str) -> set[str]:
+    async def read() -> set[str]:
+        async with Store(url) as store:
+            return set(await store.operation_states())
+
+    return asyncio.run(read())
+
+
+def posts_about(bench: SlackBench, operation_id: str) -> list[Any]:
+    return [
+        c for c in bench.calls_to("chat.postMessage")
+        if c.ok and c.body.get("channel") == NOTIFY and operation_id in json.dumps(c.body)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("point", ["notify_after_poll", "notify_before_delivery", "notify_after_post"])
+def test_notifier_killed_mid_cycle_then_restarted(world: dict[str, Any], point: str) -> None:
+    """SIGKILL while the notifier polls (list read, nothing recorded), after it recorded the change and its outbox
+    row (nothing posted), and after Slack took the post (not yet marked sent); restarted on the same database.
+    The change is announced, and only the last point can repeat it: the one message Slack took but the bot had
+    not recorded is sent once more (at least once; nothing else repeats)."""
+    bot: BotProcess = world["bot"]
+    sim: SimulatorState = world["sim"]
+    bench: SlackBench = world["bench"]
+    notifier = {"NOTIFIER_ENABLED": "true", "NOTIFY_CHANNEL": NOTIFY, "POLL_INTERVAL_SECONDS": "1"}
+    operation = sim.create_operation(DOCUMENTED_SERIAL, "reboot", sim.now() + timedelta(days=1), {})
+
+    bot.start(**notifier)  # the first poll records a silent baseline
+    deadline = time.monotonic() + 20
+    while operation.id not in known_operations(world["url"]):
+        assert time.monotonic() < deadline, "no baseline:\n" + bot.log.read_text()[-3000:]
+        time.sleep(0.2)
+    bot.stop()
+    assert posts_about(bench, operation.id) == [], "the baseline is silent"
+
+    sim.force_status(operation.id, "failed")
+    marker = world["tmp"] / "paused"
+    bot.start(**notifier, HEADLESS_BOT_PAUSE_AT=point, HEADLESS_BOT_PAUSE_MARKER=str(marker))
+    wait_for_marker(marker, bot)
+    bot.kill()
+    assert len(posts_about(bench, operation.id)) == (1 if point == "notify_after_post" else 0)
+
+    bot.start(**notifier)
+    deadline = time.monotonic() + 20
+    expected = 2 if point == "notify_after_post" else 1
+    while len(posts_about(bench, operation.id)) < expected:
+        assert time.monotonic() < deadline, "the change was never announced:\n" + bot.log.read_text()[-3000:]
+        time.sleep(0.2)
+    time.sleep(3.0)  # three more polls: nothing new to say
+    posts = posts_about(bench, operation.id)
+    assert len(posts) == expected, [texts(p.body) for p in posts]
+    assert "failed" in texts(posts[-1].body).lower()

@@ -51,6 +51,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import faultpoints
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient, OperationList
 from bot.control.errors import ControlApiError, Unauthorized
@@ -321,12 +322,14 @@ class Notifier:
                 report.error = _reason(exc)
                 await self._record_outage(report.error, now)
             else:
+                await faultpoints.reached(faultpoints.NOTIFY_AFTER_POLL)
                 report.operations = len(operations)
                 # Not an ``OperationList``: nothing vouches that the list is complete, so nothing is missing.
                 report.complete = isinstance(operations, OperationList) and operations.complete
                 known = await self._record_changes(operations, now, report)
                 if report.complete:
                     await self._note_missing(operations, known, now, report)
+            await faultpoints.reached(faultpoints.NOTIFY_BEFORE_DELIVERY)
             await self.deliver(report)
             await self._prune(now)
             report.seconds = time.perf_counter() - started
@@ -564,6 +567,7 @@ class Notifier:
         """Post one message standing for ``rows`` and record the outcome; ``False``: stop delivering now."""
         outcome, error = await self._post(channel, thread_ts, message, report)
         if outcome is PostOutcome.SENT:
+            await faultpoints.reached(faultpoints.NOTIFY_AFTER_POST)
             report.posts += 1
             if digest:
                 report.digests += 1
