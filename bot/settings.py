@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     control_api_refresh_timeout_seconds: float = Field(
         30.0, gt=0, le=600, description="Read timeout of update_status=true calls (slow by design)."
     )
+    control_api_max_connections: int = Field(
+        50, ge=1, le=1000, description="Calls to the Control API at once, per process; more wait their turn."
+    )
 
     # Storage
     database_url: str = Field(

@@ -65,6 +65,7 @@ def heal(h: Harness) -> None:
     if not sim_is_up(h):
         restart_sim(h)
     h.runtime._health = None
+    h.runtime.directory.forget()
 
 
 def sim_is_up(h: Harness) -> bool:
@@ -443,6 +444,11 @@ def test_slack_users_info_failing_falls_back_to_the_default_zone(h: Harness) -> 
     (confirmation,) = h.responses(request, timeout=8)
     shown = texts(confirmation)
     assert "UTC" in shown and set(buttons(confirmation)) == {"Confirm", "Cancel"}, shown
+    # The failure is remembered for a minute: the same person's next command does not wait on Slack again.
+    asked = len(h.bench.calls_to("users.info"))
+    _, again, _ = timed_command(h, f"schedule {serial} reboot tomorrow at 3am", user_id=APPROVER)
+    (second,) = h.responses(again, timeout=8)
+    assert "UTC" in texts(second) and len(h.bench.calls_to("users.info")) == asked
 
 
 def test_approver_group_unknown_during_a_slack_outage_is_refused_not_crashed(h: Harness) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,6 +19,42 @@ from bot.control.client import ControlApiClient
 from bot.control.models import Operation
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+STATUS_SHARE_SECONDS = 1.0  # a status call is joined only this soon after it started (answers stay fresh)
+
+
+class SharedCalls:
+    """Identical calls made at the same moment share one.
+
+    A call is joined only while it is younger than ``max_age`` seconds (``None``: while it runs), so nobody is
+    handed the end of a call that started long ago (during an outage, say); when every caller has stopped waiting
+    for it, it is cancelled rather than left to run (and retry) for nobody.
+    """
+
+    def __init__(self, *, max_age: float | None = None) -> None:
+        self.max_age = max_age
+        self._calls: dict[str, tuple[asyncio.Future[Operation], float, list[int]]] = {}
+
+    async def run(self, key: str, call: Callable[[], Awaitable[Operation]]) -> Operation:
+        now = time.monotonic()
+        entry = self._calls.get(key)
+        if entry is None or entry[0].done() or (self.max_age is not None and now - entry[1] > self.max_age):
+            entry = (asyncio.ensure_future(call()), now, [0])
+            self._calls[key] = entry
+            entry[0].add_done_callback(lambda future, mine=entry: self._finished(key, mine, future))
+        future, _, waiters = entry
+        waiters[0] += 1
+        try:
+            return await asyncio.shield(future)
+        finally:
+            waiters[0] -= 1
+            if waiters[0] == 0 and not future.done():
+                future.cancel()
+
+    def _finished(self, key: str, entry: tuple[Any, ...], future: asyncio.Future[Operation]) -> None:
+        if self._calls.get(key) is entry:
+            del self._calls[key]
+        if not future.cancelled():
+            future.exception()  # seen: every caller may have given up waiting
 
 
 class RefreshResult(BaseModel):
@@ -53,7 +91,8 @@ class OperationsService:
         self._clock = clock
         self._cooldown = refresh_cooldown
         self._refreshed: dict[str, tuple[Operation, datetime]] = {}
-        self._inflight: dict[str, asyncio.Future[Operation]] = {}
+        self._refreshing = SharedCalls()
+        self._looking_up = SharedCalls(max_age=STATUS_SHARE_SECONDS)
 
     async def list(self, *, serial: str | None = None, status: str | None = None) -> list[Operation]:
         """Every operation the token can see, filtered client-side (the API has no filters), newest first."""
@@ -84,8 +123,9 @@ class OperationsService:
         return list(await asyncio.shield(self._list_inflight))
 
     async def status(self, operation_id: str) -> Operation:
-        """One operation with its last known device status (no device query)."""
-        return await self._client.get_operation(operation_id)
+        """One operation with its last known device status (no device query). People asking about the same
+        operation at the same moment share one call (each answer is still as fresh as a call of its own)."""
+        return await self._looking_up.run(operation_id, lambda: self._client.get_operation(operation_id))
 
     async def refresh(self, operation_id: str) -> RefreshResult:
         """``update_status=true`` at most once per cooldown per operation; concurrent callers share the call."""
@@ -95,12 +135,9 @@ class OperationsService:
             age = (now - cached[1]).total_seconds()
             if age < self._cooldown:
                 return RefreshResult(operation=cached[0], refreshed_at=cached[1], cached=True, age_seconds=age)
-        pending = self._inflight.get(operation_id)
-        if pending is None:
-            pending = asyncio.ensure_future(self._client.get_operation(operation_id, update_status=True))
-            self._inflight[operation_id] = pending
-            pending.add_done_callback(lambda _f: self._inflight.pop(operation_id, None))
-        operation = await asyncio.shield(pending)
+        operation = await self._refreshing.run(
+            operation_id, lambda: self._client.get_operation(operation_id, update_status=True)
+        )
         refreshed_at = self._clock()
         self._refreshed[operation_id] = (operation, refreshed_at)
         self._forget_old(refreshed_at)

@@ -21,6 +21,7 @@ log = logging.getLogger("bot.people")
 
 PERSON_TTL_SECONDS = 3600.0
 GROUP_TTL_SECONDS = 300.0
+FAILURE_TTL_SECONDS = 60.0
 LOOKUP_TIMEOUT_SECONDS = 2.0
 
 
@@ -44,16 +45,40 @@ class Directory:
         self._default_tz = default_tz
         self._people: dict[str, tuple[float, Person]] = {}
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._failed: dict[str, float] = {}  # user id -> when users.info last failed for them
+        self._lookups: dict[str, asyncio.Future[Person]] = {}
+
+    def forget(self) -> None:
+        """Drop every cached answer and remembered failure (the next look-ups ask Slack again)."""
+        self._people.clear()
+        self._groups.clear()
+        self._failed.clear()
 
     def cached_person(self, user_id: str) -> Person | None:
         entry = self._people.get(user_id)
         return entry[1] if entry and time.monotonic() - entry[0] < PERSON_TTL_SECONDS else None
 
     async def person(self, user_id: str, *, wait: float = LOOKUP_TIMEOUT_SECONDS) -> Person:
-        """The person's zone and locale; the default zone (marked ``tz_from_profile=False``) if Slack fails."""
+        """The person's zone and locale; the default zone (marked ``tz_from_profile=False``) if Slack fails.
+
+        Cached for an hour. When Slack fails, a stale entry is used if there is one, and the failure itself is
+        remembered for a minute, so a Slack outage or rate limit does not cost every command another wait; people
+        looked up at the same moment share one call.
+        """
         cached = self.cached_person(user_id)
         if cached is not None:
             return cached
+        failed_at = self._failed.get(user_id)
+        if failed_at is not None and time.monotonic() - failed_at < FAILURE_TTL_SECONDS:
+            return self._fallback(user_id)
+        pending = self._lookups.get(user_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._look_up(user_id, wait))
+            self._lookups[user_id] = pending
+            pending.add_done_callback(lambda _f: self._lookups.pop(user_id, None))
+        return await asyncio.shield(pending)
+
+    async def _look_up(self, user_id: str, wait: float) -> Person:
         try:
             response = await asyncio.wait_for(self._client.users_info(user=user_id, include_locale=True), timeout=wait)
             user = response.get("user") or {}
@@ -72,9 +97,20 @@ class Directory:
             )
         except Exception as exc:  # any Slack failure falls back to the default zone
             log.warning("users.info failed for a user (%s); using %s", type(exc).__name__, self._default_tz)
-            return Person(user_id=user_id, tz=self._default_tz, tz_from_profile=False)
+            self._failed[user_id] = time.monotonic()
+            if len(self._failed) > 10_000:
+                self._failed.clear()
+            return self._fallback(user_id)
         self._people[user_id] = (time.monotonic(), person)
+        self._failed.pop(user_id, None)
         return person
+
+    def _fallback(self, user_id: str) -> Person:
+        """What we knew before (however old), else the default zone."""
+        entry = self._people.get(user_id)
+        if entry is not None:
+            return entry[1]
+        return Person(user_id=user_id, tz=self._default_tz, tz_from_profile=False)
 
     async def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group; an empty set (not an error) when Slack cannot tell."""

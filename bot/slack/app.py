@@ -15,6 +15,7 @@ from slack_bolt.middleware.authorization.async_single_team_authorization import 
 from slack_bolt.response import BoltResponse
 
 from bot.slack import listeners, schedule_listeners
+from bot.slack.respond import pooled_respond_middleware
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
@@ -58,6 +59,7 @@ def build_app(runtime: BotRuntime, *, socket_mode: bool = False) -> AsyncApp:
         log.error("listener failed: %s", type(error).__name__, exc_info=error)
         return BoltResponse(status=200, body="")
 
+    app.middleware(pooled_respond_middleware(lambda: runtime.http_session))
     listeners.register(app, runtime)
     schedule_listeners.register(app, runtime)
     return app

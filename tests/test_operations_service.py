@@ -1,0 +1,134 @@
+"""OperationsService and the Control API client under many people at once, against the simulator over HTTP.
+
+People asking about the same thing at the same moment share one Control API call (status, list, refresh); the
+client never has more than ``max_connections`` calls open at once, however many are waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.control.client import ControlApiClient
+from bot.services.operations import OperationsService
+from bot.simulator import DOCUMENTED_SERIAL, Faults, SimulatorConfig, SimulatorState, create_app
+from tests.support.servers import ThreadedServer, serve_asgi
+
+TOKEN = "ops-service-token"
+
+
+class InFlight:
+    """ASGI wrapper: the most API requests the simulator ever had open at once."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.now, self.most = app, 0, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        counted = scope["type"] == "http" and scope["path"].startswith("/api/")
+        if counted:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if counted:
+                self.now -= 1
+
+
+@pytest.fixture
+def sim() -> Iterator[tuple[SimulatorState, ThreadedServer, InFlight]]:
+    state = SimulatorState(SimulatorConfig(token=TOKEN, refresh_delay=0.2))
+    counter = InFlight(create_app(state=state))
+    with serve_asgi(counter) as server:
+        yield state, server, counter
+
+
+def operations(state: SimulatorState, count: int) -> list[str]:
+    when = state.now() + timedelta(days=1)
+    return [state.create_operation(DOCUMENTED_SERIAL, "reboot", when, {"n": i}).id for i in range(count)]
+
+
+async def test_people_asking_the_same_status_at_once_share_one_call(sim: Any) -> None:
+    state, server, _ = sim
+    first, second = operations(state, 2)
+    state.faults = Faults(latency=0.3)
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN) as client:
+        service = OperationsService(client)
+        before = state.hits["GET"]
+        answers = await asyncio.gather(*(service.status(first) for _ in range(20)), service.status(second))
+        assert state.hits["GET"] - before == 2, "one call per operation asked about"
+        assert {a.id for a in answers} == {first, second}
+        again = await service.status(first)  # later: a call of its own, nothing is cached
+        assert again.id == first and state.hits["GET"] - before == 3
+
+
+async def test_a_shared_status_call_that_fails_fails_for_everyone_and_is_not_kept(sim: Any) -> None:
+    state, server, _ = sim
+    (op,) = operations(state, 1)
+    state.faults = Faults(latency=0.2, error_rate=1.0)
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN, max_retries=0) as client:
+        service = OperationsService(client)
+        results = await asyncio.gather(*(service.status(op) for _ in range(5)), return_exceptions=True)
+        assert all(isinstance(r, Exception) for r in results)
+        state.faults = Faults()
+        assert (await service.status(op)).id == op
+
+
+async def test_concurrent_lists_share_one_fetch(sim: Any) -> None:
+    state, server, _ = sim
+    operations(state, 3)
+    state.faults = Faults(latency=0.3)
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN) as client:
+        service = OperationsService(client, list_cache_seconds=0)
+        before = state.hits["GET"]
+        lists = await asyncio.gather(*(service.list() for _ in range(15)))
+        assert state.hits["GET"] - before == 1
+        assert len({len(each) for each in lists}) == 1 and len(lists[0]) >= 3
+
+
+async def test_the_client_never_opens_more_than_max_connections(sim: Any) -> None:
+    state, server, counter = sim
+    ids = operations(state, 12)
+    state.faults = Faults(latency=0.2)
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN, max_connections=3) as client:
+        answers = await asyncio.gather(*(client.get_operation(op) for op in ids))
+    assert [a.id for a in answers] == ids, "every call answered, in spite of the queue"
+    assert counter.most == 3
+
+
+async def test_a_call_started_long_ago_is_not_joined(sim: Any) -> None:
+    """During an outage a status call hangs; once the API is back, a new question gets a call of its own instead
+    of the tail of the old one."""
+    state, server, _ = sim
+    (op,) = operations(state, 1)
+    state.faults = Faults(latency=3.0)
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN, max_retries=0, timeout=5) as client:
+        service = OperationsService(client)
+        old = asyncio.ensure_future(service.status(op))
+        await asyncio.sleep(1.2)  # older than STATUS_SHARE_SECONDS
+        state.faults = Faults()
+        fresh = await asyncio.wait_for(service.status(op), timeout=2)
+        assert fresh.id == op and not old.done()
+        old.cancel()
+
+
+async def test_a_shared_call_nobody_waits_for_is_cancelled(sim: Any) -> None:
+    state, server, _ = sim
+    (op,) = operations(state, 1)
+    state.faults = Faults(latency=2.0)
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN, max_retries=0) as client:
+        service = OperationsService(client)
+        waiters = [asyncio.ensure_future(service.refresh(op)) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        (shared,) = [entry[0] for entry in service._refreshing._calls.values()]
+        waiters[0].cancel()
+        await asyncio.sleep(0.05)
+        assert not shared.done(), "two people still wait for it"
+        for waiter in waiters[1:]:
+            waiter.cancel()
+        await asyncio.sleep(0.05)
+        assert shared.cancelled() and service._refreshing._calls == {}
