@@ -319,3 +319,15 @@ def test_replayed_request_is_refused_and_changes_nothing(h: Harness) -> None:
     assert replayed.status_code == 401
     time.sleep(0.5)
     assert len(h.bench.responses_for(request.response_key)) == 1, "the replay did nothing"
+
+
+def test_answers_reuse_one_connection_to_slack(h: Harness) -> None:
+    """Answers through response_url and Web API calls go over the bot's pooled, kept-alive session: one after the
+    other, they come from the same connection instead of a new one (and a TLS handshake, in production) each."""
+    (op_id,) = seed(h, 1)
+    peers = []
+    for _ in range(3):
+        _, request = h.command(f"status {op_id}")
+        (answer,) = h.responses(request)
+        peers.append(answer.peer)
+    assert None not in peers and len(set(peers)) == 1, peers

@@ -88,6 +88,7 @@ class RecordedResponse:
     headers: dict[str, str]
     at: float
     status: int = 200
+    peer: tuple[str, int] | None = None  # the sender's address: one port for many answers = a kept-alive connection
 
     def __getitem__(self, key: str) -> Any:
         return self.body[key]
@@ -662,7 +663,8 @@ class SlackWebApiStub:
             body = _decode_json_fields(dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)))
         if not isinstance(body, dict):
             body = {"_": body}
-        record = RecordedResponse(key, body, raw, dict(request.headers.items()), time.time())
+        peer = (request.client.host, request.client.port) if request.client else None
+        record = RecordedResponse(key, body, raw, dict(request.headers.items()), time.time(), peer=peer)
         delay, fault = self._take_faults(RESPONSE_URL)
         answer: dict[str, Any] = {"ok": True}
         headers: dict[str, str] = {}
