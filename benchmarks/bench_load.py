@@ -207,9 +207,9 @@ def main() -> None:
             peak = peak_rss_mb(bot.pid)
             alive = bot.poll() is None
         finally:
-            bot.terminate()
-            sim.terminate()
+            bot.terminate()  # first, and wait: its last answers still need the simulator
             bot.wait(15)
+            sim.terminate()
             sim.wait(15)
     follow_ups = bench.summary.get("responses", 0)
 
