@@ -959,26 +959,25 @@ class Store:
         if forget_before is not None:
             _aware(forget_before, "forget_before")
         table = OperationStateRow.__table__
-        marked = cleared = forgotten = 0
+        forgotten = 0
+        counts = [0, 0]  # marked, cleared
+        steps = [
+            (missing, table.c.missing_since.is_(None), at),  # mark: only rows not marked yet
+            (listed_again, table.c.missing_since.is_not(None), None),  # clear: only rows that are marked
+        ]
         async with self._transaction(write=True) as session:
-            for chunk in _chunks(list(dict.fromkeys(missing))):
-                result = await session.execute(
-                    update(table)
-                    .where(table.c.operation_id.in_(chunk), table.c.missing_since.is_(None))
-                    .values(missing_since=at)
-                )
-                marked += int(getattr(result, "rowcount", 0) or 0)
-            for chunk in _chunks(list(dict.fromkeys(listed_again))):
-                result = await session.execute(
-                    update(table)
-                    .where(table.c.operation_id.in_(chunk), table.c.missing_since.is_not(None))
-                    .values(missing_since=None)
-                )
-                cleared += int(getattr(result, "rowcount", 0) or 0)
+            for n, (ids, unchanged_unless, value) in enumerate(steps):
+                for chunk in _chunks(list(dict.fromkeys(ids))):
+                    result = await session.execute(
+                        update(table)
+                        .where(table.c.operation_id.in_(chunk), unchanged_unless)
+                        .values(missing_since=value)
+                    )
+                    counts[n] += int(getattr(result, "rowcount", 0) or 0)
             if forget_before is not None:
                 result = await session.execute(delete(table).where(table.c.missing_since < forget_before))
                 forgotten = int(getattr(result, "rowcount", 0) or 0)
-        return marked, cleared, forgotten
+        return counts[0], counts[1], forgotten
 
 
 def notifier_lock_key(schema: str | None) -> int:
