@@ -62,6 +62,7 @@ class BotRuntime:
     loop_watch: LoopWatch = field(init=False)
     http_session: aiohttp.ClientSession | None = None  # Slack's Web API and response_urls, kept alive (start/stop)
     _slack_warm: bool = False
+    freeze_after_start: bool = False  # ``serve`` sets it (see ``start``)
 
     def __post_init__(self) -> None:
         self.maintenance_interval = self.settings.maintenance_interval_seconds
@@ -83,11 +84,12 @@ class BotRuntime:
         self._loops.append(asyncio.ensure_future(self._maintenance_loop()))
         if self.notifier is not None and self.settings.notifier_enabled:
             self.notifier.start()
-        # Everything loaded so far (modules, the time parser's tables, the app) lives as long as the process: move it
-        # out of the collector's reach, so a full collection under load does not walk it again each time (measured:
-        # the loop stalled for up to 1 s at 200 people).
-        gc.collect()
-        gc.freeze()
+        if self.freeze_after_start:
+            # Everything loaded so far (modules, the time parser's tables, the app) lives as long as the process:
+            # out of the collector's reach, a full collection under load does not walk it again each time. Only for
+            # a process that runs one bot (``serve``): frozen objects are never collected.
+            gc.collect()
+            gc.freeze()
         self.ready = True
         self.metrics.ready.set(1)
         log.info("headless-bot %s ready", __version__)

@@ -144,6 +144,7 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
         log.error("Invalid configuration:\n  %s", "\n  ".join(problems))
         return 2
     runtime = build_runtime(settings, socket_mode=socket_mode)
+    runtime.freeze_after_start = True
     app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)
     asyncio.run(uvicorn.Server(uvicorn_config(app, settings, host=host, port=port)).serve())
     return 0
