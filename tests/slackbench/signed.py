@@ -22,7 +22,7 @@ import ssl
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 from urllib.parse import urlencode, urlparse
 
 import httpx
@@ -531,6 +531,17 @@ def select_value(value: str | None, text: str | None = None, *, element_type: st
     return {"type": element_type, "selected_option": option}
 
 
+class SendOptions(TypedDict, total=False):
+    """How ``send`` signs and dates a request (the keyword arguments of ``headers_for``)."""
+
+    signature: Signature
+    timestamp: int | None
+    stale: bool
+    retry_num: int | None
+    retry_reason: str | None
+    headers: dict[str, str] | None
+
+
 class SlackRequestSender(SlackPayloadFactory):
     """Signs and POSTs ``SlackRequest``s to the bot, like Slack does. ``bot_url`` is the bot's base URL
     (``path`` is appended) or the full events URL."""
@@ -585,52 +596,14 @@ class SlackRequestSender(SlackPayloadFactory):
         out.update(headers or {})
         return out
 
-    def send(
-        self,
-        request: SlackRequest,
-        *,
-        signature: Signature = "valid",
-        timestamp: int | None = None,
-        stale: bool = False,
-        retry_num: int | None = None,
-        retry_reason: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        """POST ``request`` to the bot (sync). ``stale`` dates it 6 minutes back;
-        ``retry_num``/``retry_reason`` add Slack's retry headers."""
-        hdrs = self.headers_for(
-            request,
-            signature=signature,
-            timestamp=timestamp,
-            stale=stale,
-            retry_num=retry_num,
-            retry_reason=retry_reason,
-            headers=headers,
-        )
-        return self._post(request.body, hdrs)
+    def send(self, request: SlackRequest, **options: Unpack[SendOptions]) -> httpx.Response:
+        """POST ``request`` to the bot (sync), signed as ``headers_for`` says: ``stale`` dates it 6 minutes back,
+        ``retry_num``/``retry_reason`` add Slack's retry headers, ``signature`` can be ``"bad"``/``"missing"``."""
+        return self._post(request.body, self.headers_for(request, **options))
 
-    async def send_async(
-        self,
-        request: SlackRequest,
-        *,
-        signature: Signature = "valid",
-        timestamp: int | None = None,
-        stale: bool = False,
-        retry_num: int | None = None,
-        retry_reason: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    async def send_async(self, request: SlackRequest, **options: Unpack[SendOptions]) -> httpx.Response:
         """``send`` with ``httpx.AsyncClient``."""
-        hdrs = self.headers_for(
-            request,
-            signature=signature,
-            timestamp=timestamp,
-            stale=stale,
-            retry_num=retry_num,
-            retry_reason=retry_reason,
-            headers=headers,
-        )
-        return await self._post_async(request.body, hdrs)
+        return await self._post_async(request.body, self.headers_for(request, **options))
 
     def replay(
         self, previous: httpx.Response | None = None, *, extra_headers: dict[str, str] | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import functools
 import itertools
 import json
 import secrets
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -250,6 +251,38 @@ class SlackApiFailure(Exception):
 
 # ----------------------------------------------------------------------------------------------------
 # The stub
+
+
+T = TypeVar("T")
+
+
+def _response_timeout(key: str, count: int, timeout: float) -> Callable[[int], str]:
+    return lambda got: f"{got}/{count} POSTs to response_url {key!r} after {timeout}s"
+
+
+def _wait(find: Callable[[], list[T]], count: int, timeout: float, failure: Callable[[int], str]) -> list[T]:
+    """Poll ``find()`` until it returns ``count`` items; ``AssertionError(failure(got))`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while len(found := find()) < count:
+        if time.monotonic() >= deadline:
+            raise AssertionError(failure(len(found)))
+        time.sleep(0.01)
+    return found
+
+
+async def _wait_async(
+    find: Callable[[], list[T]],
+    count: int,
+    timeout: float,  # noqa: ASYNC109 - a deadline for polling, not for one call
+    failure: Callable[[int], str],
+) -> list[T]:
+    """``_wait`` without blocking the event loop."""
+    deadline = time.monotonic() + timeout
+    while len(found := find()) < count:
+        if time.monotonic() >= deadline:
+            raise AssertionError(failure(len(found)))
+        await asyncio.sleep(0.01)
+    return found
 
 
 class SlackWebApiStub:
@@ -533,14 +566,7 @@ class SlackWebApiStub:
 
     def wait_for(self, method: str | None, count: int = 1, timeout: float = 5.0) -> list[RecordedCall]:
         """Block until ``count`` calls to ``method`` (any method when None) arrived; return them all."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self._matching(method)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(self._timeout_message(method, count, len(found), timeout))
-            time.sleep(0.01)
+        return _wait(lambda: self._matching(method), count, timeout, self._timeout_message(method, count, timeout))
 
     async def wait_for_async(
         self,
@@ -549,24 +575,11 @@ class SlackWebApiStub:
         timeout: float = 5.0,  # noqa: ASYNC109 - same API as wait_for
     ) -> list[RecordedCall]:
         """``wait_for`` for async tests (does not block the event loop)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self._matching(method)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(self._timeout_message(method, count, len(found), timeout))
-            await asyncio.sleep(0.01)
+        found = functools.partial(self._matching, method)
+        return await _wait_async(found, count, timeout, self._timeout_message(method, count, timeout))
 
     def wait_for_response(self, key: str, count: int = 1, timeout: float = 5.0) -> list[RecordedResponse]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.responses_for(key)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{len(found)}/{count} POSTs to response_url {key!r} after {timeout}s")
-            time.sleep(0.01)
+        return _wait(lambda: self.responses_for(key), count, timeout, _response_timeout(key, count, timeout))
 
     async def wait_for_response_async(
         self,
@@ -574,20 +587,14 @@ class SlackWebApiStub:
         count: int = 1,
         timeout: float = 5.0,  # noqa: ASYNC109 - same API as wait_for
     ) -> list[RecordedResponse]:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.responses_for(key)
-            if len(found) >= count:
-                return found
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{len(found)}/{count} POSTs to response_url {key!r} after {timeout}s")
-            await asyncio.sleep(0.01)
+        found = functools.partial(self.responses_for, key)
+        return await _wait_async(found, count, timeout, _response_timeout(key, count, timeout))
 
     def _matching(self, method: str | None) -> list[RecordedCall]:
         return self.calls if method is None else self.calls_to(method)
 
-    def _timeout_message(self, method: str | None, count: int, got: int, timeout: float) -> str:
-        return (
+    def _timeout_message(self, method: str | None, count: int, timeout: float) -> Callable[[int], str]:
+        return lambda got: (
             f"waited {timeout}s for {count} call(s) to {method or 'any method'}, got {got}; "
             f"calls so far: {[c.method for c in self.calls]}"
         )
