@@ -34,10 +34,11 @@ class Faults(BaseModel):
     close_connection: bool = False
 
 
-class SimulatorConfig(BaseModel):
-    """The simulator's fixed settings. Times are in seconds of the simulator's clock."""
+class SimulatorConfig(Faults):
+    """The simulator's fixed settings, plus the ``Faults`` it starts with (same fields, same names). Times are in
+    seconds of the simulator's clock."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(validate_assignment=False, extra="forbid")
 
     token: str = Field(min_length=1, repr=False, description="The Bearer token the API accepts.")
     seed: int = Field(42, description="Seeds the inventory, device drift, outcomes and injected errors.")
@@ -56,21 +57,7 @@ class SimulatorConfig(BaseModel):
     )
     past_grace: float = Field(60.0, ge=0, description="How far in the past a scheduled_time is still accepted.")
     hang_seconds: float = Field(300.0, ge=0, description="Longest a 'hang' fault holds a request.")
-    # Faults active from the start (see ``Faults``).
-    latency: float = Field(0.0, ge=0, le=3600)
-    error_rate: float = Field(0.0, ge=0, le=1)
-    hang: bool = False
-    malformed: bool = False
-    reject_token: bool = False
-    close_connection: bool = False
 
     def initial_faults(self) -> Faults:
         """The ``Faults`` this configuration starts with."""
-        return Faults(
-            latency=self.latency,
-            error_rate=self.error_rate,
-            hang=self.hang,
-            malformed=self.malformed,
-            reject_token=self.reject_token,
-            close_connection=self.close_connection,
-        )
+        return Faults.model_validate(self.model_dump(include=set(Faults.model_fields)))
