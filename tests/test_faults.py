@@ -22,7 +22,7 @@ from bot.store.records import ItemState, RequestState
 from tests.slackbench import RESPONSE_URL
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
 from tests.support.servers import ThreadedServer
-from tests.test_scheduling import buttons, db, ops_for, texts, wait_until
+from tests.test_scheduling import approval_posts, buttons, db, ops_for, texts, wait_until
 
 ACK_DEADLINE = 3.0  # Slack's
 ACK_BUDGET = 2.0  # what we allow ourselves, so the 3 s hold on a loaded CI machine too
@@ -132,15 +132,6 @@ def seed_operation(h: Harness) -> str:
 
 def record(h: Harness, request_id: str) -> Any:
     return db(h.database_url, lambda s: s.get_request(request_id))  # type: ignore[attr-defined]
-
-
-def approval_posts(h: Harness, request_id: str) -> list[Any]:
-    """Successful approval messages posted for ``request_id``."""
-    return [
-        c
-        for c in h.bench.calls_to("chat.postMessage")
-        if c.ok and c.body.get("channel") == APPROVAL_CHANNEL and request_id in json.dumps(c.body)
-    ]
 
 
 def schedule_and_confirm(h: Harness, text: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -83,18 +84,28 @@ def schedule_and_confirm(h: Harness, text: str = f"schedule {DOCUMENTED_SERIAL} 
     click = h.sender.block_action("schedule_confirm", confirm["value"], block_id="confirm_actions",
                                   is_ephemeral=True, response_url=request.response_url)  # fmt: skip
     h.sender.send(click)
-    wait_until(lambda: h.bench.calls_to("chat.postMessage"), what="the approval message")
-    return str(confirm["value"])
+    request_id = str(confirm["value"])
+    wait_until(lambda: approval_posts(h, request_id), what="the approval message")
+    return request_id
 
 
-def approval_post(h: Harness) -> Any:
-    posts = [c for c in h.bench.calls_to("chat.postMessage") if c.body.get("channel") == APPROVAL_CHANNEL]
+def approval_posts(h: Harness, request_id: str | None = None) -> list[Any]:
+    """Approval messages Slack took, oldest first (only those of ``request_id`` when given)."""
+    return [
+        c for c in h.bench.calls_to("chat.postMessage")
+        if c.ok and c.body.get("channel") == APPROVAL_CHANNEL and (not request_id or request_id in json.dumps(c.body))
+    ]  # fmt: skip
+
+
+def approval_post(h: Harness, request_id: str | None = None) -> Any:
+    posts = approval_posts(h, request_id)
     assert posts, "no approval message"
     return posts[-1]
 
 
 def click_decision(h: Harness, label: str, user: str, request_id: str, **kwargs: Any) -> Any:
-    post = approval_post(h)
+    """``Approve`` or ``Reject`` on the request's own approval message; (the click, the HTTP response)."""
+    post = approval_post(h, request_id)
     action_id = {"Approve": "approval_approve", "Reject": "approval_reject"}[label]
     click = h.sender.block_action(
         action_id, request_id, block_id="approval_actions", user_id=user, channel_id=APPROVAL_CHANNEL,

@@ -31,7 +31,7 @@ from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store.records import RequestState
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness, bot_harness
-from tests.test_scheduling import buttons, db, texts, wait_until
+from tests.test_scheduling import buttons, click_decision, db, schedule_and_confirm, texts, wait_until
 
 BOT_TOKEN = "xoxb-SECRETBOT-1234567890-abcdefABCDEF"  # fake, recognisable
 APP_TOKEN = "xapp-SECRETAPP-1-A111-9876543210-fedcba"
@@ -156,16 +156,8 @@ def test_help_list_status_refresh(h: Harness) -> None:
 
 
 def test_schedule_confirm_approve(h: Harness) -> None:
-    _, request = h.command(f"schedule {DOCUMENTED_SERIAL} reboot tomorrow at 2am note=hello")
-    (confirmation,) = h.responses(request)
-    request_id = buttons(confirmation)["Confirm"]["value"]
-    h.sender.send(h.sender.block_action("schedule_confirm", request_id, block_id="confirm_actions",
-                                        is_ephemeral=True, response_url=request.response_url))  # fmt: skip
-    post = wait_until(lambda: [c for c in h.bench.calls_to("chat.postMessage")
-                               if c.ok and c.body["channel"] == APPROVAL_CHANNEL], what="approval")[-1]  # fmt: skip
-    h.sender.send(h.sender.block_action("approval_approve", request_id, block_id="approval_actions",
-                                        user_id=APPROVER, channel_id=APPROVAL_CHANNEL,
-                                        message_ts=post.response["ts"]))  # fmt: skip
+    request_id = schedule_and_confirm(h, f"schedule {DOCUMENTED_SERIAL} reboot tomorrow at 2am note=hello")
+    click_decision(h, "Approve", APPROVER, request_id)
     wait_until(lambda: db(h.database_url, lambda s: s.get_request(request_id)).state  # type: ignore[attr-defined]
                is RequestState.DONE, what="creation")  # fmt: skip
 
@@ -182,16 +174,8 @@ def test_control_api_rejects_the_token(h: Harness) -> None:
     (answer,) = h.responses(request, timeout=10)
     assert "rejected the bot's token" in texts(answer)
     # …also while creating an approved request (the maintenance loop retries and logs).
-    _, request = h.command(f"schedule {DOCUMENTED_SERIAL} diagnostics in 2 hours")
-    (confirmation,) = h.responses(request)
-    request_id = buttons(confirmation)["Confirm"]["value"]
-    h.sender.send(h.sender.block_action("schedule_confirm", request_id, block_id="confirm_actions",
-                                        is_ephemeral=True, response_url=request.response_url))  # fmt: skip
-    post = wait_until(lambda: [c for c in h.bench.calls_to("chat.postMessage")
-                               if c.ok and c.body["channel"] == APPROVAL_CHANNEL], what="approval")[-1]  # fmt: skip
-    h.sender.send(h.sender.block_action("approval_approve", request_id, block_id="approval_actions",
-                                        user_id=APPROVER, channel_id=APPROVAL_CHANNEL,
-                                        message_ts=post.response["ts"]))  # fmt: skip
+    request_id = schedule_and_confirm(h, f"schedule {DOCUMENTED_SERIAL} diagnostics in 2 hours")
+    click_decision(h, "Approve", APPROVER, request_id)
     wait_until(lambda: h.bench.calls_to("chat.update"), what="the decision")
     time.sleep(1.0)  # a few maintenance passes against the refusing API
     h.runtime._health = None
