@@ -30,7 +30,7 @@ from bot.store import NewScheduleRequest, RequestState, Store
 from bot.store.notifier_records import KnownState
 from tests.conftest import _asyncpg_dsn
 from tests.slackbench import SlackBench, block_kit_problems
-from tests.support.harness import bot_harness
+from tests.support.harness import OffsetClock, bot_harness
 from tests.support.servers import serve_asgi
 from tests.support.slack_text import texts
 
@@ -44,19 +44,6 @@ ONCALL = "S0ONCALL"
 INTERVAL = 0.2
 
 
-class Clock:
-    """The notifier's clock: real time plus an offset the test moves."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.offset)
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
 @dataclass
 class World:
     sim: SimulatorState
@@ -64,7 +51,7 @@ class World:
     bench: SlackBench
     url: str
     store: Store
-    clock: Clock = field(default_factory=Clock)
+    clock: OffsetClock = field(default_factory=OffsetClock)
     notifiers: list[Notifier] = field(default_factory=list)
     extras: list[Any] = field(default_factory=list)
 
