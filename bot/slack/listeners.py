@@ -103,8 +103,6 @@ async def answer_later(
             log.error("%s failed", command, exc_info=exc)
         else:
             log.warning("%s: %s: %s", command, outcome.replace("_", " "), exc)
-        if isinstance(exc, TimeoutError):
-            task.cancel()
         message = blocks.text_message(explain(exc, what=what))
     runtime.metrics.count(command, outcome)
     await _safe_respond(respond, message, replace_original=replace_original or (progress_shown and replace_progress))
@@ -287,11 +285,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         await ack()
         try:
             page = ListPage.model_validate_json(str(action.get("value") or ""))
-        except ValidationError:
-            await _safe_respond(
+        except ValidationError:  # answered after the ack: the listener must return at once (see the module doc)
+            runtime.spawn(_safe_respond(
                 respond, blocks.text_message(":warning: That list is out of date; run `/headless list` again."),
                 replace_original=False,
-            )  # fmt: skip
+            ))  # fmt: skip
             return
         request = ListRequest(serial=page.serial, status=page.status, offset=page.offset)
         runtime.spawn(run_list(respond, request, replace=True))
@@ -301,10 +299,10 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         await ack()
         operation_id = str(action.get("value") or "")
         if not TXN_ID.match(operation_id):
-            await _safe_respond(
+            runtime.spawn(_safe_respond(
                 respond, blocks.text_message(":warning: That button is broken; use `/headless refresh TXN_ID`."),
                 replace_original=False,
-            )  # fmt: skip
+            ))  # fmt: skip
             return
         runtime.spawn(run_refresh(respond, operation_id, replace=False))
 

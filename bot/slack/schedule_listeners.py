@@ -227,12 +227,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             meta = ModalContext.model_validate_json(view.get("private_metadata") or "{}")
         except ValidationError:
             meta = ModalContext()
-        user_id = str((body.get("user") or {}).get("id"))
-        person = await directory.person(user_id)
-        if meta.tz is None:
+        if meta.tz is None:  # the zone is filled in when the modal opens; only a very quick keystroke beats it
+            person = await directory.person(str((body.get("user") or {}).get("id")))
             meta = meta.model_copy(update={"tz": person.tz, "locale": person.locale})
         form = form_from_view(view)
-        line, _ok = service.preview(form.when, tz=meta.tz or person.tz, locale=meta.locale)
+        line, _ok = service.preview(form.when, tz=meta.tz, locale=meta.locale)
         updated = sb.with_preview(view, line)
         updated["private_metadata"] = meta.model_dump_json()
         try:
