@@ -506,3 +506,31 @@ def test_slack_down_at_start_the_bot_starts_and_serves_once_slack_is_back() -> N
         (answer,) = fresh.responses(request, timeout=8)
         assert "txn_999999" in texts(answer)
         assert len(fresh.bench.calls_to("auth.test")) == answered
+
+
+def test_failure_after_the_request_is_recorded_never_says_try_again(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Confirm is recorded, then what follows it (posting the approval) fails: the person is told the request is
+    saved and will be finished, not to send it again (that would schedule the device twice); the maintenance loop
+    then posts it."""
+    workflow = h.runtime.workflow
+    real = workflow.after_decision
+
+    async def broken(record: Any) -> None:
+        raise RuntimeError("the follow-up broke")
+
+    monkeypatch.setattr(workflow, "after_decision", broken)
+    serial = unique_serial(h, 16)
+    _, request, _ = timed_command(h, f"schedule {serial} reboot tomorrow at 2am")
+    (confirmation,) = h.responses(request)
+    request_id = buttons(confirmation)["Confirm"]["value"]
+    h.sender.send(h.sender.block_action("schedule_confirm", request_id, block_id="confirm_actions",
+                                        is_ephemeral=True, response_url=request.response_url))  # fmt: skip
+    answers = h.responses(request, count=3, timeout=8)  # the form, "sent for approval", then the failure
+    shown = texts(answers[-1])
+    assert f"Request `{request_id}` is recorded" in shown and "do not send it again" in shown, shown
+    assert "Try again" not in shown
+    assert record(h, request_id).state is RequestState.PENDING_APPROVAL
+    monkeypatch.setattr(workflow, "after_decision", real)
+    wait_until(lambda: approval_posts(h, request_id), what="the maintenance loop posting the approval")

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError, field_validator
@@ -267,17 +268,25 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         record = await service.open_request(
             draft, requester_id=user_id, team_id=team_id, origin_channel_id=channel_id, confirm_first=False
         )
-        await workflow.after_decision(record)
+        await follow_up(record)
+
+    async def follow_up(record: Any) -> None:
+        """What follows a recorded request or decision (post, create, tell). It is saved by now, so a failure here
+        must not read "not saved, try again": the maintenance loop finishes the job."""
+        try:
+            await workflow.after_decision(record)
+        except Exception as exc:
+            raise SavedButUnfinished(record.id) from exc
 
     @app.action(sb.ACTION_CONFIRM)
     async def on_confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        runtime.spawn(_guarded(runtime, respond, confirm_or_cancel(body, action, respond, confirm=True), CLICK_FAILED))
+        runtime.spawn(_guarded(runtime, respond, confirm_or_cancel(body, action, respond, confirm=True), CLICK))
 
     @app.action(sb.ACTION_CANCEL)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        runtime.spawn(_guarded(runtime, respond, confirm_or_cancel(body, action, respond, confirm=False), CLICK_FAILED))
+        runtime.spawn(_guarded(runtime, respond, confirm_or_cancel(body, action, respond, confirm=False), CLICK))
 
     async def confirm_or_cancel(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, *, confirm: bool
@@ -307,12 +316,12 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 respond, text_message(":rocket: Confirmed. Creating the operation now…"), replace_original=True,
                 response_type=None,
             )  # fmt: skip
-        await workflow.after_decision(record)
+        await follow_up(record)
 
     @app.action(sb.ACTION_APPROVE)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        runtime.spawn(_guarded(runtime, respond, approve(body, action, respond), CLICK_FAILED))
+        runtime.spawn(_guarded(runtime, respond, approve(body, action, respond), CLICK))
 
     async def approve(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         user_id = str((body.get("user") or {}).get("id"))
@@ -325,7 +334,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         if not decision.won or decision.record is None:
             await safe_respond(respond, {"text": f":information_source: {decision.reason}"}, replace_original=False)
             return
-        await workflow.after_decision(decision.record)
+        await follow_up(decision.record)
 
     async def checked_request(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> Any:
         """The request a button names, if the button is really on that request's approval message."""
@@ -387,7 +396,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        runtime.spawn(_guarded(runtime, respond, open_reject(body, action, respond, client), CLICK_FAILED))
+        runtime.spawn(_guarded(runtime, respond, open_reject(body, action, respond, client), CLICK))
 
     async def open_reject(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -423,7 +432,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         channel = meta.get("channel_id")
         channel = channel if isinstance(channel, str) and CHANNEL_ID.match(channel) else None
         request_id = request_id_of({"value": meta.get("request_id")})
-        runtime.spawn(_guarded_dm(runtime, user_id, reject(request_id, user_id, reason, channel), CLICK_FAILED))
+        runtime.spawn(_guarded_dm(runtime, user_id, reject(request_id, user_id, reason, channel), CLICK))
 
     async def may_approve(user_id: str) -> bool:
         """An approver: a person's id (never a group's, however a payload is crafted) listed or in a listed group."""
@@ -439,7 +448,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             channel_id=channel_id,
         )
         if decision.won and decision.record is not None:
-            await workflow.after_decision(decision.record)
+            await follow_up(decision.record)
         elif decision.reason:
             await workflow.post(user_id, {"text": f":information_source: {decision.reason}"})
 
@@ -473,45 +482,68 @@ def _schedule_command(runtime: BotRuntime, open_modal: Any, quick_form: Any) -> 
     return handle
 
 
-SCHEDULING_FAILED = ":warning: Something went wrong while scheduling; nothing was sent. Try again."
-CLICK_FAILED = (
-    ":warning: Something went wrong while handling that click. It has been logged; try again in a moment "
-    "(a decision is only ever taken once, so clicking again is safe)."
+class SavedButUnfinished(Exception):
+    """The request (or decision) is recorded; what follows it failed and is left to the maintenance loop."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the person reads when background work fails: in general, and when the database is unreachable."""
+
+    failed: str
+    not_saved: str
+
+
+SCHEDULING = Words(
+    failed=":warning: Something went wrong while scheduling; nothing was sent. Try again.",
+    not_saved=":floppy_disk: The bot cannot reach its database right now, so your request was not saved and nothing "
+    "was sent to the Control API. Try again in a minute; if it keeps happening, tell an admin.",
+)
+CLICK = Words(
+    failed=":warning: Something went wrong while handling that click. It has been logged; try again in a moment "
+    "(a decision is only ever taken once, so clicking again is safe).",
+    not_saved=":floppy_disk: The bot cannot reach its database right now, so that click was not recorded. Click "
+    "again in a minute (a decision is only ever taken once, so clicking again is safe).",
 )
 
 
-SCHEDULING_NOT_SAVED = (
-    ":floppy_disk: The bot cannot reach its database right now, so your request was not saved and nothing was "
-    "sent to the Control API. Try again in a minute; if it keeps happening, tell an admin."
-)
-CLICK_NOT_SAVED = (
-    ":floppy_disk: The bot cannot reach its database right now, so that click was not recorded. Click again in a "
-    "minute (a decision is only ever taken once, so clicking again is safe)."
-)
-
-
-def _failure_message(runtime: BotRuntime, exc: Exception, message: str) -> str:
-    """Log the failure; the words for the person (a database outage is said as such, with no stack trace)."""
+def _failure_message(runtime: BotRuntime, exc: Exception, words: Words) -> str:
+    """Log the failure; the words for the person (no stack trace, and never "try again" for what is saved)."""
+    if isinstance(exc, SavedButUnfinished):
+        cause = exc.__cause__
+        if isinstance(cause, StoreUnavailable):
+            log.warning("request %s is recorded; what follows is postponed: %s", exc.request_id, cause)
+        else:
+            log.error("request %s is recorded; what follows failed", exc.request_id, exc_info=cause)
+        runtime.metrics.count("schedule", "postponed")
+        return (
+            f":hourglass_flowing_sand: Request `{exc.request_id}` is recorded, but the bot could not finish the "
+            "next step just now. It will finish it by itself and you will get a message; do not send it again."
+        )
     if isinstance(exc, StoreUnavailable):
         log.warning("scheduling postponed: %s", exc)
         runtime.metrics.count("schedule", "database_unavailable")
-        return CLICK_NOT_SAVED if message == CLICK_FAILED else SCHEDULING_NOT_SAVED
+        return words.not_saved
     log.error("scheduling failed", exc_info=exc)
     runtime.metrics.count("schedule", "error")
-    return message
+    return words.failed
 
 
-async def _guarded(runtime: BotRuntime, respond: AsyncRespond, work: Any, message: str = SCHEDULING_FAILED) -> None:
+async def _guarded(runtime: BotRuntime, respond: AsyncRespond, work: Any, words: Words = SCHEDULING) -> None:
     """Run background work; any failure becomes a plain message to the person, never a silent loss."""
     try:
         await work
     except Exception as exc:
-        await safe_respond(respond, text_message(_failure_message(runtime, exc, message)))
+        await safe_respond(respond, text_message(_failure_message(runtime, exc, words)))
 
 
-async def _guarded_dm(runtime: BotRuntime, user_id: str, work: Any, message: str = SCHEDULING_FAILED) -> None:
+async def _guarded_dm(runtime: BotRuntime, user_id: str, work: Any, words: Words = SCHEDULING) -> None:
     """``_guarded`` for work with no ``response_url`` (a modal's submission): the person hears in a DM."""
     try:
         await work
     except Exception as exc:
-        await runtime.workflow.post(user_id, text_message(_failure_message(runtime, exc, message)))
+        await runtime.workflow.post(user_id, text_message(_failure_message(runtime, exc, words)))
