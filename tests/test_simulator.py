@@ -272,15 +272,15 @@ async def test_optional_parameters_and_offsets(world: World, http: httpx.AsyncCl
 
 
 async def test_update_status_values_and_delay(world_factory: Callable[..., World]) -> None:
-    world = world_factory(refresh_delay=0.3)
+    world = world_factory(refresh_delay=1.0)  # long enough that a local GET without it is clearly shorter
     op_id = world.create()
     async with httpx.AsyncClient(headers=AUTH) as http:
         started = time.perf_counter()
         await get_op(http, world, op_id, update_status="1")
-        assert time.perf_counter() - started >= 0.3
+        assert time.perf_counter() - started >= 1.0
         started = time.perf_counter()
         await get_op(http, world, op_id, update_status="false")
-        assert time.perf_counter() - started < 0.3
+        assert time.perf_counter() - started < 0.9, "update_status=false must not wait for the device"
         bad = await http.get(world.api, params={"id": op_id, "update_status": "maybe"})
     assert bad.status_code == 400 and bad.json() == {"update_status": ["Must be a valid boolean."]}
 
@@ -446,15 +446,13 @@ def test_the_same_seed_gives_the_same_world() -> None:
     assert {"scheduled", "in_progress", "completed", "failed"} <= set(statuses)
 
 
-async def test_ten_thousand_operations_list_fast(world_factory: Callable[..., World]) -> None:
+async def test_ten_thousand_operations_list(world_factory: Callable[..., World]) -> None:
+    """10,000 operations in one answer (how fast: benchmarks/bench_notifier.py, never a timed assertion)."""
     world = world_factory(preseed_operations=10_000)
-    async with httpx.AsyncClient(headers=AUTH, timeout=10) as http:
-        started = time.perf_counter()
+    async with httpx.AsyncClient(headers=AUTH, timeout=30) as http:
         response = await http.get(world.api)
-        elapsed = time.perf_counter() - started
     assert response.status_code == 200
-    assert elapsed < 1.0, f"listing 10,000 operations took {elapsed:.2f} s"
-    assert response.json()["count"] == 10_000
+    assert response.json()["count"] == 10_000 and len(response.json()["results"]) == 10_000
 
 
 # --- faults and admin ---------------------------------------------------------------------------------------
