@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -50,30 +51,38 @@ class ReplayGuard:
 
     WINDOW_SECONDS = 60 * 5 + 30
 
-    def __init__(self) -> None:
-        self._seen: dict[str, float] = {}
+    def __init__(self, signing_secret: str | None) -> None:
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        self._seen: dict[str, float] = {}  # signature -> when first seen; insertion order is time order
 
-    def first_time(self, signature: str | None, now: float) -> bool:
-        if not signature:
-            return True  # unsigned requests are bolt's to refuse
-        if len(self._seen) > 50_000:
-            self._seen = {k: t for k, t in self._seen.items() if now - t < self.WINDOW_SECONDS}
-        seen = self._seen.get(signature)
-        if seen is not None and now - seen < self.WINDOW_SECONDS:
+    def first_time(self, body: bytes, headers: Mapping[str, str], now: float) -> bool:
+        """False for a replay. Only signatures that verify are remembered: forged ones (bolt refuses them) can
+        neither fill the memory nor make a real request look like a replay."""
+        while self._seen:  # forget what is out of the window, oldest first
+            oldest, seen_at = next(iter(self._seen.items()))
+            if now - seen_at < self.WINDOW_SECONDS:
+                break
+            del self._seen[oldest]
+        signature = headers.get("x-slack-signature")
+        if not signature or self._verifier is None:
+            return True  # bolt refuses what is unsigned, or cannot be checked
+        if signature in self._seen:
             return False
-        self._seen[signature] = now
+        if self._verifier.is_valid(body, headers.get("x-slack-request-timestamp") or "", signature):
+            self._seen[signature] = now
         return True
 
 
 def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mode: bool = False) -> Starlette:
     """The ASGI app of one bot process. The lifespan starts and stops the runtime (and Socket Mode if asked)."""
     handler = AsyncSlackRequestHandler(runtime.app)
-    replays = ReplayGuard()
+    secret = runtime.settings.slack_signing_secret
+    replays = ReplayGuard(secret.get_secret_value() if secret else None)
 
     async def slack_events_endpoint(request: Request) -> Response:
         started = time.perf_counter()
         body = await request.body()
-        if not replays.first_time(request.headers.get("x-slack-signature"), time.monotonic()):
+        if not replays.first_time(body, request.headers, time.monotonic()):
             log.warning("refused a replayed Slack request")
             runtime.metrics.count("replayed", "refused")
             return Response("replayed request", status_code=401, media_type="text/plain")

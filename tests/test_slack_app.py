@@ -331,3 +331,23 @@ def test_answers_reuse_one_connection_to_slack(h: Harness) -> None:
         (answer,) = h.responses(request)
         peers.append(answer.peer)
     assert None not in peers and len(set(peers)) == 1, peers
+
+
+def test_replay_guard_remembers_only_signatures_that_verify() -> None:
+    from slack_sdk.signature import SignatureVerifier
+
+    from bot.server import ReplayGuard
+
+    guard = ReplayGuard("guard-secret")
+    body, ts = b"command=%2Fheadless&text=help", str(int(time.time()))
+    signature = SignatureVerifier("guard-secret").generate_signature(timestamp=ts, body=body)
+    real = {"x-slack-request-timestamp": ts, "x-slack-signature": signature}
+    forged = {**real, "x-slack-signature": "v0=" + "0" * 64}
+    for _ in range(3):
+        assert guard.first_time(body, forged, now=0.0), "a forged signature is bolt's to refuse, not a replay"
+    assert guard._seen == {}, "forgeries fill no memory"
+    assert guard.first_time(body, real, now=1.0)
+    assert not guard.first_time(body, real, now=2.0), "the same signed request again: a replay"
+    assert guard.first_time(body, {}, now=3.0), "unsigned: bolt refuses it"
+    guard.first_time(body, forged, now=1.0 + ReplayGuard.WINDOW_SECONDS)
+    assert guard._seen == {}, "out of the window: forgotten"
