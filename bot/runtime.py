@@ -156,11 +156,14 @@ class BotRuntime:
             await self.scheduling.reconcile()
         except ControlApiError as exc:
             log.warning("reconciliation postponed: %s", exc)
-        for record in await self.store.list_requests([RequestState.APPROVED], limit=200):
+        # Oldest first, and only what needs it: a long queue of newer requests never starves an old one.
+        for record in await self.store.list_requests([RequestState.APPROVED], limit=200, oldest_first=True):
             await workflow.resume(record)
-        for record in await self.store.list_requests([RequestState.PENDING_APPROVAL], limit=200):
-            if record.approval_ts is None:
-                await workflow.post_approval(record)
+        unposted = await self.store.list_requests(
+            [RequestState.PENDING_APPROVAL], limit=200, unposted=True, oldest_first=True
+        )
+        for record in unposted:
+            await workflow.post_approval(record)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run ``coro`` in the background, keeping a reference so it is not garbage-collected mid-flight."""

@@ -209,6 +209,18 @@ async def test_list_requests_filters_and_orders_newest_first(store: Store) -> No
         await store.list_requests(["aproved"])
 
 
+async def test_requests_whose_approval_message_is_missing_oldest_first(store: Store) -> None:
+    """What the maintenance pass re-posts: only unposted ones, the oldest first (a queue of newer requests beyond
+    its limit must not starve an old one)."""
+    old, posted, new = [await store.create_request(new_request(), at=T0 + timedelta(minutes=i)) for i in range(3)]
+    await store.set_approval_message(posted.id, "C0APPROVE", "1700000000.000100")
+    unposted = await store.list_requests(["pending_approval"], unposted=True, oldest_first=True)
+    assert [r.id for r in unposted] == [old.id, new.id]
+    assert [
+        r.id for r in await store.list_requests(["pending_approval"], unposted=True, limit=1, oldest_first=True)
+    ] == [old.id]
+
+
 async def test_transition_first_decision_wins(store: Store) -> None:
     created = await store.create_request(new_request(), at=T0)
     results = await asyncio.gather(

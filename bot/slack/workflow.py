@@ -72,6 +72,12 @@ def _error_name(exc: Exception) -> str:
     return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
 
 
+def _resumable(record: ScheduleRecord) -> bool:
+    """An approved request with something left to do, and no POST in flight (reconciliation settles those)."""
+    states = {item.state for item in record.items}
+    return ItemState.CREATING not in states and bool(states & {ItemState.WAITING, ItemState.CREATED, ItemState.FAILED})
+
+
 class RequestBusy(Exception):
     """Another bot process is acting on the request; it will finish the job (or its lease runs out)."""
 
@@ -252,6 +258,8 @@ class Workflow:
 
     async def resume(self, record: ScheduleRecord) -> None:
         """An approved request whose creation was interrupted (restart, outage): finish it, then tell."""
+        if not _resumable(record):
+            return  # checked again under the lease; this spares the lease's writes for the common case
         try:
             async with self._exclusive(record.id):
                 fresh = await self.rt.store.get_request(record.id)
@@ -261,10 +269,8 @@ class Workflow:
             return  # another replica is on it; the next pass looks again
 
     async def _resume(self, record: ScheduleRecord) -> None:
-        if not any(item.state in (ItemState.WAITING, ItemState.CREATED, ItemState.FAILED) for item in record.items):
+        if not _resumable(record):
             return
-        if any(item.state is ItemState.CREATING for item in record.items):
-            return  # a POST is in flight here or elsewhere; reconciliation settles it
         if not (record.approval_channel_id and record.approval_ts):
             record = await self.announce(record)
         record = await self.create(record)

@@ -299,15 +299,25 @@ class Store:
             return await self._load_request(session, request_id)
 
     async def list_requests(
-        self, states: Iterable[str] | None = None, *, limit: int = 100, requester_id: str | None = None
+        self,
+        states: Iterable[str] | None = None,
+        *,
+        limit: int = 100,
+        requester_id: str | None = None,
+        unposted: bool = False,
+        oldest_first: bool = False,
     ) -> list[ScheduleRecord]:
-        """Requests, newest first, optionally only in ``states`` and/or of one requester."""
+        """Requests, newest first (``oldest_first``: the other way), optionally only in ``states``, of one
+        requester, and/or whose approval message was never posted (``unposted``)."""
         statement = select(ScheduleRequestRow)
         if states is not None:
             statement = statement.where(ScheduleRequestRow.state.in_(request_states(states)))
         if requester_id is not None:
             statement = statement.where(ScheduleRequestRow.requester_id == requester_id)
-        statement = statement.order_by(ScheduleRequestRow.created_at.desc(), ScheduleRequestRow.id).limit(limit)
+        if unposted:
+            statement = statement.where(ScheduleRequestRow.approval_ts.is_(None))
+        created = ScheduleRequestRow.created_at.asc() if oldest_first else ScheduleRequestRow.created_at.desc()
+        statement = statement.order_by(created, ScheduleRequestRow.id).limit(limit)
         async with self._transaction(write=False) as session:
             return await self._load_requests(session, statement)
 
