@@ -169,8 +169,14 @@ class BotRuntime:
         """Run ``coro`` in the background, keeping a reference so it is not garbage-collected mid-flight."""
         task = asyncio.ensure_future(coro)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        """A background task ended: forget it, and log what escaped it (otherwise only seen at garbage collection)."""
+        self._background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("background work failed", exc_info=exc)
 
     async def audit(self, actor_id: str, action: str, subject: str, *, channel_id: str | None) -> None:
         """An audit entry that is not about a schedule request (watch, unwatch)."""

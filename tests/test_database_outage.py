@@ -35,9 +35,9 @@ def outage(postgres_database_url: str) -> Iterator[tuple[Harness, TcpProxy]]:
             yield harness, proxy
 
 
-def timed(h: Harness, text: str) -> tuple[Any, Any]:
+def timed(h: Harness, text: str, **kwargs: Any) -> tuple[Any, Any]:
     started = time.monotonic()
-    response, request = h.command(text)
+    response, request = h.command(text, **kwargs)
     assert response.status_code == 200, response.text
     assert time.monotonic() - started < 2.0, "the ack must not wait for the database"
     return response, request
@@ -81,6 +81,12 @@ def test_database_outage_is_explained_loses_nothing_and_heals(
     _, command = timed(h, f"watch {watched.id} <#C0NOTIFY|ops-notify>")
     (answer,) = h.responses(command, timeout=10)
     assert "database" in texts(answer) and "try again" in texts(answer).lower(), texts(answer)
+
+    # So do unfollowing and the audit log: never silence.
+    for text, user in ((f"unwatch {watched.id} <#C0NOTIFY|ops-notify>", None), ("audit", APPROVER)):
+        _, command = timed(h, text, **({"user_id": user} if user else {}))
+        (answer,) = h.responses(command, timeout=10)
+        assert "database" in texts(answer) and "try again" in texts(answer).lower(), (text, texts(answer))
 
     # The log says what is wrong in one line per failure; an expected outage is no reason for stack traces.
     errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

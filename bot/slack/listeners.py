@@ -241,16 +241,22 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     ) -> None:
         operation_id = request.operation_id
         if isinstance(request, UnwatchRequest):
-            removed = await runtime.store.remove_watch(operation_id, channel)
-            if removed:
-                await runtime.audit(user_id, "unwatch", operation_id, channel_id=channel)
-            text = (
-                f":mute: <#{channel}> no longer follows `{operation_id}`."
-                if removed
-                else f":information_source: <#{channel}> was not following `{operation_id}`."
-            )
-            await _safe_respond(respond, blocks.text_message(text), replace_original=False)
-            runtime.metrics.count("unwatch", "ok")
+
+            async def unwatch() -> Message:
+                removed = await runtime.store.remove_watch(operation_id, channel)
+                if removed:
+                    await runtime.audit(user_id, "unwatch", operation_id, channel_id=channel)
+                return blocks.text_message(
+                    f":mute: <#{channel}> no longer follows `{operation_id}`."
+                    if removed
+                    else f":information_source: <#{channel}> was not following `{operation_id}`."
+                )
+
+            # Through answer_later like every other answer: a failure is worded and counted, never silent.
+            await answer_later(
+                runtime, respond, command="unwatch", what=f"operation `{operation_id}`", work=unwatch,
+                deadline=deadline,
+            )  # fmt: skip
             return
 
         async def work() -> Message:
@@ -276,9 +282,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             )
             runtime.metrics.count("audit", "not_allowed")
             return
-        entries = await runtime.store.recent_audit(subject, limit=25)
-        await _safe_respond(respond, blocks.audit_message(entries, subject=subject), replace_original=False)
-        runtime.metrics.count("audit", "ok")
+
+        async def audit() -> Message:
+            return blocks.audit_message(await runtime.store.recent_audit(subject, limit=25), subject=subject)
+
+        await answer_later(runtime, respond, command="audit", what="the audit log", work=audit, deadline=deadline)
 
     @app.action(blocks.ACTION_LIST_MORE)
     async def on_list_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
