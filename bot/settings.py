@@ -97,7 +97,8 @@ class Settings(BaseSettings):
     # Storage
     database_url: str = Field(
         "sqlite+aiosqlite:///./headless-bot.sqlite3",
-        repr=False,  # it may carry a password description="SQLAlchemy URL: SQLite file or PostgreSQL."
+        repr=False,  # it may carry a password
+        description="SQLAlchemy URL: SQLite file or PostgreSQL.",
     )
 
     # People and channels

@@ -130,6 +130,12 @@ class Directory:
         self._groups[group_id] = (time.monotonic(), members)
         return members
 
+    async def is_approver(self, user_id: str, approvers: list[str]) -> bool:
+        """One of ``approvers`` (APPROVERS): a person's id — never a group's, however a payload is crafted — that
+        is listed or in a listed group."""
+        users, _groups = split_users_and_groups([user_id])
+        return bool(users) and await self.is_member(user_id, approvers)
+
     async def is_member(self, user_id: str, users_and_groups: list[str]) -> bool:
         """Is ``user_id`` one of the listed users, or in one of the listed groups?"""
         users, groups = split_users_and_groups(users_and_groups)

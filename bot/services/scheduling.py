@@ -105,7 +105,6 @@ class SchedulingService:
         self._store = store
         self._control = control
         self._clock = clock
-        self._creating: set[int] = set()
 
     # ------------------------------------------------------------------ validation
 
@@ -415,20 +414,6 @@ class SchedulingService:
                 await self.audit("bot", "reconcile", record, outcome="not_found", detail={"serial": item.device_serial})
             changed.append(record.id)
         return list(dict.fromkeys(changed))
-
-    async def resume(self) -> list[ScheduleRecord]:
-        """Approved requests with items still to create (after a restart or an outage): create them now."""
-        resumed = []
-        for record in await self._store.list_requests([RequestState.APPROVED], limit=500):
-            if any(item.state is ItemState.WAITING for item in record.items):
-                updated = await self.create_operations(record.id)
-                if updated is not None:
-                    resumed.append(updated)
-            else:
-                settled = await self._settle(record.id)
-                if settled is not None and settled.state is RequestState.DONE:
-                    resumed.append(settled)
-        return resumed
 
     # ------------------------------------------------------------------ audit
 

@@ -27,7 +27,6 @@ from bot.slack.commands import (
     SERIAL,
     STATUS_WORD,
     TXN_ID,
-    USER_ID,
     AuditRequest,
     HelpRequest,
     InvalidRequest,
@@ -276,7 +275,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         )
 
     async def run_audit(respond: AsyncRespond, user_id: str, subject: str | None) -> None:
-        if not USER_ID.match(user_id) or not await runtime.directory.is_member(user_id, settings.approvers):
+        if not await runtime.directory.is_approver(user_id, settings.approvers):
             await _safe_respond(
                 respond, blocks.text_message(":lock: The audit log is for approvers."), replace_original=False
             )

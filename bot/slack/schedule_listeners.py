@@ -24,7 +24,7 @@ from bot.services.people import Person
 from bot.services.scheduling import FormErrors, ScheduleForm
 from bot.slack import schedule_blocks as sb
 from bot.slack.blocks import escape, text_message
-from bot.slack.commands import CHANNEL_ID, USER_ID
+from bot.slack.commands import CHANNEL_ID
 from bot.slack.listeners import safe_respond
 from bot.store.errors import StoreUnavailable
 from bot.store.records import RequestState
@@ -435,8 +435,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         runtime.spawn(_guarded_dm(runtime, user_id, reject(request_id, user_id, reason, channel), CLICK))
 
     async def may_approve(user_id: str) -> bool:
-        """An approver: a person's id (never a group's, however a payload is crafted) listed or in a listed group."""
-        return bool(USER_ID.match(user_id)) and await directory.is_member(user_id, settings.approvers)
+        return await directory.is_approver(user_id, settings.approvers)
 
     async def reject(request_id: str, user_id: str, reason: str | None, channel_id: str | None) -> None:
         decision = await service.decide(

@@ -584,12 +584,6 @@ class Store:
             )
             return None if row is None else _item_record(row)
 
-    async def get_item(self, item_id: int) -> ItemRecord | None:
-        """One item, or ``None``."""
-        async with self._transaction(write=False) as session:
-            row = await session.get(ScheduleItemRow, item_id)
-            return None if row is None else _item_record(row)
-
     async def items_in_state(self, state: str) -> list[ItemRecord]:
         """Every item in ``state``, oldest attempt first. ``"creating"`` after a start = crashed mid-POST."""
         wanted = ItemState(state)
