@@ -68,7 +68,11 @@ class ReplayGuard:
             return True  # bolt refuses what is unsigned, or cannot be checked
         if signature in self._seen:
             return False
-        if self._verifier.is_valid(body, headers.get("x-slack-request-timestamp") or "", signature):
+        try:
+            verified = self._verifier.is_valid(body, headers.get("x-slack-request-timestamp") or "", signature)
+        except ValueError:  # a body that is not UTF-8 cannot be Slack's: bolt refuses it (slack_sdk decodes first)
+            verified = False
+        if verified:
             self._seen[signature] = now
         return True
 
