@@ -31,7 +31,13 @@ def explain(exc: BaseException, *, what: str = "the request") -> str:
             "Check the serial on the device label or in the inventory, then schedule again."
         )
     if isinstance(exc, InvalidRequest):
-        return f":warning: The Control API refused {what}: {escape(exc.detail)}. Fix it and try again."
+        detail = escape(exc.detail).rstrip(". ")
+        return f":warning: The Control API refused {what}: {detail}. Fix it and try again."
+    if isinstance(exc, Unauthorized) and exc.status_code == 403:
+        return (
+            ":lock: The Control API accepted the bot's token but does not allow it this action, so nothing was done "
+            f"for {what}. Ask an admin to grant the token's account that permission."
+        )
     if isinstance(exc, Unauthorized):
         return (
             ":lock: The Control API rejected the bot's token, so nothing was done for "
