@@ -38,9 +38,15 @@ Semantics of ``parse_when``
   ``March 10``, or a part of day alone such as ``tomorrow morning``); a bare number (``5``, ``1741274400``,
   ``2026``); a month alone; an ambiguous hour (``at 2``); invalid dates and times (``Feb 30``, ``25:00``,
   ``13pm``); anything after ``now + horizon`` (default 365 days); a local time that does not exist (DST gap)
-  or happens twice (DST overlap) in the zone, unless the phrase names a fixed zone (``01:30 EDT``) that
-  removes the doubt; ``next window`` when no maintenance windows are configured; phrases that mix two times or
-  two different days; ``next week`` (not a day: name the day); anything longer than 200 characters.
+  while the jump is still ahead, or happens twice (DST overlap) with both passes still ahead, unless the
+  phrase names a fixed zone (``01:30 EDT``) that removes the doubt; ``next window`` when no maintenance
+  windows are configured; phrases that mix two times or two different days; ``next week`` (not a day: name
+  the day); anything longer than 200 characters.
+* **DST nights.** "Still ahead" compares instants, not wall dates: a repeated time is ahead until its second
+  pass, a skipped one until the clocks jump over it. Of two readings, the only one still ahead is taken
+  (``at 1:30am`` said at 01:15 EST in New York on the fall-back night is 01:30 EST, 15 min later); with both
+  ahead the phrase is refused, naming both; with both passed a bare time is the next day's and ``today``
+  is past. A skipped time is refused with the alternatives still ahead, and is past once the jump is.
 * **Languages.** English and Spanish out of the box (``languages`` restricts the vocabulary and dateparser).
   ISO 8601 with an offset (``2026-03-07T02:00:00-06:00``, ``…Z``) is that exact instant; a naive ISO-like
   string (``2026-03-07 02:00``) is wall time in the person's zone. Numeric dates (``10/03``) follow
@@ -48,7 +54,9 @@ Semantics of ``parse_when``
   elsewhere — callers should pass ``date_order_for_locale(slack_locale)`` when they know the person's locale.
   A numeric date that is invalid in that order is rejected rather than re-read in another order.
 * **Maintenance windows.** ``next maintenance window``/``next window``/``la próxima ventana (de
-  mantenimiento)`` resolve to the next window start strictly after ``now`` (needs ``windows``).
+  mantenimiento)`` resolve to the next window start strictly after ``now`` (needs ``windows``). On DST nights
+  a window's start and end are the first instant the clock shows them or later (a skipped time: the jump; a
+  repeated one: its first pass); a window the clocks skip entirely does not take place that night.
 
 How: a small deterministic grammar (regular expressions over normalised text, zoneinfo arithmetic) reads the
 common forms directly and fast. What is left over must be filler words (``at``, ``on``, ``a las``…). Only when
