@@ -38,9 +38,15 @@ Semantics of ``parse_when``
   ``March 10``, or a part of day alone such as ``tomorrow morning``); a bare number (``5``, ``1741274400``,
   ``2026``); a month alone; an ambiguous hour (``at 2``); invalid dates and times (``Feb 30``, ``25:00``,
   ``13pm``); anything after ``now + horizon`` (default 365 days); a local time that does not exist (DST gap)
-  or happens twice (DST overlap) in the zone, unless the phrase names a fixed zone (``01:30 EDT``) that
-  removes the doubt; ``next window`` when no maintenance windows are configured; phrases that mix two times or
-  two different days; ``next week`` (not a day: name the day); anything longer than 200 characters.
+  while the jump is still ahead, or happens twice (DST overlap) with both passes still ahead, unless the
+  phrase names a fixed zone (``01:30 EDT``) that removes the doubt; ``next window`` when no maintenance
+  windows are configured; phrases that mix two times or two different days; ``next week`` (not a day: name
+  the day); anything longer than 200 characters.
+* **DST nights.** "Still ahead" compares instants, not wall dates: a repeated time is ahead until its second
+  pass, a skipped one until the clocks jump over it. Of two readings, the only one still ahead is taken
+  (``at 1:30am`` said at 01:15 EST in New York on the fall-back night is 01:30 EST, 15 min later); with both
+  ahead the phrase is refused, naming both; with both passed a bare time is the next day's and ``today``
+  is past. A skipped time is refused with the alternatives still ahead, and is past once the jump is.
 * **Languages.** English and Spanish out of the box (``languages`` restricts the vocabulary and dateparser).
   ISO 8601 with an offset (``2026-03-07T02:00:00-06:00``, ``…Z``) is that exact instant; a naive ISO-like
   string (``2026-03-07 02:00``) is wall time in the person's zone. Numeric dates (``10/03``) follow
@@ -48,7 +54,9 @@ Semantics of ``parse_when``
   elsewhere — callers should pass ``date_order_for_locale(slack_locale)`` when they know the person's locale.
   A numeric date that is invalid in that order is rejected rather than re-read in another order.
 * **Maintenance windows.** ``next maintenance window``/``next window``/``la próxima ventana (de
-  mantenimiento)`` resolve to the next window start strictly after ``now`` (needs ``windows``).
+  mantenimiento)`` resolve to the next window start strictly after ``now`` (needs ``windows``). On DST nights
+  a window's start and end are the first instant the clock shows them or later (a skipped time: the jump; a
+  repeated one: its first pass); a window the clocks skip entirely does not take place that night.
 
 How: a small deterministic grammar (regular expressions over normalised text, zoneinfo arithmetic) reads the
 common forms directly and fast. What is left over must be filler words (``at``, ``on``, ``a las``…). Only when
@@ -865,11 +873,7 @@ def _add_duration(r: _Reading, body: str, g: _Grammar, text: str) -> None:
         unit = g.units.get(_key(m["unit"])) or {"s": "seconds", "m": "minutes", "h": "hours", "d": "days",
                                                 "w": "weeks"}[_key(m["unit"])]  # fmt: skip
         if amount > _MAX_UNITS[unit]:
-            raise WhenError(
-                f"“{text}” is far beyond how far ahead you can schedule. Pick a time within the next year, "
-                "e.g. “in 3 days”.",
-                reason="beyond_horizon",
-            )
+            raise _TooFar(text)  # parse_when words it with the horizon it knows
         if unit in ("years", "months"):
             if amount != int(amount):
                 raise WhenError(
@@ -1196,9 +1200,43 @@ def _time_of_day(r: _Reading) -> time | None:
     return time(h, r.minute, r.second)
 
 
-def _loose(wall: datetime, zone: tzinfo) -> datetime:
-    """Wall time → UTC without complaints (gap: pushed forward; overlap: first occurrence)."""
-    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+def _readings(wall: datetime, zone: tzinfo) -> tuple[datetime, ...]:
+    """The UTC instants at which the clock in ``zone`` shows ``wall``, earliest first: usually one; two in an
+    hour the clocks repeat (DST fall-back); none in an hour they skip (DST spring-forward)."""
+    if not isinstance(zone, ZoneInfo):
+        return (wall.replace(tzinfo=zone).astimezone(UTC),)
+    first = wall.replace(tzinfo=zone, fold=0)
+    second = wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return (first.astimezone(UTC),)
+    u1, u2 = first.astimezone(UTC), second.astimezone(UTC)
+    if u1.astimezone(zone).replace(tzinfo=None) != wall:
+        return ()
+    return (min(u1, u2), max(u1, u2))
+
+
+def _wall_reached(wall: datetime, zone: tzinfo) -> datetime:
+    """The first instant at which the clock in ``zone`` shows ``wall`` or later: its only reading, the first
+    pass of a repeated time, or, for a time the clocks skip, the instant they jump over it."""
+    readings = _readings(wall, zone)
+    if readings:
+        return readings[0]
+    # skipped: the jump lies between the reading with the offset after it and the one with the offset before
+    lo, hi = sorted(wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
+    while hi - lo > timedelta(seconds=1):  # the clock shows less than wall at lo, more at hi
+        mid = lo + timedelta(seconds=(hi - lo).total_seconds() // 2)
+        if mid.astimezone(zone).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _still_ahead(wall: datetime, zone: tzinfo, now: datetime) -> bool:
+    """Will the clock in ``zone`` show ``wall`` after ``now``? Instants are compared, not wall dates: a
+    repeated time is ahead until its second pass, a skipped one until the clocks jump over it."""
+    readings = _readings(wall, zone)
+    return (readings[-1] if readings else _wall_reached(wall, zone)) > now
 
 
 def _abbr(dt: datetime) -> str:
@@ -1222,39 +1260,74 @@ def _offset_text(dt: datetime) -> str:
     return f"UTC{sign}{hh:02d}:{mm:02d}"
 
 
-def _localize(wall: datetime, zone: tzinfo) -> datetime:
-    """Wall time in ``zone`` → aware UTC; ``WhenError`` if it does not exist or happens twice there."""
-    if not isinstance(zone, ZoneInfo):
-        return wall.replace(tzinfo=zone).astimezone(UTC)
-    first = wall.replace(tzinfo=zone, fold=0)
-    second = wall.replace(tzinfo=zone, fold=1)
-    if first.utcoffset() == second.utcoffset():
-        return first.astimezone(UTC)
-    day = f"{_WEEKDAY_ABBR[wall.weekday()]} {wall.day} {_MONTH_ABBR[wall.month - 1]} {wall.year}"
-    iso_day = wall.date().isoformat()
-    hm = f"{wall.hour:02d}:{wall.minute:02d}"
-    u1, u2 = first.astimezone(UTC), second.astimezone(UTC)
-    if u1.astimezone(zone).replace(tzinfo=None) != wall:
-        # does not exist: fold=0 reads it with the offset before the jump, fold=1 with the offset after
-        before, after = u2.astimezone(zone), u1.astimezone(zone)
-        jump = format_relative(u1 - u2, suffix=False)
-        raise WhenError(
-            f"{hm} does not exist on {day} in {zone.key}: the clocks jump forward {jump} that night. "
-            f"Type “{iso_day} {before:%H:%M}” or “{iso_day} {after:%H:%M}” instead.",
-            understood=f"{hm} on {day} ({zone.key})",
-            reason="dst_gap",
+def _localize(wall: datetime, zone: tzinfo, now: datetime) -> datetime:
+    """Wall time in ``zone`` → aware UTC, for a person speaking at ``now``.
+
+    A time the clocks repeat is the one reading still ahead when only one is (at 01:15 EST, the second
+    pass, “01:30” can only mean the 01:30 EST to come); with both ahead it is refused, naming both. With both
+    passed the later one is returned and the caller's check calls it past. A time the clocks skip is
+    refused, with the alternatives still ahead.
+    """
+    readings = _readings(wall, zone)
+    if len(readings) == 1:
+        return readings[0]
+    if not readings:
+        raise _gap_error(wall, zone, now)
+    ahead = [u for u in readings if u > now]
+    if len(ahead) < len(readings):
+        return ahead[0] if ahead else readings[-1]
+    raise _overlap_error(wall, zone, readings)
+
+
+def _wall_day(wall: datetime) -> str:
+    return f"{_WEEKDAY_ABBR[wall.weekday()]} {wall.day} {_MONTH_ABBR[wall.month - 1]} {wall.year}"
+
+
+def _gap_error(wall: datetime, zone: tzinfo, now: datetime) -> WhenError:
+    """``wall`` does not exist in ``zone``: suggest the times just before and after the jump still ahead."""
+    name, day, hm = _zone_name(zone), _wall_day(wall), f"{wall:%H:%M}"
+    # fold=1 reads the wall time with the offset after the jump (an instant before it), fold=0 with the one before
+    before, after = (wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (1, 0))
+    jump = format_relative(after - before, suffix=False)
+    options = [f"“{u.astimezone(zone):%Y-%m-%d %H:%M}”" for u in (before, after) if u > now]
+    if not options or _wall_reached(wall, zone) <= now:
+        return WhenError(
+            f"{hm} was skipped on {day} in {name} (the clocks jumped forward {jump}), so it has passed. "
+            f"Type a time in the future, e.g. “tomorrow {hm}”.",
+            understood=f"{hm} on {day} ({name})",
+            reason="past",
         )
+    return WhenError(
+        f"{hm} does not exist on {day} in {name}: the clocks jump forward {jump} that night. "
+        f"Type {' or '.join(options)} instead.",
+        understood=f"{hm} on {day} ({name})",
+        reason="dst_gap",
+    )
+
+
+def _overlap_error(wall: datetime, zone: tzinfo, readings: tuple[datetime, ...]) -> WhenError:
+    """``wall`` happens twice in ``zone`` and both are ahead: name both, each with a zone that picks it."""
+    first, second = (u.astimezone(zone) for u in readings)
+    name, day, iso_day, hm = _zone_name(zone), _wall_day(wall), wall.date().isoformat(), f"{wall:%H:%M}"
     a1, a2 = _abbr(first), _abbr(second)
     if a1 == a2 or not a1.isalpha() or not a2.isalpha():
         a1, a2 = _offset_text(first), _offset_text(second)
-    raise WhenError(
-        f"{hm} happens twice on {day} in {zone.key} (the clocks go back that night). "
+    return WhenError(
+        f"{hm} happens twice on {day} in {name} (the clocks go back that night). "
         "Add the zone to pick one: "
-        f"“{iso_day} {hm} {a1}” (the first, {u1:%H:%M} UTC) or “{iso_day} {hm} {a2}” (the second, "
-        f"{u2:%H:%M} UTC).",
-        understood=f"{hm} on {day} ({zone.key})",
+        f"“{iso_day} {hm} {a1}” (the first, {_utc_time(readings[0], wall.date())}) or “{iso_day} {hm} {a2}” "
+        f"(the second, {_utc_time(readings[1], wall.date())}).",
+        understood=f"{hm} on {day} ({name})",
         reason="dst_overlap",
     )
+
+
+def _utc_time(instant: datetime, local_day: date, ref_year: int | None = None) -> str:
+    """``08:00 UTC``, with the UTC day in front when it is not ``local_day`` (``Sat 7 Mar 02:00 UTC``)."""
+    utc = instant.astimezone(UTC)
+    if utc.date() == local_day:
+        return f"{utc:%H:%M} UTC"
+    return f"{_day_label(utc.date(), local_day.year if ref_year is None else ref_year)} {utc:%H:%M} UTC"
 
 
 def _add_months(wall: datetime, months: int) -> datetime:
@@ -1311,18 +1384,13 @@ def _resolve(r: _Reading, ctx: _Ctx) -> datetime:
                     if r.elapsed:
                         raise _conflict(r.duration_text, r.time_text)
                     wall = datetime.combine(wall.date(), tod)
-                instant = _localize(wall, zone) + sign * r.elapsed
+                instant = _localize(wall, zone, ctx.now) + sign * r.elapsed
             else:
                 if tod is not None or r.pod is not None:
                     raise _conflict(r.duration_text, r.time_text or r.pod_text)
                 instant = ctx.now + sign * r.elapsed
         except OverflowError:
-            raise WhenError(
-                f"“{r.duration_text}” is far beyond how far ahead you can schedule. "
-                "Pick a time within the next "
-                f"{_horizon_text(ctx.horizon)}, e.g. “in 3 days”.",
-                reason="beyond_horizon",
-            ) from None
+            raise _too_far(r.duration_text, ctx) from None
         return instant
 
     if tod is None:
@@ -1376,7 +1444,7 @@ def _resolve(r: _Reading, ctx: _Ctx) -> datetime:
     else:
         d = _day_of(r, ctx, today, tod, zone)
         if d is None:
-            d = today if _loose(datetime.combine(today, tod), zone) > ctx.now else today + timedelta(days=1)
+            d = today if _still_ahead(datetime.combine(today, tod), zone, ctx.now) else today + timedelta(days=1)
         if r.tonight and (tod.hour < 5 or (tod.hour < 12 and r.meridiem == "am")):
             d += timedelta(days=1)  # "tonight at 1am" is after midnight
         elif (
@@ -1395,14 +1463,14 @@ def _resolve(r: _Reading, ctx: _Ctx) -> datetime:
                 f"{r.hour:02d}:00”.",
                 reason="ambiguous_hour",
             )
-    return _localize(datetime.combine(d, tod), zone)
+    return _localize(datetime.combine(d, tod), zone, ctx.now)
 
 
 def _day_of(r: _Reading, ctx: _Ctx, today: date, tod: time | None, zone: tzinfo) -> date | None:
     """The local date the reading names (``None`` when only a time was given)."""
 
     def ahead(d: date) -> bool:
-        return tod is None or _loose(datetime.combine(d, tod), zone) > ctx.now
+        return tod is None or _still_ahead(datetime.combine(d, tod), zone, ctx.now)
 
     chosen: date | None = None
     if r.date_parts is not None:
@@ -1410,8 +1478,10 @@ def _day_of(r: _Reading, ctx: _Ctx, today: date, tod: time | None, zone: tzinfo)
         if year is not None:
             chosen = _valid_date(year, month, day_, r.date_text)
         else:
+            # the year it is read in names the year in an error ("Feb 30" said in March is next February's)
+            first_year = today.year + (1 if (month, day_) < (today.month, today.day) else 0)
             first_error: WhenError | None = None
-            for y in range(today.year, today.year + 9):
+            for y in range(first_year, first_year + 9):
                 try:
                     cand = _valid_date(y, month, day_, r.date_text)
                 except WhenError as exc:
@@ -1498,10 +1568,48 @@ def _not_understood(words: Sequence[str] | None) -> WhenError:
 
 
 def _horizon_text(horizon: timedelta) -> str:
+    """``365 days``, ``1 day``, or ``12 h`` for a horizon that is not whole days."""
     if horizon.total_seconds() % 86400 == 0:
         days = int(horizon.total_seconds() // 86400)
-        return f"{days} days" if days != 1 else "day"
+        return f"{days} days" if days != 1 else "1 day"
     return format_relative(horizon, suffix=False)
+
+
+def _horizon_example(horizon: timedelta) -> str:
+    """A duration to suggest that is well inside ``horizon`` (“in 3 days” for the default year)."""
+    for days, phrase in ((4, "in 3 days"), (2, "in 1 day")):
+        if horizon >= timedelta(days=days):
+            return phrase
+    for hours, phrase in ((6, "in 3 hours"), (2, "in 1 hour")):
+        if horizon >= timedelta(hours=hours):
+            return phrase
+    return f"in {max(1, int(horizon.total_seconds() // 120))} min"
+
+
+class _TooFar(Exception):
+    """A duration too large to compute; ``parse_when`` turns it into a ``beyond_horizon`` refusal."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _too_far(text: str, ctx: _Ctx) -> WhenError:
+    return WhenError(
+        f"“{text}” is far beyond how far ahead you can schedule. Pick a time within the next "
+        f"{_horizon_text(ctx.horizon)}, e.g. “{_horizon_example(ctx.horizon)}”.",
+        reason="beyond_horizon",
+    )
+
+
+def _past_example(instant: datetime, ctx: _Ctx, zone: tzinfo, *, duration: bool) -> str:
+    """What to suggest instead of a past time: the same clock time tomorrow, if that may be scheduled."""
+    local = instant.astimezone(zone)
+    if local.second == 0 and not duration:
+        tomorrow = datetime.combine(ctx.now.astimezone(zone).date() + timedelta(days=1), local.time())
+        if ctx.now < _wall_reached(tomorrow.replace(microsecond=0), zone) <= ctx.now + ctx.horizon:
+            return f"tomorrow {local:%H:%M}"
+    return "in 1 hour" if ctx.horizon >= timedelta(hours=2) else _horizon_example(ctx.horizon)
 
 
 def _check(instant: datetime, ctx: _Ctx, zone: tzinfo, *, duration: bool = False) -> datetime:
@@ -1514,10 +1622,9 @@ def _check(instant: datetime, ctx: _Ctx, zone: tzinfo, *, duration: bool = False
         )
     if instant < ctx.now:
         ago = format_relative(instant - ctx.now)
-        local = instant.astimezone(zone)
-        tomorrow = f"tomorrow {local:%H:%M}" if local.second == 0 and not duration else "in 1 hour"
         raise WhenError(
-            f"{understood} is in the past ({ago}). Type a time in the future, e.g. “{tomorrow}”.",
+            f"{understood} is in the past ({ago}). Type a time in the future, e.g. "
+            f"“{_past_example(instant, ctx, zone, duration=duration)}”.",
             understood=understood,
             reason="past",
         )
@@ -1525,7 +1632,8 @@ def _check(instant: datetime, ctx: _Ctx, zone: tzinfo, *, duration: bool = False
     if instant > limit:
         raise WhenError(
             f"{understood} is more than {_horizon_text(ctx.horizon)} ahead; the latest you can schedule is "
-            f"{format_local(limit, zone, ref=ctx.now)}. Pick an earlier time, e.g. “in 3 days”.",
+            f"{format_local(limit, zone, ref=ctx.now)}. Pick an earlier time, e.g. "
+            f"“{_horizon_example(ctx.horizon)}”.",
             understood=understood,
             reason="beyond_horizon",
         )
@@ -1614,7 +1722,7 @@ def _fallback(text: str, zone: tzinfo, ctx: _Ctx) -> datetime | None:
         )
     elapsed_instant = ctx.now + (wall - base)
     try:
-        wall_instant: datetime | None = _localize(wall, zone)
+        wall_instant: datetime | None = _localize(wall, zone, ctx.now)
         wall_error: WhenError | None = None
     except WhenError as exc:
         wall_instant, wall_error = None, exc
@@ -1720,7 +1828,10 @@ def parse_when(
     r = _Reading()
     s, r.zone = _pop_zone(s)
     zone: tzinfo = r.zone.zone if r.zone else user_zone
-    leftover = _extract(s, g, r, order)
+    try:
+        leftover = _extract(s, g, r, order)
+    except _TooFar as exc:
+        raise _too_far(exc.text, ctx) from None
 
     if not leftover:
         if r.h_only and not (r.any_day() or r.pod is not None or r.has_duration):
@@ -1802,7 +1913,7 @@ def _iso(m: re.Match[str], ctx: _Ctx) -> datetime:
     wall = datetime(y, mo, d, h, mi, sec, micro)
     z = m["z"]
     if z is None:
-        return _localize(wall, ctx.user_zone)
+        return _localize(wall, ctx.user_zone, ctx.now)
     if z == "z":
         return wall.replace(tzinfo=UTC)
     zm = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})?", z)
@@ -1860,18 +1971,17 @@ def format_preview(
     """``Sat 7 Mar 02:00 CST · 08:00 UTC · in 16 h 40 min`` (local time, UTC time, distance from ``now``).
 
     The UTC part shows its own day when the UTC date differs from the local date
-    (``Fri 6 Mar 20:00 CST · Sat 7 Mar 02:00 UTC · …``); years appear only when not the current year. When
+    (``Fri 6 Mar 20:00 CST · Sat 7 Mar 02:00 UTC · …``), and is left out when the local time already is UTC
+    (``Sat 7 Mar 16:06 UTC · in 1 d 1 h``); years appear only when not the current year. When
     ``windows`` is non-empty, `` · in maintenance window`` or `` · outside maintenance windows`` is appended
     (use :func:`check_window` for the full sentence and the policy).
     """
     zone = resolve_zone(tz)
     local = when.astimezone(zone)
-    utc = when.astimezone(UTC)
-    ref_year = now.astimezone(zone).year
-    utc_part = f"{utc:%H:%M} UTC"
-    if utc.date() != local.date():
-        utc_part = f"{_day_label(utc.date(), ref_year)} {utc_part}"
-    text = f"{format_local(when, zone, ref=now)} · {utc_part} · {format_relative(when - now)}"
+    parts = [format_local(when, zone, ref=now)]
+    if not (local.utcoffset() == timedelta(0) and _abbr(local) == "UTC"):
+        parts.append(_utc_time(when, local.date(), now.astimezone(zone).year))
+    text = " · ".join([*parts, format_relative(when - now)])
     if windows:
         text += " · in maintenance window" if in_window(when, windows) else " · outside maintenance windows"
     return text
@@ -1897,8 +2007,12 @@ class MaintenanceWindow:
     ``zone`` (IANA name).
 
     ``end <= start`` means the window crosses midnight and ends on the next day (``Fri 22:00-02:00`` ends on
-    Saturday 02:00); ``start == end`` means 24 hours (written ``00:00-24:00``). Local times that don't exist
-    (DST gap) are pushed forward by the gap; times that happen twice use the first occurrence.
+    Saturday 02:00); ``start == end`` means 24 hours (written ``00:00-24:00``).
+
+    On a DST night each end of an occurrence is the first instant the zone's clock shows that time or later
+    (:func:`_wall_reached`): a time the clocks skip is the instant they jump over it, a time they repeat is its
+    first pass. An occurrence whose whole span is skipped (``Sun 02:00-03:00`` on a spring-forward night in New
+    York) is empty and does not take place; "next window" and "inside a window" both see only real ones.
     """
 
     days: frozenset[int]
@@ -1925,11 +2039,12 @@ class MaintenanceWindow:
         return self.end <= self.start
 
     def occurrence(self, day: date) -> tuple[datetime, datetime]:
-        """UTC start and end of the occurrence that starts on local ``day`` (whatever its weekday)."""
+        """UTC start and end of the occurrence that starts on local ``day`` (whatever its weekday); ``start ==
+        end`` when the clocks skip all of it."""
         zone = self.tzinfo
-        start = _loose(datetime.combine(day, self.start), zone)
+        start = _wall_reached(datetime.combine(day, self.start), zone)
         end_day = day + timedelta(days=1) if self.crosses_midnight else day
-        end = _loose(datetime.combine(end_day, self.end), zone)
+        end = _wall_reached(datetime.combine(end_day, self.end), zone)
         return start, end
 
     def __str__(self) -> str:
@@ -2084,13 +2199,15 @@ def _window_days(raw: str, item: str, n: int) -> set[int]:
 
 
 def _occurrences(window: MaintenanceWindow, around: datetime, first: int, last: int) -> list[WindowOccurrence]:
+    """The occurrences starting on the local days ``first``..``last`` around ``around``, empty ones left out."""
     local_day = around.astimezone(window.tzinfo).date()
     out = []
     for k in range(first, last + 1):
         d = local_day + timedelta(days=k)
         if d.weekday() in window.days:
             start, end = window.occurrence(d)
-            out.append(WindowOccurrence(window, start, end))
+            if start < end:
+                out.append(WindowOccurrence(window, start, end))
     return out
 
 
@@ -2105,7 +2222,7 @@ def _current(instant: datetime, windows: Iterable[MaintenanceWindow]) -> WindowO
 def _next(after: datetime, windows: Iterable[MaintenanceWindow]) -> WindowOccurrence | None:
     best: WindowOccurrence | None = None
     for w in windows:
-        for occ in _occurrences(w, after, -1, 8):
+        for occ in _occurrences(w, after, -1, 15):  # a skipped occurrence can push the next one a week on
             if occ.start > after:
                 if best is None or occ.start < best.start:
                     best = occ

@@ -442,3 +442,151 @@ def test_maintenance_window_is_a_value() -> None:
     b = MaintenanceWindow(frozenset({5, 6}), a.start, a.end, CR)
     assert a == b
     assert hash(a) == hash(b)
+
+
+# --- inside a DST night: the next occurrence compares instants, not wall dates (issue #12, item 2) ---------------
+# New York 2027: falls back Sun 7 Nov 02:00 EDT -> 01:00 EST (06:00Z), so 01:xx happens at 05:xxZ (EDT, first pass)
+# and again at 06:xxZ (EST, second pass); springs forward Sun 14 Mar 02:00 EST -> 03:00 EDT (07:00Z).
+FIRST_0045 = z(2027, 11, 7, 4, 45)  # 00:45 EDT: both 01:30s are ahead
+FIRST_0145 = z(2027, 11, 7, 5, 45)  # 01:45 EDT, first pass: 01:30 EDT has passed, 01:30 EST is ahead
+SECOND_0115 = z(2027, 11, 7, 6, 15)  # 01:15 EST, second pass: 01:30 EST is 15 min ahead
+SECOND_0145 = z(2027, 11, 7, 6, 45)  # 01:45 EST, second pass: both 01:30s have passed
+SPRING_0045 = z(2027, 3, 14, 5, 45)  # 00:45 EST, before the jump
+SPRING_0145 = z(2027, 3, 14, 6, 45)  # 01:45 EST, 15 min before the jump
+SPRING_0315 = z(2027, 3, 14, 7, 15)  # 03:15 EDT, after the jump: 02:30 was skipped
+
+DST_NIGHT: list[tuple[str, datetime, datetime | str]] = [
+    # both readings ahead: refused, naming both
+    ("at 1:30am", FIRST_0045, "dst_overlap"),
+    ("today 1:30am", FIRST_0045, "dst_overlap"),
+    ("1:30am", FIRST_0045, "dst_overlap"),
+    # one reading ahead: that one (never the next day)
+    ("at 1:30am", FIRST_0145, z(2027, 11, 7, 6, 30)),
+    ("today 1:30am", FIRST_0145, z(2027, 11, 7, 6, 30)),
+    ("1:30am", FIRST_0145, z(2027, 11, 7, 6, 30)),
+    ("at 1:10am", FIRST_0145, z(2027, 11, 7, 6, 10)),  # 01:10 is behind on the wall, but 01:10 EST is ahead
+    ("sun 1:30am", FIRST_0145, z(2027, 11, 7, 6, 30)),  # today, not next Sunday
+    ("at 1:30am", SECOND_0115, z(2027, 11, 7, 6, 30)),  # the issue's case: 15 min ahead, not tomorrow
+    ("today 1:30am", SECOND_0115, z(2027, 11, 7, 6, 30)),  # was refused as ambiguous
+    ("01:30", SECOND_0115, z(2027, 11, 7, 6, 30)),
+    ("2027-11-07 01:30", SECOND_0115, z(2027, 11, 7, 6, 30)),  # the first 01:30 has passed
+    ("at 1:50am", SECOND_0115, z(2027, 11, 7, 6, 50)),
+    # both passed: tomorrow's for a bare time, the past for today
+    ("at 1:30am", SECOND_0145, z(2027, 11, 8, 6, 30)),
+    ("1:30am", SECOND_0145, z(2027, 11, 8, 6, 30)),
+    ("today 1:30am", SECOND_0145, "past"),
+    ("at 1:10am", SECOND_0115, z(2027, 11, 8, 6, 10)),
+    # spring forward: a skipped time is refused while its jump is ahead, and behind once it has passed
+    ("at 2:30am", SPRING_0045, "dst_gap"),
+    ("at 2:30am", SPRING_0145, "dst_gap"),
+    ("at 2:30am", SPRING_0315, z(2027, 3, 15, 6, 30)),  # the next 02:30 is Monday's (EDT)
+    ("2:30am", SPRING_0315, z(2027, 3, 15, 6, 30)),
+    ("today 2:30am", SPRING_0315, "past"),
+    ("at 1:30am", SPRING_0145, z(2027, 3, 15, 5, 30)),
+    ("at 3:30am", SPRING_0145, z(2027, 3, 14, 7, 30)),
+]
+
+
+@pytest.mark.parametrize(("text", "now", "expected"), DST_NIGHT, ids=[f"{c[0]}@{c[1]:%H:%MZ}" for c in DST_NIGHT])
+def test_inside_a_dst_night_the_next_occurrence_is_taken(text: str, now: datetime, expected: datetime | str) -> None:
+    if isinstance(expected, datetime):
+        assert parse_when(text, tz=NY, now=now) == expected
+        return
+    with pytest.raises(WhenError) as exc:
+        parse_when(text, tz=NY, now=now)
+    assert exc.value.reason == expected, str(exc.value)
+
+
+def test_a_refused_repeated_time_names_both_readings() -> None:
+    with pytest.raises(WhenError) as exc:
+        parse_when("at 1:30am", tz=NY, now=FIRST_0045)
+    message = str(exc.value)
+    assert "“2027-11-07 01:30 EDT” (the first, 05:30 UTC)" in message
+    assert "“2027-11-07 01:30 EST” (the second, 06:30 UTC)" in message
+
+
+def test_a_skipped_time_suggests_only_times_still_ahead() -> None:
+    with pytest.raises(WhenError) as exc:
+        parse_when("at 2:30am", tz=NY, now=SPRING_0045)
+    assert "“2027-03-14 01:30” or “2027-03-14 03:30”" in str(exc.value)
+    with pytest.raises(WhenError) as exc:
+        parse_when("at 2:30am", tz=NY, now=SPRING_0145)  # 01:30 EST is 15 min ago
+    assert "Type “2027-03-14 03:30” instead." in str(exc.value)
+    assert "01:30" not in str(exc.value)
+
+
+def test_a_skipped_midnight_suggests_each_time_on_its_own_day() -> None:
+    # Santiago springs forward Sat 5 Sep 2026 24:00 -04 -> Sun 6 Sep 01:00 -03: 00:30 is skipped;
+    # 30 min before the jump is Saturday 23:30, 30 min after it Sunday 01:30
+    with pytest.raises(WhenError) as exc:
+        parse_when("tomorrow 00:30", tz="America/Santiago", now=z(2026, 9, 5, 12, 0))
+    assert exc.value.reason == "dst_gap"
+    assert "“2026-09-05 23:30” or “2026-09-06 01:30”" in str(exc.value)
+
+
+def test_utc_times_in_a_refusal_carry_their_own_day() -> None:
+    # Auckland falls back Sun 5 Apr 2026 03:00 NZDT -> 02:00 NZST; 02:30 is Saturday 13:30Z and 14:30Z
+    with pytest.raises(WhenError) as exc:
+        parse_when("tomorrow 2:30am", tz="Pacific/Auckland", now=z(2026, 4, 3, 21, 0))
+    assert "(the first, Sat 4 Apr 13:30 UTC)" in str(exc.value)
+    assert "(the second, Sat 4 Apr 14:30 UTC)" in str(exc.value)
+
+
+# --- the horizon and the suggestions that go with it (issue #12, items 9 and 15) ---------------------------------
+
+
+@pytest.mark.parametrize("days", [1, 2, 3, 5, 30, 365])
+def test_horizon_refusal_names_its_number_and_suggests_a_time_inside_it(days: int) -> None:
+    horizon = timedelta(days=days)
+    with pytest.raises(WhenError) as exc:
+        parse_when(f"in {days + 1} days", tz=NY, now=NOW, horizon=horizon)
+    message = str(exc.value)
+    assert exc.value.reason == "beyond_horizon"
+    assert f"more than {days} day{'s' if days > 1 else ''} ahead" in message
+    suggestion = message.rsplit("e.g. “", 1)[1].split("”")[0]
+    assert NOW < parse_when(suggestion, tz=NY, now=NOW, horizon=horizon) <= NOW + horizon, suggestion
+
+
+@pytest.mark.parametrize("days", [1, 2, 365])
+def test_a_duration_too_large_to_compute_suggests_a_time_inside_the_horizon(days: int) -> None:
+    horizon = timedelta(days=days)
+    for text in ("in 99999999999 days", "in 9999999999 seconds"):
+        with pytest.raises(WhenError) as exc:
+            parse_when(text, tz=NY, now=NOW, horizon=horizon)
+        message = str(exc.value)
+        assert exc.value.reason == "beyond_horizon"
+        assert f"within the next {days} day" in message
+        suggestion = message.rsplit("e.g. “", 1)[1].split("”")[0]
+        assert NOW < parse_when(suggestion, tz=NY, now=NOW, horizon=horizon) <= NOW + horizon, suggestion
+
+
+def test_past_refusal_suggests_a_time_inside_the_horizon() -> None:
+    # "yesterday 23:00" said at 10:20: tomorrow 23:00 is 36 h 40 min away, beyond a 1-day horizon
+    with pytest.raises(WhenError) as exc:
+        parse_when("yesterday 23:00", tz=NY, now=NOW, horizon=timedelta(days=1))
+    suggestion = str(exc.value).rsplit("e.g. “", 1)[1].split("”")[0]
+    assert NOW < parse_when(suggestion, tz=NY, now=NOW, horizon=timedelta(days=1)) <= NOW + timedelta(days=1)
+    with pytest.raises(WhenError) as exc:
+        parse_when("yesterday 3pm", tz=NY, now=NOW)
+    assert "e.g. “tomorrow 15:00”" in str(exc.value)  # inside the default horizon: the same clock time
+
+
+def test_an_invalid_date_names_the_year_it_would_be_read_in() -> None:
+    # said on 6 Mar 2026: February has passed, so "Feb 30" would be next February's
+    with pytest.raises(WhenError) as exc:
+        parse_when("Feb 30 10:00", tz=NY, now=NOW)
+    assert "February 2027 has no day 30 (it has 28 days)" in str(exc.value)
+    with pytest.raises(WhenError) as exc:
+        parse_when("Feb 30 10:00", tz=NY, now=z(2026, 1, 10, 12, 0))  # in January: this February
+    assert "February 2026 has no day 30" in str(exc.value)
+    with pytest.raises(WhenError) as exc:
+        parse_when("30/02 10:00", tz=MAD, now=NOW)
+    assert "February 2027 has no day 30" in str(exc.value)
+
+
+def test_preview_for_a_utc_person_shows_utc_once() -> None:
+    when = z(2026, 3, 7, 16, 6)
+    assert format_preview(when, tz="UTC", now=NOW) == "Sat 7 Mar 16:06 UTC · in 1 d 1 h"
+    assert format_preview(when, tz="Etc/UTC", now=NOW) == "Sat 7 Mar 16:06 UTC · in 1 d 1 h"
+    # another zone at offset zero still says which UTC time it is
+    assert format_preview(when, tz="Europe/London", now=NOW) == "Sat 7 Mar 16:06 GMT · 16:06 UTC · in 1 d 1 h"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.when import WhenError, format_preview, format_relative, parse_when, parse_windows
+from tests.support.dst import TRANSITIONS, jump_over, wall_before, wall_readings
 
 ZONES = [
     "UTC",
@@ -132,3 +133,70 @@ def test_local_wall_time_round_trips(now: datetime, tz: str, offset: int) -> Non
 def test_format_relative_never_fails(seconds: float) -> None:
     text = format_relative(timedelta(seconds=seconds))
     assert text == "now" or text.startswith("in ") or text.endswith(" ago")
+
+
+# --- DST nights in every zone that has them (issue #12, item 2) ----------------------------------------------------
+
+
+def _expected(zone: ZoneInfo, hm: tuple[int, int], now: datetime, today_only: bool) -> datetime | str:
+    """What "at HH:MM" (or "today HH:MM") must give: the first reading after ``now``, or the refusal due.
+
+    Day by day from today: a day whose HH:MM is skipped refuses (dst_gap) while the jump is ahead; a day whose
+    HH:MM happens twice with both still ahead refuses (dst_overlap); otherwise the first reading after now.
+    """
+    today = now.astimezone(zone).date()
+    for k in range(1 if today_only else 3):
+        wall = datetime.combine(today + timedelta(days=k), time(*hm))
+        readings = wall_readings(zone, wall)
+        if not readings:
+            if jump_over(zone, wall) > now:
+                return "dst_gap"
+            continue
+        ahead = [u for u in readings if u > now]
+        if len(ahead) == 2:
+            return "dst_overlap"
+        if ahead:
+            return ahead[0]
+    return "past"
+
+
+near_transition = st.tuples(
+    st.sampled_from(TRANSITIONS),
+    st.integers(min_value=-26 * 60, max_value=26 * 60),  # now, in minutes from the change
+    st.integers(min_value=0, max_value=59),  # now's seconds
+    st.one_of(st.integers(min_value=-150, max_value=150), st.none()),  # the time said: near the change, or any
+    st.integers(min_value=0, max_value=24 * 60 - 1),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=near_transition, form=st.sampled_from(["at {hm}", "{hm}", "at {ampm}", "today {hm}", "today {ampm}"]))
+def test_a_time_of_day_is_its_next_occurrence_in_every_dst_zone(
+    case: tuple[tuple[str, datetime], int, int, int | None, int], form: str
+) -> None:
+    """Said anywhere near a DST change, "at HH:MM" is the first instant after now whose wall time is HH:MM
+    (never a day late), or a refusal when that day skips HH:MM or repeats it with both passes ahead.
+
+    Equality with the first instant is stronger than the issue's bound ("never more than 24 h plus the DST
+    shift after it"); the expected value is worked out with zoneinfo alone, day by day.
+    """
+    (name, change), now_minutes, now_seconds, near, anywhen = case
+    zone = ZoneInfo(name)
+    now = change + timedelta(minutes=now_minutes, seconds=now_seconds)
+    if near is None:
+        hm = divmod(anywhen, 60)
+    else:  # wall times around the change read with the offset before it: covers what is skipped or repeated
+        wall = wall_before(zone, change, near)
+        hm = (wall.hour, wall.minute)
+    if hm == (0, 0) and "ampm" in form:
+        hm = (0, 1)  # "12:00am" alone is "midnight", which has its own rule
+    h12 = hm[0] % 12 or 12
+    text = form.format(hm=f"{hm[0]:02d}:{hm[1]:02d}", ampm=f"{h12}:{hm[1]:02d}{'am' if hm[0] < 12 else 'pm'}")
+    expected = _expected(zone, hm, now, today_only=text.startswith("today"))
+    try:
+        got: datetime | str = parse_when(text, tz=name, now=now)
+    except WhenError as error:
+        got = error.reason
+    if got == "now":  # "today HH:MM" said at HH:MM:00 exactly
+        got = "past"
+    assert got == expected, (text, name, now, now.astimezone(zone))

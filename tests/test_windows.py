@@ -7,9 +7,12 @@ Madrid springs forward Sun 29 Mar 02:00 CET -> 03:00 CEST.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.when import (
     WINDOWS_EXAMPLE,
@@ -21,8 +24,10 @@ from bot.when import (
     format_windows,
     in_window,
     next_window_start,
+    parse_when,
     parse_windows,
 )
+from tests.support.dst import TRANSITIONS, wall_before, wall_readings
 
 NOW = datetime(2026, 3, 6, 15, 20, tzinfo=UTC)  # Friday
 SPEC = "Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC"
@@ -151,12 +156,13 @@ def test_window_over_spring_forward_is_shorter() -> None:
     assert next_window_start(z(2026, 3, 8, 8, 0), windows) == z(2026, 3, 15, 5, 0)
 
 
-def test_window_starting_in_the_gap_starts_after_the_jump() -> None:
-    # 02:30 does not exist on 8 Mar in New York: the window starts at 03:30 EDT = 07:30Z
+def test_window_starting_in_the_gap_starts_at_the_jump() -> None:
+    # 02:30 does not exist on 8 Mar in New York: the window opens when the clocks jump over it, 03:00 EDT = 07:00Z
+    # (issue #12 item 12 changed this from 03:30 EDT: at 03:15 EDT the clock reads a time inside 02:30-05:00)
     windows = parse_windows("Sun 02:30-05:00 America/New_York")
-    assert next_window_start(z(2026, 3, 7, 12, 0), windows) == z(2026, 3, 8, 7, 30)
-    assert in_window(z(2026, 3, 8, 7, 29), windows) is None
-    assert in_window(z(2026, 3, 8, 7, 30), windows) is not None
+    assert next_window_start(z(2026, 3, 7, 12, 0), windows) == z(2026, 3, 8, 7, 0)
+    assert in_window(z(2026, 3, 8, 6, 59), windows) is None
+    assert in_window(z(2026, 3, 8, 7, 0), windows) is not None
     # Madrid: 02:00 does not exist on 29 Mar; the window opens at 03:00 CEST = 01:00Z, closes 04:00 CEST = 02:00Z
     madrid = parse_windows("Sun 02:00-04:00 Europe/Madrid")
     occ = current_or_next_window(z(2026, 3, 28, 12, 0), madrid)
@@ -170,6 +176,43 @@ def test_window_over_fall_back_uses_the_first_occurrence() -> None:
     occ = current_or_next_window(z(2026, 10, 31, 12, 0), windows)
     assert occ is not None
     assert (occ.start, occ.end) == (z(2026, 11, 1, 5, 30), z(2026, 11, 1, 8, 0))
+
+
+def test_window_ending_in_the_gap_ends_at_the_jump() -> None:
+    # Sun 01:00-02:30 on 14 Mar 2027: 01:00 EST = 06:00Z until the clocks jump over 02:30 at 07:00Z
+    windows = parse_windows("Sun 01:00-02:30 America/New_York")
+    occ = current_or_next_window(z(2027, 3, 13, 12, 0), windows)
+    assert occ is not None
+    assert (occ.start, occ.end) == (z(2027, 3, 14, 6, 0), z(2027, 3, 14, 7, 0))
+    assert in_window(z(2027, 3, 14, 7, 15), windows) is None  # 03:15 EDT is not between 01:00 and 02:30
+
+
+def test_a_window_the_clocks_skip_does_not_take_place() -> None:
+    # Sun 02:00-03:00 on 14 Mar 2027 does not exist in New York (02:00 EST -> 03:00 EDT): no window that night;
+    # "next window" and "inside a window" agree on the one after, Sun 21 Mar 02:00 EDT = 06:00Z
+    windows = parse_windows("Sun 02:00-03:00 America/New_York")
+    saturday = z(2027, 3, 13, 12, 0)
+    assert next_window_start(saturday, windows) == z(2027, 3, 21, 6, 0)
+    assert in_window(z(2027, 3, 14, 7, 0), windows) is None
+    start = parse_when("next window", tz="America/New_York", now=saturday, windows=windows)
+    assert start == z(2027, 3, 21, 6, 0)
+    check = check_window(start, windows, WindowPolicy.BLOCK)
+    assert check.inside and not check.blocked
+    assert check.window_end == z(2027, 3, 21, 7, 0)
+    # a window on every day skips only that night
+    daily = parse_windows("daily 02:00-03:00 America/New_York")
+    assert next_window_start(saturday, daily) == z(2027, 3, 15, 6, 0)
+
+
+def test_window_in_the_repeated_hour_is_its_first_pass() -> None:
+    # Sun 7 Nov 2027: 01:00-01:30 happens at 05:00Z (EDT) and again at 06:00Z (EST); the window is the first pass
+    windows = parse_windows("Sun 01:00-01:30 America/New_York")
+    start = parse_when("next window", tz="America/New_York", now=z(2027, 11, 6, 12, 0), windows=windows)
+    assert start == z(2027, 11, 7, 5, 0)
+    assert check_window(start, windows).inside
+    assert in_window(z(2027, 11, 7, 5, 29), windows) is not None
+    assert in_window(z(2027, 11, 7, 6, 15), windows) is None  # 01:15 EST, the second pass
+    assert next_window_start(z(2027, 11, 7, 5, 0), windows) == z(2027, 11, 14, 6, 0)
 
 
 # --- next start ----------------------------------------------------------------------------------------------------
@@ -269,3 +312,48 @@ def test_policy_values() -> None:
     assert WindowPolicy("warn") is WindowPolicy.WARN
     with pytest.raises(ValueError):
         check_window(NOW, parse_windows(SPEC), "sometimes")
+
+
+# --- every zone's DST nights: one rule for "next window" and "inside a window" (issue #12, item 12) ---------------
+
+
+def _clock_inside(window: MaintenanceWindow, local: datetime) -> bool:
+    """Is the wall clock reading ``local`` inside ``window`` (its day, or the day before for a night window)?"""
+    t, wd = local.time(), local.weekday()
+    if window.end > window.start:
+        return wd in window.days and window.start <= t < window.end
+    return (wd in window.days and t >= window.start) or ((wd - 1) % 7 in window.days and t < window.end)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    change=st.sampled_from(TRANSITIONS),
+    start_near=st.integers(min_value=-8, max_value=8),  # quarter hours from the change, read before it
+    quarters=st.integers(min_value=1, max_value=12),
+    daily=st.booleans(),
+    now_minutes=st.integers(min_value=-3 * 24 * 60, max_value=24 * 60),
+    probe_minutes=st.integers(min_value=-4 * 60, max_value=4 * 60),
+)
+def test_windows_on_dst_nights_follow_the_wall_clock(
+    change: tuple[str, datetime], start_near: int, quarters: int, daily: bool, now_minutes: int, probe_minutes: int
+) -> None:
+    """Whatever the zone does that night: the next window start is inside a window; and outside a repeated
+    hour, an instant is inside exactly when its wall clock reads a time inside the window."""
+    name, at = change
+    zone = ZoneInfo(name)
+    start = wall_before(zone, at, start_near * 15).replace(second=0)
+    start = start.replace(minute=start.minute - start.minute % 15)
+    end = start + timedelta(minutes=15 * quarters)
+    days = frozenset(range(7)) if daily else frozenset({start.weekday()})
+    windows = [MaintenanceWindow(days, start.time(), end.time(), name)]
+
+    now = at + timedelta(minutes=now_minutes)
+    nxt = next_window_start(now, windows)
+    assert nxt is not None and nxt > now
+    assert in_window(nxt, windows) is not None, (windows, now, nxt)
+    assert check_window(nxt, windows).inside
+
+    probe = at + timedelta(minutes=probe_minutes)
+    local = probe.astimezone(zone).replace(tzinfo=None)
+    if len(wall_readings(zone, local)) == 1:
+        assert (in_window(probe, windows) is not None) is _clock_inside(windows[0], local), (windows, probe, local)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.control.models import DeviceStatus, Operation, is_failure, is_terminal
+from bot.when import format_local
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -63,10 +64,14 @@ def utc_text(moment: datetime) -> str:
 
 
 def slack_date(moment: datetime) -> str:
-    """Each reader sees ``moment`` in their own zone; the fallback (and the UTC suffix) is UTC."""
+    """Each reader sees ``moment`` in their own zone; the fallback (and the UTC suffix) is UTC.
+
+    The suffix carries its own day (``(Sat 7 Mar 02:00 UTC)``): the bot cannot know each reader's day, and an
+    evening in the Americas is already tomorrow in UTC.
+    """
     epoch = int(moment.timestamp())
     fallback = utc_text(moment)
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}> ({moment.astimezone(UTC):%H:%M} UTC)"
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}> ({format_local(moment, 'UTC')})"
 
 
 def device_text(status: DeviceStatus | None) -> str:
