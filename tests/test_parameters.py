@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from bot.control.models import Operation
+from bot.services.scheduling import find_match
 from bot.simulator import DOCUMENTED_SERIAL
+from bot.store import Store
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness, bot_harness
 from tests.support.slack_text import texts
 from tests.test_scheduling import (
@@ -24,6 +27,7 @@ from tests.test_scheduling import (
     ops_for,
     wait_until,
 )
+from tests.test_store import T0, new_request
 
 
 @pytest.fixture
@@ -150,3 +154,25 @@ def test_modal_errors_echo_no_direction_override(harness: Harness) -> None:
 
 def approval_posts_any(h: Harness) -> list[Any]:
     return [c for c in h.bench.calls_to("chat.postMessage") if c.ok and c.body.get("channel") == APPROVAL_CHANNEL]
+
+
+async def test_audit_finds_a_serial_whatever_its_case(store: Store) -> None:
+    request = await store.create_request(new_request(device_serials=["sn123456789"]), at=T0)
+    await store.audit("U1", "schedule", "sn123456789", outcome="pending", request_id=request.id, at=T0)
+    await store.audit("U2", "approve", request.id, outcome="approved", request_id=request.id, at=T0)
+    await store.audit("U3", "refresh", "Sn123456789", outcome="ok", at=T0)
+    found = await store.recent_audit(DOCUMENTED_SERIAL)
+    assert sorted(a.action for a in found) == ["approve", "refresh", "schedule"]
+
+
+async def test_a_serial_differing_only_by_case_is_one_item_and_reconciles(store: Store) -> None:
+    """The store's own de-duplication, and reconciliation after a lost POST, compare serials as parse_serials does:
+    an API that answers ``SN123456789`` for a request typed ``sn123456789`` must not get a second POST."""
+    request = await store.create_request(new_request(device_serials=["sn123456789", "SN123456789"]), at=T0)
+    (item,) = request.items
+    assert item.device_serial == "sn123456789"
+    created = Operation.model_validate(
+        {"id": "txn_1", "device_serial": DOCUMENTED_SERIAL, "operation_type": request.operation_type,
+         "status": "scheduled", "scheduled_time": request.scheduled_time.isoformat(), "created_at": T0.isoformat()}
+    )  # fmt: skip
+    assert find_match([created], request, item) == created
