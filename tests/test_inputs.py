@@ -109,7 +109,7 @@ def test_the_quick_form_keeps_parameters_as_typed(params: str, sent: dict[str, A
     assert parse_parameters("\n".join(words)) == sent
 
 
-@pytest.mark.parametrize("params", ["note=hello world", 'note="hello world', "retries:=", "x:=3x y=1"])
+@pytest.mark.parametrize("params", ["note=hello world", 'note="hello world', "retries:=", "x:=3x y=1", "-x=1", "9=1"])
 def test_a_bad_quick_form_parameter_is_a_parameter_not_part_of_the_time(params: str) -> None:
     request = parse_command(f"{QUICK} {params}")
     assert isinstance(request, ScheduleRequest)

@@ -65,7 +65,8 @@ def parse_operation_type(text: str, allowed: Sequence[str]) -> str:
 # does; quotes keep spaces (``note="hello world"``). Pairs are separated by spaces or new lines. One reader serves the
 # modal, the quick form and the quick form's word splitting (``parameter_end``), so they cannot disagree.
 _PAIR_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)(:=|=)")
-_QUICK_START_RE = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.-]*:?=|\{)")
+# A word of the quick form that begins its parameters: a ``=`` (no time phrase has one) or a JSON object.
+_QUICK_START_RE = re.compile(r"^(?:[^=]*=|\{)")
 # An opening quote → the quotes that close it (phones type “…”, „…“ and ‘…’).
 _CLOSING = {
     '"': '"',
@@ -272,8 +273,8 @@ def _bounded(params: dict[str, Any]) -> dict[str, Any]:
 def split_quick_form(args: Sequence[str]) -> tuple[str, str, str, list[str]]:
     """``SERIAL TYPE WHEN… [key=value …]`` → (serials, type, when text, parameter words).
 
-    The parameters begin at the first word after the type that starts like one (``key=``, ``key:=`` or ``{``), so
-    a parameter that cannot be read is reported as a parameter, never as part of the time.
+    The parameters begin at the first word after the type with a ``=`` in it or starting with ``{``, so a parameter
+    that cannot be read (``-x=1``) is reported as a parameter, never as part of the time.
     """
     if len(args) < 3:
         raise InputError(
