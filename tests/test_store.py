@@ -75,7 +75,11 @@ def test_urls_switch_to_async_drivers_and_carry_the_schema() -> None:
 
 @given(st.lists(st.sampled_from(["A", "B", " C ", "", "a"]), min_size=1))
 def test_serials_are_deduplicated_in_order(serials: list[str]) -> None:
-    expected = list(dict.fromkeys(s.strip() for s in serials if s.strip()))
+    first_spelling: dict[str, str] = {}  # issue #12: serials differing only by case are one device
+    for serial in serials:
+        if serial.strip():
+            first_spelling.setdefault(serial.strip().casefold(), serial.strip())
+    expected = list(first_spelling.values())
     if not expected:
         with pytest.raises(ValidationError):
             new_request(device_serials=serials)

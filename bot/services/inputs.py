@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +24,12 @@ class InputError(ValueError):
 
 
 def parse_serials(text: str, *, limit: int) -> list[str]:
-    """Serials separated by commas, spaces or new lines; duplicates dropped, order kept."""
+    """Serials separated by commas, spaces or new lines; duplicates dropped, order kept.
+
+    Serials are compared without regard to case: ``SN123456789,sn123456789`` is one device, not two operations
+    on it (the API spec writes serials in upper case and gives case no meaning). Each is sent as first typed: the
+    bot does not invent a spelling the inventory may not have; a spelling it lacks gets the API's 404, naming it.
+    """
     words = [w for w in re.split(r"[\s,;]+", text or "") if w]
     if not words:
         raise InputError("Give at least one device serial, like SN123456789.")
@@ -34,7 +40,10 @@ def parse_serials(text: str, *, limit: int) -> list[str]:
             f"{shown} {'is not a' if len(bad) == 1 else 'are not'} device serial{'s' if len(bad) > 1 else ''}: "
             "use letters, digits, '.', '_', ':' or '-', 3 to 64 characters, like SN123456789."
         )
-    serials = list(dict.fromkeys(words))
+    first_spelling: dict[str, str] = {}
+    for word in words:
+        first_spelling.setdefault(word.casefold(), word)
+    serials = list(first_spelling.values())
     if len(serials) > limit:
         raise InputError(f"{len(serials)} serials is more than {limit} in one request; split it into several.")
     return serials
@@ -51,58 +60,207 @@ def parse_operation_type(text: str, allowed: Sequence[str]) -> str:
     raise InputError(f"Unknown operation type {shown}.{hint} Choose one of: {', '.join(allowed)}.")
 
 
-def _scalar(value: str) -> Any:
-    """``true``/``false``/``null``/numbers become JSON values; everything else stays a string."""
-    lowered = value.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("null", "none"):
+# Parameters. ``key=value`` sends the text as typed (``true``/``false`` excepted: JSON booleans, as in the API's own
+# example ``"restart_required": true``); ``key:=JSON`` sends a JSON value (``retries:=3``, ``tag:=null``), as HTTPie
+# does; quotes keep spaces (``note="hello world"``). Pairs are separated by spaces or new lines. One reader serves the
+# modal, the quick form and the quick form's word splitting (``parameter_end``), so they cannot disagree.
+_PAIR_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)(:=|=)")
+# A word of the quick form that begins its parameters: a ``=`` (no time phrase has one) or a JSON object.
+_QUICK_START_RE = re.compile(r"^(?:[^=]*=|\{)")
+# An opening quote → the quotes that close it (phones type “…”, „…“ and ‘…’).
+_CLOSING = {
+    '"': '"',
+    "'": "'",
+    "\u201c": "\u201d\u201c",
+    "\u201e": "\u201c\u201d",
+    "\u2018": "\u2019",
+    "\u201a": "\u2018\u2019",
+}
+# Typographic double quotes → straight ones, char for char (positions stay valid), to read JSON typed on a phone.
+_STRAIGHT = str.maketrans({c: '"' for c in "\u201c\u201d\u201e\u201f"})
+_SPACE_RE = re.compile(r"\s")
+_WORD_RE = re.compile(r"\S")
+MAX_JSON_DEPTH = 20
+_EXAMPLES = 'like config_profile=production_v2, retries:=3 or note="hello world"'
+
+
+class _NotJson(ValueError):
+    """``NaN``/``Infinity``: Python reads them, JSON has no such values, and the API would get an invalid body."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _NotJson(f"key {key[:40]!r} appears twice")
+        found[key] = value
+    return found
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+
+
+def _check_json(value: Any) -> None:
+    """At most ``MAX_JSON_DEPTH`` levels, and no infinite number (``1e999`` reads as ``inf``)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _NotJson(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise _NotJson("a number too large for JSON")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _decode_json(text: str, start: int) -> tuple[Any, int]:
+    """One JSON value at ``text[start]`` → (value, index after it); typographic quotes read as straight ones.
+
+    Only the next ``MAX_PARAMETERS_JSON`` characters are read (no longer value is accepted), so splitting a long
+    text into words stays linear."""
+    window = text[start : start + MAX_PARAMETERS_JSON + 1]
+    try:
+        try:
+            value, end = _DECODER.raw_decode(window)
+        except json.JSONDecodeError:
+            straight = window.translate(_STRAIGHT)
+            if straight == window:
+                raise
+            value, end = _DECODER.raw_decode(straight)
+    except RecursionError:
+        raise _NotJson(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    _check_json(value)
+    return value, start + end
+
+
+def _word_end(text: str, start: int) -> int:
+    match = _SPACE_RE.search(text, start)
+    return match.start() if match else len(text)
+
+
+def _json_value(key: str, text: str, start: int) -> tuple[Any, int]:
+    if start >= len(text) or text[start].isspace():
+        raise InputError(
+            f"Parameter {key}: give a JSON value after :=, like {key}:=3, {key}:=true or {key}:=null "
+            f"(for an empty text, write {key}= with nothing after it)."
+        )
+    shown = text[start : _word_end(text, start)][:40]
+    try:
+        value, end = _decode_json(text, start)
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise InputError(
+            f"Parameter {key}: {shown} is not valid JSON ({reason}). After := write a JSON value, like "
+            f'{key}:=3, {key}:={{"cpu": 2}} or {key}:=null; for text, write {key}=value.'
+        ) from None
+    if end < len(text) and not text[end].isspace():
+        raise InputError(
+            f"Parameter {key}: {shown} is not valid JSON (something follows the value). After := write a JSON "
+            f"value, like {key}:=3; for text, write {key}=value."
+        )
+    return value, end
+
+
+def _text_value(key: str, text: str, start: int) -> tuple[Any, int]:
+    if start >= len(text) or text[start].isspace():
+        return "", start
+    closers = _CLOSING.get(text[start])
+    if closers is None:
+        end = _word_end(text, start)
+        word = text[start:end]
+        return (word.lower() == "true") if word.lower() in ("true", "false") else word, end
+    stop = start + 1 + MAX_PARAMETERS_JSON
+    close = min((i for quote in closers if (i := text.find(quote, start + 1, stop)) >= 0), default=-1)
+    if close < 0:
+        raise InputError(
+            f"Parameter {key}: the value opens a quote ({text[start]}) that is never closed. "
+            f'Close it, like {key}="hello world".'
+        )
+    end = close + 1
+    if end < len(text) and not text[end].isspace():
+        raise InputError(
+            f'Parameter {key}: put a space after the closing quote, or quote the whole value, like {key}="a b".'
+        )
+    return text[start + 1 : close], end
+
+
+def _read_pair(text: str, start: int, after: str | None = None) -> tuple[str, Any, int]:
+    """The ``key=value`` / ``key:=JSON`` at ``text[start]`` → (key, value, index after it). ``after``: the key of
+    the pair before it, to suggest quotes when a word is the rest of its value."""
+    match = _PAIR_RE.match(text, start)
+    if match is None:
+        word = text[start : _word_end(text, start)]
+        if word.startswith("{"):
+            raise InputError("Give either one JSON object or key=value pairs, not both.")
+        if after is not None:
+            raise InputError(
+                f"Cannot read {word[:40]!r} after parameter {after}. If it is part of {after}'s value, put the "
+                f'value in quotes, like {after}="two words"; otherwise write key=value.'
+            )
+        raise InputError(
+            f"Cannot read parameter {word[:40]!r}: write key=value for text or key:=JSON for numbers, lists and "
+            f"null, {_EXAMPLES}. Put quotes around a value with spaces."
+        )
+    key, operator = match.groups()
+    if not PARAM_KEY_RE.match(key):
+        raise InputError(f"Parameter name {key[:40]!r} is too long: at most 64 characters.")
+    reader = _json_value if operator == ":=" else _text_value
+    value, end = reader(key, text, match.end())
+    return key, value, end
+
+
+def parameter_end(text: str, start: int) -> int | None:
+    """Where the parameter (``key=…``, ``key:=…`` or a JSON object) at ``text[start]`` ends, spaces inside quotes
+    and JSON included; ``None`` if none starts there or it cannot be read (the caller splits at whitespace, and
+    ``parse_parameters`` reports the problem)."""
+    try:
+        if text.startswith("{", start):
+            return _decode_json(text, start)[1]
+        return _read_pair(text, start)[2] if _PAIR_RE.match(text, start) else None
+    except ValueError:  # InputError and bad JSON alike
         return None
-    if re.fullmatch(r"-?\d{1,15}", value):
-        return int(value)
-    if re.fullmatch(r"-?\d{1,15}\.\d{1,15}", value):
-        return float(value)
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value, end = _decode_json(text, 0)
+    except ValueError as exc:
+        where = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
+        raise InputError(
+            f"Parameters look like JSON but are not valid ({where}). "
+            'Write a JSON object like {"config_profile": "production_v2"} or key=value lines.'
+        ) from None
+    if text[end:].strip():
+        raise InputError("Give either one JSON object or key=value pairs, not both.")
+    if not isinstance(value, dict):
+        raise InputError('Parameters must be a JSON object like {"restart_required": true}.')
+    bad_keys = [k for k in value if not PARAM_KEY_RE.match(k)]
+    if bad_keys:
+        raise InputError(f"Parameter name {bad_keys[0][:40]!r} is not valid: use letters, digits and _.")
     return value
 
 
 def parse_parameters(text: str | None) -> dict[str, Any]:
-    """A JSON object, or ``key=value`` pairs one per line (or separated by spaces). Empty → ``{}``."""
+    """A JSON object, or ``key=value`` / ``key:=JSON`` pairs separated by spaces or new lines. Empty → ``{}``."""
     text = (text or "").strip()
     if not text:
         return {}
     if len(text) > MAX_PARAMETERS_JSON:
         raise InputError(f"Parameters are too long ({len(text)} characters; at most {MAX_PARAMETERS_JSON}).")
     if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"Parameters look like JSON but are not valid ({exc.msg} at line {exc.lineno} column {exc.colno}). "
-                'Write a JSON object like {"config_profile": "production_v2"} or key=value lines.'
-            ) from None
-        if not isinstance(value, dict):
-            raise InputError('Parameters must be a JSON object like {"restart_required": true}.')
-        bad_keys = [k for k in value if not PARAM_KEY_RE.match(k)]
-        if bad_keys:
-            raise InputError(f"Parameter name {bad_keys[0][:40]!r} is not valid: use letters, digits and _.")
-        return _bounded(value)
+        return _bounded(_json_object(text))
     params: dict[str, Any] = {}
-    for item in re.split(r"[\n\r]+|\s+(?=[A-Za-z_][A-Za-z0-9_.-]*=)", text):
-        item = item.strip()
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not PARAM_KEY_RE.match(key):
-            raise InputError(
-                f"Cannot read parameter {item[:40]!r}: "
-                "write key=value, one per line, like config_profile=production_v2."
-            )
+    position = 0
+    key: str | None = None
+    while (found := _WORD_RE.search(text, position)) is not None:
+        key, value, position = _read_pair(text, found.start(), after=key)
         if key in params:
             raise InputError(f"Parameter {key} is given twice; keep one.")
-        params[key] = _scalar(value.strip())
+        params[key] = value
     return _bounded(params)
 
 
@@ -113,16 +271,18 @@ def _bounded(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def split_quick_form(args: Sequence[str]) -> tuple[str, str, str, list[str]]:
-    """``SERIAL TYPE WHEN… [key=value …]`` → (serials, type, when text, parameter words)."""
+    """``SERIAL TYPE WHEN… [key=value …]`` → (serials, type, when text, parameter words).
+
+    The parameters begin at the first word after the type with a ``=`` in it or starting with ``{``, so a parameter
+    that cannot be read (``-x=1``) is reported as a parameter, never as part of the time.
+    """
     if len(args) < 3:
         raise InputError(
             "Use /headless schedule SERIAL TYPE WHEN [key=value …], like "
             "/headless schedule SN123456789 reboot tomorrow at 2am — or /headless schedule alone for the form."
         )
     serials, op_type, rest = args[0], args[1], list(args[2:])
-    params: list[str] = []
-    while rest and re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*=", rest[-1]):
-        params.insert(0, rest.pop())
-    if not rest:
+    first = next((i for i, word in enumerate(rest) if _QUICK_START_RE.match(word)), len(rest))
+    if first == 0:
         raise InputError("Say when, like tomorrow at 2am, in 3 hours, or next window.")
-    return serials, op_type, " ".join(rest), params
+    return serials, op_type, " ".join(rest[:first]), rest[first:]

@@ -450,7 +450,7 @@ def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: It
     not_before = (item.attempted_at or record.created_at) - timedelta(minutes=5)
     for op in operations:
         if (
-            op.device_serial == item.device_serial
+            op.device_serial.casefold() == item.device_serial.casefold()  # as parse_serials compares
             and op.operation_type == record.operation_type
             and abs((op.scheduled_time - record.scheduled_time).total_seconds()) < 1
             and (op.created_at is None or op.created_at >= not_before)

@@ -7,7 +7,8 @@ at most 50 blocks, 3000 characters per section text, 75 per button label, 2000 p
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,9 +41,27 @@ _STATUS_EMOJI: dict[str, str] = {
 }
 
 
+# Bidirectional controls: embeddings, overrides and isolates, and the invisible direction marks. Echoed as they are,
+# they make text read in another order than it is stored (``abc\u202edcba`` reads "abcabcd"), so an approver could
+# be shown one value while another is sent.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+BIDI_SHOWN_AS = "\ufffd"
+# Slack's code spans cannot escape a backtick: one in echoed text would end the span (or open one) and spill the
+# rest. It is shown as the look-alike modifier letter grave accent (only shown: what is sent is what was typed).
+BACKTICK_SHOWN_AS = "\u02cb"
+
+
+def neutralize(text: object) -> str:
+    """``text`` with every bidirectional control shown as U+FFFD: for echoes in plain text (modal errors)."""
+    return _BIDI.sub(BIDI_SHOWN_AS, str(text))
+
+
 def escape(text: object) -> str:
-    """Escape the three characters mrkdwn reserves, so user text can never become a mention or a link."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User text made safe to echo in mrkdwn, in or out of a code span: the three characters mrkdwn reserves are
+    escaped (so it can never become a mention or a link), backticks cannot end a code span, and bidirectional
+    controls cannot reorder what is shown."""
+    text = neutralize(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("`", BACKTICK_SHOWN_AS)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -163,8 +182,7 @@ def operation_message(op: Operation, *, refreshed_age: float | None = None, cach
         fields.append(f"*Created* {slack_date(op.created_at)}")
     fields.append(f"*Device status* {device_text(op.device_status)}")
     if op.parameters:
-        params = ", ".join(f"`{escape(k)}={escape(json.dumps(v))}`" for k, v in op.parameters.items())
-        fields.append(f"*Parameters* {params}")
+        fields.append(f"*Parameters* {parameters_text(op.parameters)}")
     blocks: list[Block] = [section("\n".join(fields))]
     if refreshed_age is not None:
         if cached:
@@ -185,6 +203,12 @@ def operation_message(op: Operation, *, refreshed_age: float | None = None, cach
     return {"text": f"Operation {op.id}: {op.status} ({op.device_serial}, {op.operation_type})", "blocks": blocks}
 
 
+def parameters_text(parameters: Mapping[str, Any]) -> str:
+    """Each parameter as ``key=JSON`` in a code span: its type shows (``"1.10"`` is text, ``3`` a number, ``true`` a
+    boolean) and text shows as text (``é``, not ``\\u00e9``)."""
+    return ", ".join(f"`{escape(k)}={escape(json.dumps(v, ensure_ascii=False))}`" for k, v in parameters.items())
+
+
 def format_age(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
@@ -203,6 +227,8 @@ HELP_LINES = (
     "`/headless status TXN_ID` — one operation and its device (e.g. `/headless status txn_12345`)",
     "`/headless refresh TXN_ID` — ask the device for its current status (slow; at most once a minute)",
     "`/headless schedule` — open the scheduling form; or `/headless schedule SERIAL TYPE WHEN [key=value …]`",
+    "Parameters: `key=value` sends text as typed (`true`/`false` are booleans), `key:=JSON` a JSON value "
+    '(`retries:=3`, `tag:=null`); quote a value with spaces: `note="two words"`',
     "`/headless watch TXN_ID [#channel]` / `unwatch TXN_ID` — follow an operation's status changes",
     "`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)",
     "`/headless help` — this help",

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.services.inputs import parameter_end
+
 SUBCOMMANDS: tuple[str, ...] = ("list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "help")
 ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
 
@@ -23,12 +25,21 @@ CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,63}$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,63}$")
 STATUS_WORD = re.compile(r"^[A-Za-z_]{1,40}$")
 
-_SMART = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u00a0": " "})
+# Phones' typography: curly quotes (English “…” ‘…’, German „…“ ‚…‘) and no-break spaces.
+_SMART = str.maketrans(
+    {
+        **dict.fromkeys("\u201c\u201d\u201e\u201f", '"'),
+        **dict.fromkeys("\u2018\u2019\u201a\u201b", "'"),
+        **dict.fromkeys("\u00a0\u2007\u202f", " "),
+    }
+)
 _USER_ESCAPE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_ESCAPE = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
 _GROUP_ESCAPE = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK_ESCAPE = re.compile(r"<(?:mailto:|https?://)?([^>|]+)\|([^>]*)>|<(https?://[^>]+)>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_WORD = re.compile(r"\S")
+_SPACE = re.compile(r"\s")
 
 
 class Request(BaseModel):
@@ -115,20 +126,39 @@ ParsedCommand = (
 
 def normalize(text: str) -> str:
     """Undo Slack's escapes and phones' typography; collapse whitespace."""
+    return " ".join(_unescape(text).split())
+
+
+def _unescape(text: str) -> str:
+    """``normalize`` but with whitespace as typed (a quoted parameter value keeps its spaces)."""
     text = _CONTROL.sub(" ", text or "").translate(_SMART)
     text = _USER_ESCAPE.sub(r"@\1", text)
     text = _CHANNEL_ESCAPE.sub(r"#\1", text)
     text = _GROUP_ESCAPE.sub(r"@\1", text)
     text = _LINK_ESCAPE.sub(lambda m: m.group(2) or m.group(3) or m.group(1), text)
-    text = html.unescape(text)
-    return " ".join(text.split())
+    return html.unescape(text)
 
 
 def split_words(text: str) -> list[str]:
-    """Whitespace-separated words, keeping "double quoted phrases" together."""
+    """Whitespace-separated words, keeping "double quoted phrases" together (without their quotes).
+
+    A parameter stays one word as typed, quotes included, so the parameter reader sees what was typed:
+    ``note="hello world"``, ``limits:={"cpu": 2}`` and a JSON object ``{"a": "b c"}`` are one word each.
+    """
     words: list[str] = []
-    for match in re.finditer(r'"([^"]*)"|(\S+)', text):
-        words.append(match.group(1) if match.group(1) is not None else match.group(2))
+    position = 0
+    while (found := _WORD.search(text, position)) is not None:
+        start = found.start()
+        if text[start] == '"' and (close := text.find('"', start + 1)) >= 0:
+            words.append(text[start + 1 : close])
+            position = close + 1
+            continue
+        end = parameter_end(text, start)
+        if end is None:
+            space = _SPACE.search(text, start)
+            end = space.start() if space else len(text)
+        words.append(text[start:end])
+        position = end
     return words
 
 
@@ -147,7 +177,7 @@ def _channel_arg(word: str) -> str | None:
 
 def parse_command(text: str) -> ParsedCommand:
     """Parse the text after ``/headless``."""
-    words = split_words(normalize(text))
+    words = split_words(_unescape(text))
     if not words:
         return HelpRequest()
     head, rest = words[0].lower(), words[1:]

@@ -10,7 +10,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.services.scheduling import ScheduleDraft
-from bot.slack.blocks import Block, Message, button, context, escape, section, slack_date, truncate
+from bot.slack.blocks import (
+    Block,
+    Message,
+    button,
+    context,
+    escape,
+    parameters_text,
+    section,
+    slack_date,
+    truncate,
+)
 from bot.store.records import ItemState, RequestState, ScheduleRecord
 
 SCHEDULE_MODAL = "schedule_modal"
@@ -90,7 +100,11 @@ def schedule_modal(
             "block_id": FIELD_BLOCKS["parameters"],
             "optional": True,
             "label": _plain("Parameters"),
-            "hint": _plain('key=value, one per line, or a JSON object like {"config_profile": "production_v2"}'),
+            "hint": _plain(
+                "key=value sends text as typed (true/false are booleans), key:=JSON a JSON value (retries:=3, "
+                'tag:=null); quote a value with spaces: note="two words". Or a JSON object like '
+                '{"config_profile": "production_v2"}'
+            ),
             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
         },
         {
@@ -152,9 +166,7 @@ def reject_modal(request_id: str, channel_id: str | None, message_ts: str | None
 
 
 def _params_text(parameters: dict[str, Any]) -> str:
-    if not parameters:
-        return "none"
-    return ", ".join(f"`{escape(k)}={escape(json.dumps(v, ensure_ascii=False))}`" for k, v in parameters.items())
+    return parameters_text(parameters) if parameters else "none"
 
 
 def _serials_text(serials: Sequence[str]) -> str:

@@ -23,7 +23,7 @@ from bot.services.inputs import InputError, split_quick_form
 from bot.services.people import Person
 from bot.services.scheduling import FormErrors, ScheduleForm
 from bot.slack import schedule_blocks as sb
-from bot.slack.blocks import escape, text_message
+from bot.slack.blocks import escape, neutralize, text_message
 from bot.slack.commands import CHANNEL_ID
 from bot.slack.listeners import safe_respond
 from bot.store.errors import StoreUnavailable
@@ -252,7 +252,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         try:
             draft = service.validate(form_from_view(view), tz=tz, locale=meta.locale)
         except FormErrors as exc:
-            errors = {sb.FIELD_BLOCKS.get(k, k): v[:1900] for k, v in exc.errors.items()}
+            errors = {sb.FIELD_BLOCKS.get(k, k): neutralize(v)[:1900] for k, v in exc.errors.items()}
             await ack(response_action="errors", errors=errors)
             runtime.metrics.count("schedule_modal", "user_error")
             return

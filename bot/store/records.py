@@ -84,15 +84,16 @@ class NewScheduleRequest(BaseModel):
     @field_validator("device_serials")
     @classmethod
     def _dedupe_serials(cls, serials: list[str]) -> list[str]:
-        """Strip, drop blanks, deduplicate keeping the first occurrence's order."""
-        seen: dict[str, None] = {}
+        """Strip, drop blanks, deduplicate keeping the first occurrence's order and spelling (serials differing
+        only by case are one device, as ``bot.services.inputs.parse_serials`` reads them)."""
+        seen: dict[str, str] = {}
         for serial in serials:
             cleaned = serial.strip()
             if cleaned:
-                seen.setdefault(cleaned, None)
+                seen.setdefault(cleaned.casefold(), cleaned)
         if not seen:
             raise ValueError("at least one device serial is required")
-        return list(seen)
+        return list(seen.values())
 
     @field_validator("scheduled_time")
     @classmethod

@@ -697,16 +697,18 @@ class Store:
 
         A subject matches lines whose ``subject`` or ``request_id`` is it, plus, when it is a device serial or
         an operation id the bot created, the lines of every request naming that serial / owning that
-        operation.
+        operation. Serials (and subjects, which are often serials) match whatever their case, as
+        ``parse_serials`` compares them: ``sn123456789`` finds the lines of ``SN123456789``.
         """
         statement = select(AuditRow)
         if subject is not None:
+            folded = subject.lower()
             related_requests = select(ScheduleItemRow.request_id).where(
-                or_(ScheduleItemRow.device_serial == subject, ScheduleItemRow.operation_id == subject)
+                or_(sql_func.lower(ScheduleItemRow.device_serial) == folded, ScheduleItemRow.operation_id == subject)
             )
             statement = statement.where(
                 or_(
-                    AuditRow.subject == subject,
+                    sql_func.lower(AuditRow.subject) == folded,
                     AuditRow.request_id == subject,
                     AuditRow.request_id.in_(related_requests),
                 )
