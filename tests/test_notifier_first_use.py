@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.client import ControlApiClient
@@ -19,7 +20,7 @@ from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import NewScheduleRequest, RequestState, Store
 from tests import test_notifier as base
 from tests.support.slack_text import texts
-from tests.test_notifier import NOTIFY, ONCALL, THREADS, TOKEN, World
+from tests.test_notifier import CHOSEN, NOTIFY, ONCALL, THREADS, TOKEN, World
 
 world = base.world  # the fixture: simulator, Slack bench and a store, once per database
 
@@ -127,3 +128,30 @@ async def test_bot_created_operations_first_seen_by_the_very_first_poll_are_told
     assert {op for op in ops for reply in replies if op in texts(reply)} == set(ops)
     assert not any(quiet in texts(post) for post in world.posts())
     assert (await world.notifier().run_cycle()).changes == 0
+
+
+# ----------------------------------------------------------------------------------------------- item 15: on-call
+
+
+@pytest.mark.parametrize("threshold", [10, 2], ids=["messages", "digests"])
+async def test_several_failures_in_one_poll_page_oncall_once_per_channel(world: World, threshold: int) -> None:
+    notifier = world.notifier(digest_threshold=threshold)
+    await notifier.run_cycle()
+    ops, ts = await bot_request(world, world.serials()[:3], chosen=CHOSEN)
+    for op_id in ops:
+        world.force(op_id, "failed")
+    await notifier.run_cycle()
+
+    per_destination = 3 if threshold == 10 else 1
+    replies, channel = in_thread(world, ts), in_channel(world, THREADS)
+    assert len(replies) == len(channel) == per_destination
+    assert pings(replies) == 0  # the thread is told; the page goes to the channel, once
+    for posts in (channel, in_channel(world, CHOSEN), in_channel(world, NOTIFY)):
+        assert len(posts) == per_destination and pings(posts) == 1
+        assert all(op in " ".join(texts(post) for post in posts) for op in ops)
+
+    stranger = world.op(world.serials()[3])
+    await notifier.run_cycle()
+    world.force(stranger, "failed")
+    await notifier.run_cycle()  # the next poll's failure pages again, as a single failure does
+    assert pings(in_channel(world, NOTIFY)[per_destination:]) == 1

@@ -407,17 +407,25 @@ class Notifier:
                      self.forget_after.days)  # fmt: skip
 
     async def route(self, changes: Sequence[OperationChange]) -> list[NewNotification]:
-        """The outbox rows for ``changes``: one per (change, destination), destinations de-duplicated."""
+        """The outbox rows for ``changes`` (one poll's): one per (change, destination), destinations de-duplicated.
+
+        Failures of the operations of one request (one message thread) page on-call once per destination and
+        poll, as a single failure does: the first one's message mentions the group, the others' do not."""
         ids = [change.operation_id for change in changes]
         threads = await self.store.bot_threads(ids)
         watches = await self.store.watch_channels(ids)
         notes: list[NewNotification] = []
+        paged: set[tuple[str, str | None, str]] = set()  # (channel, thread_ts, the message thread failing)
         for change in changes:
-            destinations = self._destinations(
-                change, threads.get(change.operation_id), watches.get(change.operation_id, [])
-            )
+            thread = threads.get(change.operation_id)
+            destinations = self._destinations(change, thread, watches.get(change.operation_id, []))
+            source = f"{thread.thread_channel_id}/{thread.thread_ts}" if thread and thread.thread_ts else None
             payload = change.to_payload()
             for destination in destinations:
+                where = (destination.channel, destination.thread_ts, source or change.operation_id)
+                mention = destination.mention and where not in paged
+                if mention:
+                    paged.add(where)
                 notes.append(
                     NewNotification(
                         dedupe_key=change.dedupe_key(destination.channel, destination.thread_ts),
@@ -425,7 +433,7 @@ class Notifier:
                         channel_id=destination.channel,
                         thread_ts=destination.thread_ts,
                         kind=KIND_CHANGE,
-                        payload={**payload, "mention": destination.mention},
+                        payload={**payload, "mention": mention},
                     )
                 )
         return notes
@@ -528,6 +536,7 @@ class Notifier:
                 message = notify_blocks.digest_message(
                     [OperationChange.from_payload(row.payload) for row in changes],
                     oncall_group=self.settings.oncall_group,
+                    mention_oncall=any(row.payload.get("mention") for row in changes),
                 )
                 if not await self._deliver_rows(channel, thread_ts, changes, message, report, digest=True):
                     return report
