@@ -7,7 +7,9 @@ operations "created by the bot" here are created by the real ``SchedulingService
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -20,7 +22,7 @@ from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import NewScheduleRequest, RequestState, Store
 from tests import test_notifier as base
 from tests.support.slack_text import texts
-from tests.test_notifier import CHOSEN, NOTIFY, ONCALL, THREADS, TOKEN, World
+from tests.test_notifier import CHOSEN, INTERVAL, NOTIFY, ONCALL, THREADS, TOKEN, World, eventually
 
 world = base.world  # the fixture: simulator, Slack bench and a store, once per database
 
@@ -155,3 +157,43 @@ async def test_several_failures_in_one_poll_page_oncall_once_per_channel(world: 
     world.force(stranger, "failed")
     await notifier.run_cycle()  # the next poll's failure pages again, as a single failure does
     assert pings(in_channel(world, NOTIFY)[per_destination:]) == 1
+
+
+# ----------------------------------------------------------------------------------------------- item 15: recovery
+
+
+async def test_recovery_is_told_within_one_poll_interval_however_long_the_back_off(world: World) -> None:
+    """The loop runs for real with a virtual wait: each wait moves the notifier's clock by what was asked and
+    returns at once, so the test reads in virtual seconds how long the notifier waited between list polls."""
+    events: list[tuple[str, Any]] = []
+
+    def observe(kind: str, outcome: str, seconds: float) -> None:
+        events.append((kind, outcome))
+
+    async def wait(seconds: float) -> None:
+        failed_polls = sum(1 for kind, outcome in events if kind == "list" and outcome != "ok")
+        if failed_polls >= 4 and world.sim.faults.error_rate:
+            world.sim.faults.error_rate = 0.0  # the API comes back while the notifier waits
+            events.append(("healed", None))
+        events.append(("wait", seconds))
+        world.clock.advance(seconds)
+        await asyncio.sleep(0.01)
+
+    notifier = world.notifier(wait=wait, observer=observe, max_backoff=3600.0)
+    await notifier.run_cycle()  # baseline
+    events.clear()
+    world.sim.faults.error_rate = 1.0
+    notifier.start()
+    await eventually(lambda: len(world.posts(NOTIFY)) == 2, timeout=20, what="the recovery message")
+    await notifier.stop()
+
+    alert, recovery = world.posts(NOTIFY)
+    assert "Control API unreachable since" in texts(alert) and "answering again after" in texts(recovery)
+    lists = [n for n, (kind, _) in enumerate(events) if kind == "list"]
+    waited = [sum(s for kind, s in events[a:b] if kind == "wait") for a, b in pairwise(lists)]
+    assert waited[:3] == pytest.approx([2 * INTERVAL, 4 * INTERVAL, 8 * INTERVAL])  # the list still backs off
+    healed = events.index(("healed", None))
+    recovered = next(n for n in lists if n > healed)
+    assert events[recovered][1] == "ok"
+    assert sum(s for kind, s in events[healed:recovered] if kind == "wait") <= INTERVAL + 1e-9
+    assert any(kind == "health" for kind, _ in events[:healed])  # probed, one small request, meanwhile
