@@ -541,19 +541,20 @@ class Store:
                     .execution_options(synchronize_session=False)
                 )
                 if row is not None:
-                    asked = await session.execute(
-                        select(ScheduleRequestRow.operation_type, ScheduleRequestRow.scheduled_time).where(
-                            ScheduleRequestRow.id == row.request_id
-                        )
-                    )
-                    for operation_type, scheduled_time in asked:
+                    asked = (
                         await session.execute(
-                            seed_known_state(
-                                self.dialect, operation_id=operation_id, device_serial=row.device_serial,
-                                operation_type=operation_type, scheduled_time=scheduled_time, status=created_status,
-                                at=at,
+                            select(ScheduleRequestRow.operation_type, ScheduleRequestRow.scheduled_time).where(
+                                ScheduleRequestRow.id == row.request_id
                             )
-                        )  # fmt: skip
+                        )
+                    ).one()  # the item's request (a foreign key): what was asked for
+                    await session.execute(
+                        seed_known_state(
+                            self.dialect, operation_id=operation_id, device_serial=row.device_serial,
+                            operation_type=asked.operation_type, scheduled_time=asked.scheduled_time,
+                            status=created_status, at=at,
+                        )
+                    )  # fmt: skip
                     return _item_record(row)
                 current = await session.get(ScheduleItemRow, item_id)
         except IntegrityError as exc:
