@@ -61,8 +61,11 @@ class World:
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     def notifier(self, store: Store | None = None, **overrides: Any) -> Notifier:
-        options = {key: overrides.pop(key) for key in list(overrides) if key in ("sleep", "max_attempts")}
-        control = ControlApiClient(f"{self.sim_url}/api/v1", TOKEN, timeout=3, max_retries=0, backoff_base=0.01)
+        options = {key: overrides.pop(key) for key in list(overrides) if key in ("sleep", "max_attempts", "wait",
+                                                                                 "max_backoff")}  # fmt: skip
+        observer = overrides.pop("observer", None)  # sees every Control API request: (kind, outcome, seconds)
+        control = ControlApiClient(f"{self.sim_url}/api/v1", TOKEN, timeout=3, max_retries=0, backoff_base=0.01,
+                                   observer=observer)  # fmt: skip
         web = AsyncWebClient(token=self.bench.bot_token, base_url=self.bench.api_url)
         notifier = Notifier(
             self.settings(**overrides), store or self.store, control, web, clock=self.clock,
@@ -628,15 +631,18 @@ async def test_a_rejected_token_is_an_outage_too(world: World) -> None:
 
 
 async def test_the_loop_backs_off_exponentially_and_caps(world: World) -> None:
-    notifier = world.notifier()
+    requests: list[str] = []
+    notifier = world.notifier(observer=lambda kind, outcome, seconds: requests.append(kind))
     notifier.max_backoff = 1.0
     assert [notifier.next_delay(n) for n in range(5)] == [INTERVAL, 0.4, 0.8, 1.0, 1.0]
     world.sim.faults.error_rate = 1.0
     notifier.start()
     await asyncio.sleep(2.0)
     await notifier.stop()
-    polls = world.sim.hits["GET"]
+    polls = requests.count("list")
     assert 3 <= polls <= 5  # 0, 0.4, 1.2, 2.0 … instead of every 0.2 s (10 polls)
+    assert requests.count("health") >= 2  # meanwhile one small probe per interval (see test_notifier_first_use.py)
+    assert world.sim.hits["GET"] == len(requests)
     assert len(world.posts(NOTIFY)) == 1  # the one outage alert
 
 

@@ -28,9 +28,11 @@ after it was forgotten is a first sighting like any other; scheduled before the 
 recorded silently (see ``bot.services.notifier_events``).
 
 The first cycle on a database with no baseline records every operation silently. When the Control API cannot be
-listed, the loop backs off exponentially (``min(interval * 2**n, 15 min)``), ``NOTIFY_CHANNEL`` gets one
-"unreachable since …" alert once the outage has lasted a poll interval, and one recovery message when the API
-answers again (both recorded in ``notifier_meta``, so a restart neither repeats nor forgets them).
+listed, the loop backs off exponentially (``min(interval * 2**n, 15 min)``) but probes the API every poll interval
+with one small request (``ControlApiClient.health``), polling as soon as it answers: the list is spared during an
+outage, and the recovery is noticed within one interval. ``NOTIFY_CHANNEL`` gets one "unreachable since …" alert
+once the outage has lasted a poll interval, and one recovery message when the API answers again (both recorded in
+``notifier_meta``, so a restart neither repeats nor forgets them).
 
 Only one process polls: ``run_forever`` holds the store's ``NotifierLease`` (PostgreSQL: a session advisory lock
 on a dedicated connection; SQLite: a single process) and checks it before each cycle.
@@ -162,7 +164,7 @@ class Notifier:
 
     ``poll_interval`` and ``digest_threshold`` default to the settings (``POLL_INTERVAL_SECONDS``,
     ``DIGEST_THRESHOLD``); tests pass a short interval. ``sleep`` is how the notifier waits for ``Retry-After``
-    (tests may record it).
+    (tests may record it); ``wait``, if given, how the loop waits between polls and probes (tests move a clock).
     """
 
     def __init__(
@@ -181,6 +183,7 @@ class Notifier:
         max_attempts: int = MAX_ATTEMPTS,
         unpostable_ttl: float = UNPOSTABLE_TTL_SECONDS,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        wait: Callable[[float], Awaitable[Any]] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -196,6 +199,7 @@ class Notifier:
         self.max_attempts = max_attempts
         self.unpostable_ttl = unpostable_ttl
         self._sleep = sleep
+        self._wait_hook = wait
         self._lease: NotifierLease | None = None
         self._cycle_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -249,7 +253,8 @@ class Notifier:
         }
 
     def next_delay(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` consecutive failed polls: the interval, or backoff (capped)."""
+        """Seconds to the next poll after ``failures`` consecutive failed polls: the interval, or backoff (capped;
+        probes may end it sooner, see ``_until_next_poll``)."""
         if failures <= 0:
             return self.poll_interval
         return min(self.poll_interval * 2 ** min(failures, 30), max(self.max_backoff, self.poll_interval))
@@ -272,11 +277,27 @@ class Notifier:
                 else:
                     self._failures = 0 if report.ok else self._failures + 1
                     delay = self.next_delay(self._failures)
-                await self._wait(delay)
+                await self._until_next_poll(delay)
         finally:
             await self._drop_lease()
 
+    async def _until_next_poll(self, delay: float) -> None:
+        """Wait ``delay``. A longer wait than the poll interval is a back-off after failed polls: the Control API
+        is then probed every interval (one request, one attempt, one small page) and the wait ends as soon as it
+        answers, so the next poll (and the "answering again" message) comes within one interval of the recovery,
+        while the full list is not read again during the outage."""
+        left = delay
+        while left - self.poll_interval > 1e-6 and not self._stopping.is_set():  # (float steps: 0.8 - 3 × 0.2 > 0.2)
+            await self._wait(self.poll_interval)
+            left -= self.poll_interval
+            if self._stopping.is_set() or await self.control.health() == "ok":
+                return
+        await self._wait(max(0.0, left))
+
     async def _wait(self, seconds: float) -> None:
+        if self._wait_hook is not None:
+            await self._wait_hook(seconds)
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
@@ -407,17 +428,25 @@ class Notifier:
                      self.forget_after.days)  # fmt: skip
 
     async def route(self, changes: Sequence[OperationChange]) -> list[NewNotification]:
-        """The outbox rows for ``changes``: one per (change, destination), destinations de-duplicated."""
+        """The outbox rows for ``changes`` (one poll's): one per (change, destination), destinations de-duplicated.
+
+        Failures of the operations of one request (one message thread) page on-call once per destination and
+        poll, as a single failure does: the first one's message mentions the group, the others' do not."""
         ids = [change.operation_id for change in changes]
         threads = await self.store.bot_threads(ids)
         watches = await self.store.watch_channels(ids)
         notes: list[NewNotification] = []
+        paged: set[tuple[str, str | None, str]] = set()  # (channel, thread_ts, the message thread failing)
         for change in changes:
-            destinations = self._destinations(
-                change, threads.get(change.operation_id), watches.get(change.operation_id, [])
-            )
+            thread = threads.get(change.operation_id)
+            destinations = self._destinations(change, thread, watches.get(change.operation_id, []))
+            source = f"{thread.thread_channel_id}/{thread.thread_ts}" if thread and thread.thread_ts else None
             payload = change.to_payload()
             for destination in destinations:
+                where = (destination.channel, destination.thread_ts, source or change.operation_id)
+                mention = destination.mention and where not in paged
+                if mention:
+                    paged.add(where)
                 notes.append(
                     NewNotification(
                         dedupe_key=change.dedupe_key(destination.channel, destination.thread_ts),
@@ -425,7 +454,7 @@ class Notifier:
                         channel_id=destination.channel,
                         thread_ts=destination.thread_ts,
                         kind=KIND_CHANGE,
-                        payload={**payload, "mention": destination.mention},
+                        payload={**payload, "mention": mention},
                     )
                 )
         return notes
@@ -528,6 +557,7 @@ class Notifier:
                 message = notify_blocks.digest_message(
                     [OperationChange.from_payload(row.payload) for row in changes],
                     oncall_group=self.settings.oncall_group,
+                    mention_oncall=any(row.payload.get("mention") for row in changes),
                 )
                 if not await self._deliver_rows(channel, thread_ts, changes, message, report, digest=True):
                     return report

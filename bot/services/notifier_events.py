@@ -10,11 +10,15 @@ recorded after the previous one and returns the rows to write back and the chang
 
 An operation seen for the first time is recorded silently while its status is still an initial one
 (scheduled, pending…); a first sighting already past those (created and finished between two polls) is
-reported as a transition from "unknown", so nothing is missed. On the very first poll (``baseline=True``)
-everything is recorded silently, so a new installation does not flood channels with the fleet's history. For the
+reported as a transition from "unknown", so nothing is missed. On the very first poll (``baseline=True``) every
+first sighting is recorded silently, so a new installation does not flood channels with the fleet's history. For the
 same reason a first sighting whose scheduled time is before ``history_before`` is recorded silently: the API
 refuses to schedule in the past, so such an operation is not new but history — one the notifier forgot after it
 left the list (``NOTIFIER_FORGET_AFTER_DAYS``) and that is listed again, or one the token could not see before.
+
+An operation the bot created is never a first sighting: the store records it as known, in its POST answer's status
+(``scheduled``), when its item is marked created (``seed_known_state``), so its first change reads "Scheduled → In
+progress" (on the very first poll too); "first seen" is only said of operations the bot never knew.
 """
 
 from __future__ import annotations

@@ -369,7 +369,9 @@ class SchedulingService:
             await self.audit("bot", "create", record, outcome="failed", detail={"error": _error_text(exc)})
             return
         await faultpoints.reached(faultpoints.AFTER_POST)
-        await self._store.complete_item(item.id, operation_id=operation.id, at=self._clock())
+        await self._store.complete_item(
+            item.id, operation_id=operation.id, at=self._clock(), created_status=operation.status
+        )
         await self.audit(
             "bot", "create", record, outcome="created",
             detail={"serial": item.device_serial, "operation_id": operation.id},

@@ -125,16 +125,18 @@ def _digest_line(change: OperationChange) -> str:
     return f"• {flag}{what}: device {state}"
 
 
-def digest_message(changes: Sequence[OperationChange], *, oncall_group: str | None = None) -> Message:
+def digest_message(
+    changes: Sequence[OperationChange], *, oncall_group: str | None = None, mention_oncall: bool = True
+) -> Message:
     """Many changes for one channel in one poll, as one message instead of one post each.
 
-    Failures come first and, when there are any, the on-call group is mentioned once. Lines are packed into
-    sections of at most 3000 characters, at most ``DIGEST_MAX_LINES`` lines and 50 blocks; the rest is
-    summarised as "and N more".
+    Failures come first and, when there are any (and ``mention_oncall``: not in a thread whose channel message
+    pages), the on-call group is mentioned once. Lines are packed into sections of at most 3000 characters, at
+    most ``DIGEST_MAX_LINES`` lines and 50 blocks; the rest is summarised as "and N more".
     """
     ordered = sorted(changes, key=lambda change: change.failure is None)  # stable: failures first
     failures = sum(1 for change in ordered if change.failure is not None)
-    ping = mention(oncall_group) if failures else ""
+    ping = mention(oncall_group) if failures and mention_oncall else ""
     count = f"{len(ordered)} operation changes"
     failed = f", *{failures} failure{'s' if failures != 1 else ''}*" if failures else ""
     header = f"{ping}:bell: *{count}* since the last check{failed}"

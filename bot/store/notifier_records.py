@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store.models import OperationStateRow
+
 log = logging.getLogger("bot.store")
+
+#: The status an operation is created in: the Control API's answer to the POST says ``scheduled``.
+CREATED_STATUS = "scheduled"
 
 
 class NotificationState(StrEnum):
@@ -75,6 +81,40 @@ class NotificationRecord(BaseModel):
     error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+def seed_known_state(
+    dialect: str,
+    *,
+    operation_id: str,
+    device_serial: str,
+    operation_type: str,
+    scheduled_time: datetime,
+    status: str,
+    at: datetime,
+) -> Executable:
+    """What the bot knows of an operation it has just created, as the notifier's known state (``version`` 0),
+    unless the notifier already recorded the operation (insert-or-ignore).
+
+    The notifier then diffs its first sighting against ``status`` (the POST answer's): the first change reads
+    ``Scheduled → In progress``, not "unknown (first seen)", on every replica, after a restart and on the very first
+    (otherwise silent) poll. Written with the item's ``→ created``, in the same transaction.
+    """
+    values = {
+        "operation_id": operation_id,
+        "device_serial": device_serial[:128],
+        "operation_type": operation_type[:128],
+        "status": status[:128],
+        "scheduled_time": scheduled_time,
+        "device_online": None,
+        "last_seen": None,
+        "offline_reported": False,
+        "version": 0,
+        "updated_at": at,
+        "missing_since": None,
+    }
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(OperationStateRow).values(**values).on_conflict_do_nothing(index_elements=["operation_id"])
 
 
 class NotifierLease:
@@ -149,11 +189,13 @@ def sqlite_file_lease(database: Path) -> NotifierLease | None:
 
 
 __all__ = [
+    "CREATED_STATUS",
     "BotThread",
     "KnownState",
     "NewNotification",
     "NotificationRecord",
     "NotificationState",
     "NotifierLease",
+    "seed_known_state",
     "sqlite_file_lease",
 ]

@@ -53,12 +53,14 @@ from bot.store.models import (
     WatchRow,
 )
 from bot.store.notifier_records import (  # the notifier's section
+    CREATED_STATUS,
     BotThread,
     KnownState,
     NewNotification,
     NotificationRecord,
     NotificationState,
     NotifierLease,
+    seed_known_state,
     sqlite_file_lease,
 )
 from bot.store.records import (
@@ -519,8 +521,11 @@ class Store:
             )
             return None if row is None else _item_record(row)
 
-    async def complete_item(self, item_id: int, *, operation_id: str, at: datetime) -> ItemRecord:
-        """``creating → created`` with the Control API's operation id.
+    async def complete_item(
+        self, item_id: int, *, operation_id: str, at: datetime, created_status: str = CREATED_STATUS
+    ) -> ItemRecord:
+        """``creating → created`` with the Control API's operation id; in the same transaction the notifier learns
+        that the operation exists in ``created_status`` (the POST answer's; see ``seed_known_state``).
 
         Idempotent for the same ``operation_id``. Raises ``NotFound``, or ``StateConflict`` if the item is in
         any other state or the operation id is already recorded for another item.
@@ -536,6 +541,20 @@ class Store:
                     .execution_options(synchronize_session=False)
                 )
                 if row is not None:
+                    asked = (
+                        await session.execute(
+                            select(ScheduleRequestRow.operation_type, ScheduleRequestRow.scheduled_time).where(
+                                ScheduleRequestRow.id == row.request_id
+                            )
+                        )
+                    ).one()  # the item's request (a foreign key): what was asked for
+                    await session.execute(
+                        seed_known_state(
+                            self.dialect, operation_id=operation_id, device_serial=row.device_serial,
+                            operation_type=asked.operation_type, scheduled_time=asked.scheduled_time,
+                            status=created_status, at=at,
+                        )
+                    )  # fmt: skip
                     return _item_record(row)
                 current = await session.get(ScheduleItemRow, item_id)
         except IntegrityError as exc:
