@@ -130,6 +130,10 @@ def test_approve_too_late_expires_at_once_creates_nothing_and_tells_everyone(qui
     assert ops_for(h, DOCUMENTED_SERIAL) == []
     audit = db(h.database_url, lambda s: s.recent_audit(DOCUMENTED_SERIAL))  # type: ignore[attr-defined]
     assert (APPROVER, "approve", "expired") in [(a.actor_id, a.action, a.outcome) for a in audit]
+    # A Reject on the old message (say, in another client that still shows the buttons) reads where it stands.
+    click, _ = click_decision(h, "Reject", APPROVER, request_id)
+    (answer,) = h.responses(click)
+    assert "This request expired" in texts(answer.body), texts(answer.body)
 
 
 def test_confirm_too_late_expires_in_place_and_creates_nothing(quiet: Harness) -> None:

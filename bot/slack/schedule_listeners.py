@@ -20,6 +20,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.services.decisions import already
 from bot.services.inputs import InputError, split_quick_form
 from bot.services.people import Person
 from bot.services.scheduling import FormErrors, ScheduleForm, TimeMoved
@@ -369,7 +370,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             return
         refusal = service.may_decide(record, user_id, is_approver=await may_approve(user_id))
         if refusal is None and record.state is not RequestState.PENDING_APPROVAL:
-            refusal = "This request has already been decided."
+            refusal = already(record)  # where it stands, as an Approve click would read it
         if refusal is not None:
             await service.audit(user_id, "reject_refused", record, channel_id=_channel(body), outcome="not_allowed")
             await safe_respond(respond, {"text": f":information_source: {refusal}"}, replace_original=False)
