@@ -11,6 +11,7 @@ and ``same_minute`` tells whether the reading at Submit still shows what the per
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from bot.store.records import ScheduleRecord
@@ -64,5 +65,6 @@ def too_late_reason(record: ScheduleRecord, now: datetime, lead: timedelta) -> s
 
 
 def _suggestion(lead: timedelta) -> str:
-    minutes = max(5, int(lead.total_seconds() // 60) + 5)
-    return f"{minutes} min" if minutes < 120 else f"{minutes // 60 + 1} hours"
+    """A round time comfortably past the lead: 5 min for the default minute, twice the lead beyond that."""
+    minutes = max(5, 2 * math.ceil(lead.total_seconds() / 60))
+    return f"{minutes} min" if minutes < 120 else f"{math.ceil(minutes / 60)} hours"
