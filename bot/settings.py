@@ -138,6 +138,13 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: float = Field(
         15.0, gt=0, le=3600, description="How often expiry, reconciliation and re-posting run."
     )
+    min_lead_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=3600,
+        description="An operation is only created this far (or further) ahead of its scheduled time: a Confirm, "
+        "Submit or Approve later than that expires the request instead.",
+    )
     request_lease_seconds: float = Field(
         20.0,
         ge=1,

@@ -147,6 +147,8 @@ def schedule_and_confirm(h: Harness, text: str) -> str:
 
 def approve(h: Harness, request_id: str) -> Any:
     post = wait_until(lambda: approval_posts(h, request_id), what="the approval message")[-1]
+    # Clicked once the bot recorded where it posted (a click in between waits on the bot, then races it).
+    wait_until(lambda: record(h, request_id).approval_ts == post.response["ts"], what="the approval message recorded")
     click = h.sender.block_action(
         "approval_approve", request_id, block_id="approval_actions", user_id=APPROVER, channel_id=APPROVAL_CHANNEL,
         message_ts=post.response["ts"],

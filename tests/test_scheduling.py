@@ -77,7 +77,9 @@ def harness(database_url: str) -> Iterator[Harness]:
 
 
 def schedule_and_confirm(h: Harness, text: str = f"schedule {DOCUMENTED_SERIAL} reboot tomorrow at 2am") -> str:
-    """Quick form + Confirm by the requester; returns the request id once its approval message is posted."""
+    """Quick form + Confirm by the requester; returns the request id once its approval message is posted and,
+    when the test can read the bot's database, recorded (Slack takes the message a moment before the bot writes
+    down where it is: a test that clicks or cuts the database in between races the bot)."""
     _, request = h.command(text)
     (confirmation,) = h.responses(request)
     confirm = buttons(confirmation)["Confirm"]
@@ -85,7 +87,11 @@ def schedule_and_confirm(h: Harness, text: str = f"schedule {DOCUMENTED_SERIAL} 
                                   is_ephemeral=True, response_url=request.response_url)  # fmt: skip
     h.sender.send(click)
     request_id = str(confirm["value"])
-    wait_until(lambda: approval_posts(h, request_id), what="the approval message")
+    post = wait_until(lambda: approval_posts(h, request_id), what="the approval message")[-1]
+    url = getattr(h, "database_url", None)
+    if url is not None:
+        wait_until(lambda: db(url, lambda s: s.get_request(request_id)).approval_ts == post.response["ts"],
+                   what="the approval message recorded")  # fmt: skip
     return request_id
 
 

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from bot import faultpoints
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
@@ -34,7 +32,10 @@ from bot.control.errors import (
     Unauthorized,
 )
 from bot.control.models import CreateOperationRequest, Operation
+from bot.services import lead
+from bot.services.decisions import Decision, already
 from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
+from bot.services.schedule_form import FormErrors, Preview, ScheduleDraft, ScheduleForm, TimeMoved
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.records import (
@@ -47,56 +48,11 @@ from bot.store.records import (
 )
 from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
 
+__all__ = ["Decision", "FormErrors", "Preview", "ScheduleDraft", "ScheduleForm", "SchedulingService", "TimeMoved"]
+
 log = logging.getLogger("bot.scheduling")
 
 CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,63}$")  # what a conversations_select can hold
-
-
-class FormErrors(Exception):
-    """Field name → what the person must fix. Shown inline in the modal, or as a list in a reply."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-class ScheduleForm(BaseModel):
-    """What a person typed, as typed."""
-
-    model_config = ConfigDict(frozen=True)
-
-    serials: str = ""
-    operation_type: str = ""
-    when: str = ""
-    parameters: str = ""
-    notify_channel_id: str | None = None
-
-
-class ScheduleDraft(BaseModel):
-    """A validated request, ready to be shown for confirmation or stored."""
-
-    model_config = ConfigDict(frozen=True)
-
-    device_serials: list[str]
-    operation_type: str
-    scheduled_time: datetime
-    parameters: dict[str, Any]
-    notify_channel_id: str | None
-    tz: str
-    preview: str
-    window_note: str | None
-    window_inside: bool | None
-    approval_required: bool
-
-
-class Decision(BaseModel):
-    """The outcome of a click on Confirm / Approve / Reject / Cancel."""
-
-    model_config = ConfigDict(frozen=True)
-
-    won: bool
-    record: ScheduleRecord | None
-    reason: str | None = None  # why it did not win, in words for the person
 
 
 class SchedulingService:
@@ -106,10 +62,21 @@ class SchedulingService:
         self._control = control
         self._clock = clock
 
+    @property
+    def min_lead(self) -> timedelta:
+        """How far ahead of its scheduled time a request must be decided (``MIN_LEAD_SECONDS``)."""
+        return timedelta(seconds=self._settings.min_lead_seconds)
+
     # ------------------------------------------------------------------ validation
 
-    def validate(self, form: ScheduleForm, *, tz: str, locale: str | None = None) -> ScheduleDraft:
-        """Every field checked at once; raises ``FormErrors`` naming each bad field."""
+    def validate(
+        self, form: ScheduleForm, *, tz: str, locale: str | None = None, shown_at: datetime | None = None
+    ) -> ScheduleDraft:
+        """Every field checked at once; raises ``FormErrors`` naming each bad field.
+
+        ``shown_at``: the instant the form previewed for this very text. The draft keeps that instant while the
+        text still means the same minute; when it means another one now, ``TimeMoved`` asks again.
+        """
         settings = self._settings
         errors: dict[str, str] = {}
         serials: list[str] = []
@@ -135,6 +102,15 @@ class SchedulingService:
             when = self.parse_time(form.when, tz=tz, locale=locale, now=now)
         except WhenError as exc:
             errors["when"] = str(exc)
+        moved: datetime | None = None
+        if when is not None and shown_at is not None:
+            if lead.same_minute(when, shown_at):
+                when = shown_at  # what the person saw, to the second
+            else:
+                moved, when = when, None
+                errors["when"] = lead.moved_problem(form.when, moved, shown_at, now, tz=tz)
+        if when is not None and (too_close := lead.form_problem(when, now, self.min_lead, tz=tz)) is not None:
+            errors["when"] = too_close
         window_note: str | None = None
         window_inside: bool | None = None
         needs_approval = False
@@ -143,6 +119,8 @@ class SchedulingService:
             window_note, window_inside, needs_approval = check.message, check.inside, check.needs_approval
             if check.blocked:
                 errors["when"] = f"{check.message} Operations must be scheduled inside a maintenance window."
+        if moved is not None:
+            raise TimeMoved(errors, when=moved, preview=self._preview_line(moved, tz=tz, now=now))
         if errors:
             raise FormErrors(errors)
         assert when is not None
@@ -174,18 +152,29 @@ class SchedulingService:
 
     def preview(self, text: str, *, tz: str, locale: str | None = None) -> tuple[str, bool]:
         """The live preview line for the modal: (text, ok)."""
+        shown = self.preview_at(text, tz=tz, locale=locale)
+        return shown.line, shown.ok
+
+    def preview_at(self, text: str, *, tz: str, locale: str | None = None) -> Preview:
+        """The live preview, with the instant it shows (Submit compares what ``text`` means then with it)."""
         if not text.strip():
-            return "Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.", False
+            return Preview(line="Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.", ok=False)
         now = self._clock()
         try:
             when = self.parse_time(text, tz=tz, now=now, locale=locale)
         except WhenError as exc:
-            return str(exc), False
+            return Preview(line=str(exc), ok=False)
+        too_close = lead.form_problem(when, now, self.min_lead, tz=tz)
+        if too_close is not None:
+            return Preview(line=too_close, ok=False)
+        return Preview(line=self._preview_line(when, tz=tz, now=now), ok=True, at=when)
+
+    def _preview_line(self, when: datetime, *, tz: str, now: datetime) -> str:
         line = format_preview(when, tz=tz, now=now)
         if self._settings.windows:
             check = check_window(when, self._settings.windows, self._settings.window_policy.value, tz=tz)
             line = f"{line}\n{check.message}"
-        return line, True
+        return line
 
     # ------------------------------------------------------------------ requests and decisions
 
@@ -235,13 +224,15 @@ class SchedulingService:
         if record.requester_id != user_id:
             await self.audit(user_id, "confirm_refused", record, outcome="not_requester")
             return Decision(won=False, record=record, reason="Only the person who asked can confirm this request.")
+        now = self._clock()
+        if lead.too_close(record.scheduled_time, now, self.min_lead):
+            return await self._expire_instead(record, user_id, RequestState.DRAFT, "confirm", now=now)
         target = RequestState.PENDING_APPROVAL if record.approval_required else RequestState.APPROVED
         by = None if record.approval_required else user_id
-        won = await self._store.transition(
-            request_id, from_states=[RequestState.DRAFT], to_state=target, by=by, at=self._clock()
-        )
+        won = await self._store.transition(request_id, from_states=[RequestState.DRAFT], to_state=target, by=by, at=now)
         if won is None:
-            return Decision(won=False, record=await self._store.get_request(request_id), reason=_already(record))
+            latest = await self._store.get_request(request_id)
+            return Decision(won=False, record=latest, reason=already(latest or record, confirming=True))
         await self.audit(user_id, "confirm", won, outcome=target.value)
         return Decision(won=True, record=won)
 
@@ -258,7 +249,8 @@ class SchedulingService:
             at=self._clock(),
         )  # fmt: skip
         if won is None:
-            return Decision(won=False, record=await self._store.get_request(request_id), reason=_already(record))
+            latest = await self._store.get_request(request_id)
+            return Decision(won=False, record=latest, reason=already(latest or record))
         await self.audit(user_id, "cancel", won, outcome="cancelled")
         return Decision(won=True, record=won)
 
@@ -289,36 +281,69 @@ class SchedulingService:
         if refusal is not None:
             await self.audit(user_id, f"{action}_refused", record, channel_id=channel_id, outcome="not_allowed")
             return Decision(won=False, record=record, reason=refusal)
+        now = self._clock()
+        if approve and lead.too_close(record.scheduled_time, now, self.min_lead):
+            return await self._expire_instead(
+                record, user_id, RequestState.PENDING_APPROVAL, action, now=now, channel_id=channel_id
+            )
         won = await self._store.transition(
             request_id,
             from_states=[RequestState.PENDING_APPROVAL],
             to_state=RequestState.APPROVED if approve else RequestState.REJECTED,
             by=user_id,
-            at=self._clock(),
+            at=now,
             reason=reason,
         )
         if won is None:
             latest = await self._store.get_request(request_id)
             await self.audit(user_id, action, record, channel_id=channel_id, outcome="already_decided")
-            return Decision(won=False, record=latest, reason=_already(latest or record))
+            return Decision(won=False, record=latest, reason=already(latest or record))
         await self.audit(
             user_id, action, won, channel_id=channel_id, outcome="approved" if approve else "rejected",
             detail={"reason": reason} if reason else None,
         )  # fmt: skip
         return Decision(won=True, record=won)
 
+    async def _expire_instead(
+        self,
+        record: ScheduleRecord,
+        user_id: str,
+        expected: RequestState,
+        action: str,
+        *,
+        now: datetime,
+        channel_id: str | None = None,
+    ) -> Decision:
+        """A decision too close to the scheduled time: ``expected → expired`` (compare-and-set, so a maintenance
+        pass or another click at the same moment cannot also act), recorded as this person's late decision."""
+        won = await self._store.transition(
+            record.id, from_states=[expected], to_state=RequestState.EXPIRED, by=user_id, at=now
+        )
+        if won is None:
+            latest = await self._store.get_request(record.id) or record
+            return Decision(won=False, record=latest, reason=already(latest, confirming=action == "confirm"))
+        await self.audit(user_id, action, won, channel_id=channel_id, outcome="expired",
+                         detail={"scheduled_time": won.scheduled_time.isoformat()})  # fmt: skip
+        return Decision(won=False, record=won, reason=lead.too_late_reason(won, now, self.min_lead), expired=True)
+
     async def expire_due(self) -> list[ScheduleRecord]:
-        """Requests whose time passed before anyone decided: ``→ expired`` (a decision that lands first wins)."""
+        """Undecided requests too close to their time to be decided any more: ``→ expired``.
+
+        Returns those someone had confirmed (``pending_approval``), to be announced; a draft nobody confirmed
+        (an abandoned preview) expires silently. Each expiry is a compare-and-set from the state seen: a
+        decision that lands first wins, and a draft confirmed meanwhile is looked at again on the next pass.
+        """
         now = self._clock()
-        expired = []
-        for record in await self._store.requests_due_for_expiry(now):
+        announce = []
+        for record in await self._store.requests_due_for_expiry(now + self.min_lead):
             won = await self._store.transition(
-                record.id, from_states=UNDECIDED_REQUEST_STATES, to_state=RequestState.EXPIRED, at=now
+                record.id, from_states=[record.state], to_state=RequestState.EXPIRED, at=now
             )
             if won is not None:
                 await self.audit("bot", "expire", won, outcome="expired")
-                expired.append(won)
-        return expired
+                if record.state is not RequestState.DRAFT:
+                    announce.append(won)
+        return announce
 
     # ------------------------------------------------------------------ creating operations
 
@@ -459,25 +484,6 @@ def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: It
         ):
             return op
     return None
-
-
-def _already(record: ScheduleRecord) -> str:
-    who = f" by <@{_mrkdwn_safe(record.decided_by)}>" if record.decided_by else ""
-    words = {
-        RequestState.DRAFT: "is still waiting for its requester to confirm",
-        RequestState.PENDING_APPROVAL: "is waiting for approval",
-        RequestState.APPROVED: f"was already approved{who}",
-        RequestState.DONE: f"was already approved{who} and handled",
-        RequestState.REJECTED: f"was already rejected{who}",
-        RequestState.CANCELLED: "was cancelled by its requester",
-        RequestState.EXPIRED: "expired: its scheduled time passed before anyone decided",
-    }
-    return f"This request {words.get(record.state, record.state.value)}."
-
-
-def _mrkdwn_safe(text: str) -> str:
-    """An id repeated inside ``<@…>``: the three characters mrkdwn reserves escaped (ids never contain them)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _error_text(exc: ControlApiError) -> str:

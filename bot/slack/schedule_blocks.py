@@ -220,8 +220,16 @@ def confirmation_message(draft: ScheduleDraft, request_id: str) -> Message:
     }
 
 
-def approval_message(record: ScheduleRecord) -> Message:
-    """The request as approvers see it in APPROVAL_CHANNEL, with Approve / Reject."""
+def approval_message(record: ScheduleRecord, *, self_approval: bool = False) -> Message:
+    """The request as approvers see it in APPROVAL_CHANNEL, with Approve / Reject.
+
+    ``self_approval``: ``ALLOW_SELF_APPROVAL`` is on, so the requester may decide too if they are an approver.
+    """
+    who = (
+        "only approvers can decide (the requester too, if they are one)"
+        if self_approval
+        else "only approvers can decide; the requester cannot approve their own"
+    )
     return {
         "text": f"Approval needed: {record.operation_type} on {', '.join(record.device_serials)}",
         "blocks": [
@@ -234,7 +242,7 @@ def approval_message(record: ScheduleRecord) -> Message:
                     button("Reject", ACTION_REJECT, record.id, style="danger"),
                 ],
             },
-            context(f"Request `{record.id}` · only approvers can decide; the requester cannot approve their own."),
+            context(f"Request `{record.id}` · {who}."),
         ],
     }
 
@@ -268,10 +276,27 @@ def outcome_headline(record: ScheduleRecord) -> str:
     if record.state is RequestState.CANCELLED:
         return f":no_entry_sign: *Cancelled by {who}* {when}"
     if record.state is RequestState.EXPIRED:
-        return ":alarm_clock: *Expired*: the scheduled time passed before anyone decided. Nothing was created."
+        return expired_headline(record)
     if record.state is RequestState.PENDING_APPROVAL:
         return ":raised_hand: *Waiting for approval*"
     return ":memo: *Waiting for the requester to confirm*"
+
+
+def expired_headline(record: ScheduleRecord) -> str:
+    """Why a request expired: nobody decided in time, or a decision (``decided_by``) came too late."""
+    if record.decided_by is None or record.decided_at is None:
+        return (
+            ":alarm_clock: *Expired*: the scheduled time passed (or came too close) before anyone decided. "
+            "Nothing was created."
+        )
+    # A click on the approval message is an approval; without one it was the requester's Confirm (or Submit).
+    decision = "approval" if record.approval_ts else "confirmation"
+    when = "after" if record.decided_at >= record.scheduled_time else "too close to"
+    return (
+        f":alarm_clock: *Expired*: the {decision} by <@{escape(record.decided_by)}> {slack_date(record.decided_at)} "
+        f"came {when} the scheduled time to create the operation. Nothing was created; schedule it again for a "
+        "later time."
+    )
 
 
 def decided_message(record: ScheduleRecord) -> Message:

@@ -11,24 +11,26 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.services.decisions import already
 from bot.services.inputs import InputError, split_quick_form
 from bot.services.people import Person
-from bot.services.scheduling import FormErrors, ScheduleForm
+from bot.services.scheduling import FormErrors, ScheduleForm, TimeMoved
 from bot.slack import schedule_blocks as sb
 from bot.slack.blocks import escape, neutralize, text_message
 from bot.slack.commands import CHANNEL_ID
 from bot.slack.listeners import safe_respond
+from bot.slack.schedule_modal import ModalContext, as_dict, form_from_view, typed_text, zone_note
 from bot.store.errors import StoreUnavailable
 from bot.store.records import RequestState
-from bot.when import resolve_zone
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
@@ -44,76 +46,12 @@ MODAL_NOT_OPENED = (
 
 # A request id as the store makes them (uuid4 hex); anything else in a button is not one of ours.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t and \n (parameters are one per line)
-
-
-class ModalContext(BaseModel):
-    """What the schedule modal carries in ``private_metadata``; a value the bot could not have written is dropped."""
-
-    channel_id: str | None = None
-    tz: str | None = None
-    locale: str | None = None
-
-    @field_validator("channel_id", mode="before")
-    @classmethod
-    def _a_channel(cls, value: Any) -> str | None:
-        return value if isinstance(value, str) and CHANNEL_ID.match(value) else None
-
-    @field_validator("tz", mode="before")
-    @classmethod
-    def _a_zone(cls, value: Any) -> str | None:
-        if not isinstance(value, str):
-            return None
-        try:
-            resolve_zone(value)
-        except ValueError:
-            return None
-        return value
-
-    @field_validator("locale", mode="before")
-    @classmethod
-    def _a_locale(cls, value: Any) -> str | None:
-        return value if isinstance(value, str) and LOCALE.match(value) else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    """A text input's value as typed, without control characters (which no form field needs)."""
-    return _CONTROL.sub(" ", value) if isinstance(value, str) else ""
 
 
 def request_id_of(action: dict[str, Any]) -> str:
     """The request id a button carries, or ``""`` when its value cannot be one (edited, or not ours)."""
     value = action.get("value")
     return value if isinstance(value, str) and REQUEST_ID.match(value) else ""
-
-
-def zone_note(person: Person) -> str:
-    if person.tz_from_profile:
-        return f"Read in your time zone ({person.tz})."
-    return f"Read in {person.tz} (your Slack time zone is unknown)."
-
-
-def form_from_view(view: dict[str, Any]) -> ScheduleForm:
-    """The form's values as typed; a field missing or of the wrong shape reads as empty (and is reported so)."""
-    values = _dict(_dict(view.get("state")).get("values"))
-
-    def field(block: str, action: str = "value") -> dict[str, Any]:
-        return _dict(_dict(values.get(block)).get(action))
-
-    option = _dict(field("operation_type").get("selected_option"))
-    channel = field("notify_channel").get("selected_conversation")
-    return ScheduleForm(
-        serials=_text(field("serials").get("value")),
-        operation_type=_text(option.get("value")),
-        when=_text(field("when", sb.ACTION_WHEN).get("value")),
-        parameters=_text(field("parameters").get("value")),
-        notify_channel_id=channel if isinstance(channel, str) and channel else None,
-    )
 
 
 def _send_errors(errors: dict[str, str]) -> str:
@@ -232,7 +170,14 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             person = await directory.person(str((body.get("user") or {}).get("id")))
             meta = meta.model_copy(update={"tz": person.tz, "locale": person.locale})
         form = form_from_view(view)
-        line, _ok = service.preview(form.when, tz=meta.tz, locale=meta.locale)
+        shown = service.preview_at(form.when, tz=meta.tz, locale=meta.locale)
+        await show_preview(client, view, shown.line, meta, form.when, shown.at)
+
+    async def show_preview(
+        client: AsyncWebClient, view: dict[str, Any], line: str, meta: ModalContext, text: str, at: datetime | None
+    ) -> None:
+        """The preview line under "When", and (in the metadata) the instant it shows for ``text``."""
+        meta = meta.model_copy(update={"shown_when": text if at is not None else None, "shown_at": at})
         updated = sb.with_preview(view, line)
         updated["private_metadata"] = meta.model_dump_json()
         try:
@@ -241,7 +186,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             log.debug("preview update skipped: %s", type(exc).__name__)
 
     @app.view(sb.SCHEDULE_MODAL)
-    async def on_modal_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_modal_submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user_id = str((body.get("user") or {}).get("id"))
         try:
             meta = ModalContext.model_validate_json(view.get("private_metadata") or "{}")
@@ -249,12 +196,18 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             meta = ModalContext()
         person = directory.cached_person(user_id)
         tz = meta.tz or (person.tz if person else settings.default_timezone)
+        form = form_from_view(view)
         try:
-            draft = service.validate(form_from_view(view), tz=tz, locale=meta.locale)
+            draft = service.validate(form, tz=tz, locale=meta.locale, shown_at=meta.shown_for(form.when))
         except FormErrors as exc:
             errors = {sb.FIELD_BLOCKS.get(k, k): neutralize(v)[:1900] for k, v in exc.errors.items()}
             await ack(response_action="errors", errors=errors)
             runtime.metrics.count("schedule_modal", "user_error")
+            if isinstance(exc, TimeMoved):  # the preview (and what the next Submit creates) become the new time
+                line = (
+                    f"{exc.preview}\n:warning: The time moved on since the last preview: Submit again to keep this one."
+                )
+                runtime.spawn(show_preview(client, view, line, meta.model_copy(update={"tz": tz}), form.when, exc.when))
             return
         if draft.approval_required and settings.approval_channel is None:
             await ack(response_action="errors", errors={"operation_type": _no_approval_channel(plain=True)})
@@ -294,6 +247,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         user_id = str((body.get("user") or {}).get("id"))
         request_id = request_id_of(action)
         decision = await (service.confirm if confirm else service.cancel)(request_id, user_id)
+        if decision.expired:  # the Confirm came too late: the preview says so in place (its reader is the requester)
+            await safe_respond(
+                respond, text_message(f":alarm_clock: {decision.reason}"), replace_original=True, response_type=None
+            )
+            return
         if not decision.won or decision.record is None:
             await safe_respond(respond, {"text": f":information_source: {decision.reason}"}, replace_original=False)
             return
@@ -331,6 +289,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         decision = await service.decide(
             record.id, user_id, approve=True, is_approver=await may_approve(user_id), channel_id=_channel(body)
         )
+        if decision.expired and decision.record is not None:
+            # Too late to approve: the approver reads why, the message and the requester hear of it at once.
+            await safe_respond(respond, {"text": f":alarm_clock: {decision.reason}"}, replace_original=False)
+            await follow_up(decision.record)
+            return
         if not decision.won or decision.record is None:
             await safe_respond(respond, {"text": f":information_source: {decision.reason}"}, replace_original=False)
             return
@@ -407,7 +370,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             return
         refusal = service.may_decide(record, user_id, is_approver=await may_approve(user_id))
         if refusal is None and record.state is not RequestState.PENDING_APPROVAL:
-            refusal = "This request has already been decided."
+            refusal = already(record)  # where it stands, as an Approve click would read it
         if refusal is not None:
             await service.audit(user_id, "reject_refused", record, channel_id=_channel(body), outcome="not_allowed")
             await safe_respond(respond, {"text": f":information_source: {refusal}"}, replace_original=False)
@@ -424,11 +387,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         await ack()
         user_id = str((body.get("user") or {}).get("id"))
         try:
-            meta = _dict(json.loads(view.get("private_metadata") or "{}"))
+            meta = as_dict(json.loads(view.get("private_metadata") or "{}"))
         except (json.JSONDecodeError, TypeError):
             meta = {}
-        values = _dict(_dict(_dict(view.get("state")).get("values")).get("reason"))
-        reason = _text(_dict(values.get("value")).get("value")).strip()[:500] or None
+        values = as_dict(as_dict(as_dict(view.get("state")).get("values")).get("reason"))
+        reason = typed_text(as_dict(values.get("value")).get("value")).strip()[:500] or None
         channel = meta.get("channel_id")
         channel = channel if isinstance(channel, str) and CHANNEL_ID.match(channel) else None
         request_id = request_id_of({"value": meta.get("request_id")})

@@ -195,7 +195,7 @@ class Workflow:
         if channel is None:
             log.error("request %s needs approval but APPROVAL_CHANNEL is not set", record.id)
             return record
-        ts = await self.post(channel, sb.approval_message(record))
+        ts = await self.post(channel, sb.approval_message(record, self_approval=self.rt.settings.allow_self_approval))
         if ts is None:
             return record  # the maintenance loop tries again; the request stays pending and visible in the store
         updated = await self.rt.store.set_approval_message(record.id, channel, ts) or record

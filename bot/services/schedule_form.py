@@ -1,0 +1,71 @@
+"""The scheduling form's typed data: what a person typed, the validated draft, the live preview, the refusals.
+
+``SchedulingService.validate`` turns a ``ScheduleForm`` into a ``ScheduleDraft`` or raises ``FormErrors`` (one
+message per bad field, shown inline in the modal or listed in a reply).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class FormErrors(Exception):
+    """Field name → what the person must fix. Shown inline in the modal, or as a list in a reply."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class TimeMoved(FormErrors):
+    """A relative time ("in 5 minutes") means another minute at Submit than the one the form previewed.
+
+    Nothing is stored; the form asks again, showing ``preview`` for ``when`` (what the text means now).
+    """
+
+    def __init__(self, errors: dict[str, str], *, when: datetime, preview: str) -> None:
+        super().__init__(errors)
+        self.when = when
+        self.preview = preview
+
+
+class Preview(BaseModel):
+    """The modal's live preview: the line shown under "When", and the instant it shows (``None`` if none)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    line: str
+    ok: bool
+    at: datetime | None = None
+
+
+class ScheduleForm(BaseModel):
+    """What a person typed, as typed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    serials: str = ""
+    operation_type: str = ""
+    when: str = ""
+    parameters: str = ""
+    notify_channel_id: str | None = None
+
+
+class ScheduleDraft(BaseModel):
+    """A validated request, ready to be shown for confirmation or stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_serials: list[str]
+    operation_type: str
+    scheduled_time: datetime
+    parameters: dict[str, Any]
+    notify_channel_id: str | None
+    tz: str
+    preview: str
+    window_note: str | None
+    window_inside: bool | None
+    approval_required: bool
