@@ -77,12 +77,14 @@ async def answer_later(
     deadline: float,
     replace_original: bool = False,
     replace_progress: bool = True,
+    reading: bool = False,
 ) -> None:
     """Run ``work`` after the ack; say so if it is slow; answer with its message or a plain-words error.
 
     ``replace_original`` replaces the message the request came from (an ephemeral list page, the ack of a slash
     command); ``replace_progress`` lets the answer replace the "still waiting" note. Both must be False for a
-    button on a channel message, or the answer would overwrite that message for everyone.
+    button on a channel message, or the answer would overwrite that message for everyone. ``reading``: ``work``
+    only looks something up, so a failure is worded as "could not be looked up" (see ``explain``).
     """
     task = asyncio.ensure_future(work())
     progress_shown = False
@@ -102,7 +104,7 @@ async def answer_later(
             log.error("%s failed", command, exc_info=exc)
         else:
             log.warning("%s: %s: %s", command, outcome.replace("_", " "), exc)
-        message = blocks.text_message(explain(exc, what=what))
+        message = blocks.text_message(explain(exc, what=what, reading=reading))
     runtime.metrics.count(command, outcome)
     await _safe_respond(respond, message, replace_original=replace_original or (progress_shown and replace_progress))
 
@@ -160,7 +162,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
         await answer_later(
             runtime, respond, command="list", what="the operation list", work=work, deadline=deadline,
-            replace_original=replace,
+            replace_original=replace, reading=True,
         )  # fmt: skip
 
     async def run_status(respond: AsyncRespond, operation_id: str) -> None:
@@ -168,8 +170,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             return blocks.operation_message(await runtime.operations.status(operation_id))
 
         await answer_later(
-            runtime, respond, command="status", what=f"operation `{operation_id}`", work=work, deadline=deadline
-        )
+            runtime, respond, command="status", what=f"operation `{operation_id}`", work=work, deadline=deadline,
+            reading=True,
+        )  # fmt: skip
 
     async def run_refresh(respond: AsyncRespond, operation_id: str, *, replace: bool) -> None:
         async def work() -> Message:
@@ -178,7 +181,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
         await answer_later(
             runtime, respond, command="refresh", what=f"operation `{operation_id}`", work=work,
-            deadline=refresh_deadline, replace_original=replace, replace_progress=replace,
+            deadline=refresh_deadline, replace_original=replace, replace_progress=replace, reading=True,
         )  # fmt: skip
 
     @app.command(COMMAND)
@@ -285,7 +288,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         async def audit() -> Message:
             return blocks.audit_message(await runtime.store.recent_audit(subject, limit=25), subject=subject)
 
-        await answer_later(runtime, respond, command="audit", what="the audit log", work=audit, deadline=deadline)
+        await answer_later(
+            runtime, respond, command="audit", what="the audit log", work=audit, deadline=deadline, reading=True
+        )
 
     @app.action(blocks.ACTION_LIST_MORE)
     async def on_list_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
