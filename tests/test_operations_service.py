@@ -7,13 +7,16 @@ client never has more than ``max_connections`` calls open at once, however many 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.control.client import ControlApiClient
+from bot.control.errors import ControlApiUnavailable
+from bot.control.models import CreateOperationRequest
 from bot.services.operations import OperationsService
 from bot.simulator import DOCUMENTED_SERIAL, Faults, SimulatorConfig, SimulatorState, create_app
 from tests.support.servers import ThreadedServer, serve_asgi
@@ -132,3 +135,88 @@ async def test_a_shared_call_nobody_waits_for_is_cancelled(sim: Any) -> None:
             waiter.cancel()
         await asyncio.sleep(0.05)
         assert shared.cancelled() and service._refreshing._calls == {}
+
+
+class HoldListAnswers:
+    """ASGI wrapper: while ``holding``, a list GET is answered by the simulator at once but its answer reaches the
+    bot only when ``release`` is set (so the answer is older than anything created meanwhile)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.holding = False
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not (self.holding and scope["type"] == "http" and scope["method"] == "GET"):
+            await self.app(scope, receive, send)
+            return
+        answer: list[Any] = []
+
+        async def keep(message: Any) -> None:
+            answer.append(message)
+
+        await self.app(scope, receive, keep)
+        self.held.set()
+        await asyncio.to_thread(self.release.wait, 10)
+        for message in answer:
+            await send(message)
+
+
+def a_reboot(serial: str = DOCUMENTED_SERIAL) -> CreateOperationRequest:
+    return CreateOperationRequest(
+        device_serial=serial, operation_type="reboot", scheduled_time=datetime.now(UTC) + timedelta(days=1)
+    )
+
+
+async def test_a_create_drops_the_shared_list(sim: Any) -> None:
+    """``/headless list`` right after the bot created an operation shows it, however long lists are shared
+    (issue #12, item 6): every create passes through the client, which the list cache consults."""
+    state, server, _ = sim
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN) as client:
+        service = OperationsService(client, list_cache_seconds=60)
+        assert await service.list(serial=DOCUMENTED_SERIAL) == []
+        before = state.hits["GET"]
+        assert await service.list(serial=DOCUMENTED_SERIAL) == [], "shared: no second call"
+        assert state.hits["GET"] == before
+        created = await client.create_operation(a_reboot())
+        assert [op.id for op in await service.list(serial=DOCUMENTED_SERIAL)] == [created.id]
+        assert state.hits["GET"] == before + 1
+        await service.list()
+        assert state.hits["GET"] == before + 1, "the fresh answer is shared again"
+
+
+async def test_a_create_that_fails_drops_the_shared_list_too(sim: Any) -> None:
+    """A create whose answer is lost may have landed: the list is read again rather than trusted."""
+    state, server, _ = sim
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN) as client:
+        service = OperationsService(client, list_cache_seconds=60)
+        await service.list()
+        state.faults = Faults(error_rate=1.0)
+        with pytest.raises(ControlApiUnavailable):
+            await client.create_operation(a_reboot())
+        state.faults = Faults()
+        before = state.hits["GET"]
+        await service.list()
+        assert state.hits["GET"] == before + 1
+
+
+async def test_a_list_read_before_a_create_is_neither_joined_nor_kept(sim: Any) -> None:
+    """A list call still in flight when the create finishes was read before it: a caller arriving after the
+    create gets a call of its own, and the old answer, arriving last, does not replace the fresh one."""
+    state, _, _ = sim
+    holder = HoldListAnswers(create_app(state=state))
+    with serve_asgi(holder) as server:
+        async with ControlApiClient(f"{server.url}/api/v1", TOKEN, timeout=15) as client:
+            service = OperationsService(client, list_cache_seconds=60)
+            holder.holding = True
+            old = asyncio.ensure_future(service.list(serial=DOCUMENTED_SERIAL))
+            await asyncio.to_thread(holder.held.wait, 10)
+            holder.holding = False
+            created = await client.create_operation(a_reboot())
+            fresh = await asyncio.wait_for(service.list(serial=DOCUMENTED_SERIAL), timeout=10)
+            assert [op.id for op in fresh] == [created.id]
+            holder.release.set()
+            assert await old == [], "asked before the create: its answer is the old list"
+            again = await service.list(serial=DOCUMENTED_SERIAL)
+            assert [op.id for op in again] == [created.id], "the stale answer must not become the shared one"

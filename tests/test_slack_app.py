@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bot.simulator import DOCUMENTED_SERIAL
-from tests.support.harness import Harness, bot_harness
+from tests.support.harness import APPROVER, Harness, bot_harness
 from tests.support.slack_text import texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +116,25 @@ def test_list_paginates_with_more_button(h: Harness) -> None:
     assert "16–30 of 40" in texts(second.body)
     assert second["replace_original"] is True
     assert ids[-16] in texts(second.body) and ids[-1] not in texts(second.body)
+
+
+def test_list_right_after_the_bot_created_shows_the_operation() -> None:
+    """Lists are shared for ``LIST_CACHE_SECONDS``; an operation the bot itself creates drops the shared answer, so
+    the next ``/headless list`` shows it (issue #12, item 6)."""
+    from tests.test_scheduling import click_decision, ops_for, schedule_and_confirm, wait_until
+
+    with bot_harness(list_cache_seconds=60) as harness:
+        serial = sorted(harness.sim_state.devices)[3]
+        _, request = harness.command(f"list {serial}")
+        assert "No operations" in texts(harness.responses(request)[0].body)
+        request_id = schedule_and_confirm(harness, f"schedule {serial} reboot tomorrow at 2am")
+        click_decision(harness, "Approve", APPROVER, request_id)
+        (op,) = wait_until(lambda: ops_for(harness, serial), what="the operation")
+        wait_until(lambda: [c for c in harness.bench.calls_to("chat.update") if op.id in texts(c.body)],
+                   what="the bot to hear back from its create")  # fmt: skip
+        _, request = harness.command(f"list {serial}")
+        shown = texts(harness.responses(request)[0].body)
+        assert f"`{op.id}`" in shown and "No operations" not in shown, shown
 
 
 def test_status_shows_device(h: Harness) -> None:

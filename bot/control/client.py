@@ -182,6 +182,17 @@ class ControlApiClient:
         # queue costs O(waiting × connections) per state change, which under a burst of slow calls (200 people,
         # the API at 1 s) was 70 % of the bot's CPU and stalled the event loop for over a second.
         self._slots = asyncio.Semaphore(max_connections)
+        self._creates = 0
+
+    @property
+    def creates(self) -> int:
+        """How many creates this client has finished, however they ended (one that failed may have landed).
+
+        A list read before this number last changed may lack an operation the bot itself just created, so
+        whoever keeps a list answer for a while (``OperationsService``) compares it instead of waiting out a TTL:
+        every create passes here, whichever service makes it.
+        """
+        return self._creates
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -285,14 +296,17 @@ class ControlApiClient:
         a complete ``Operation`` as long as the answer has an ``id``.
         """
         body = request.model_dump(mode="json")
-        payload = await self._call(
-            "create",
-            "POST",
-            self.endpoint,
-            json_body=body,
-            retry=False,
-            on_404=lambda: DeviceNotFound(request.device_serial),
-        )
+        try:
+            payload = await self._call(
+                "create",
+                "POST",
+                self.endpoint,
+                json_body=body,
+                retry=False,
+                on_404=lambda: DeviceNotFound(request.device_serial),
+            )
+        finally:
+            self._creates += 1  # whatever happened, a list read before now may be missing it
         if isinstance(payload, Mapping) and isinstance(payload.get("results"), list) and payload["results"]:
             payload = payload["results"][0]  # defensive: some APIs wrap a created record like a list answer
         if not isinstance(payload, Mapping) or payload.get("id") in (None, ""):

@@ -73,6 +73,10 @@ def newest_first(operations: list[Operation]) -> list[Operation]:
     return sorted(operations, key=lambda op: op.created_at or op.scheduled_time or _EPOCH, reverse=True)
 
 
+#: A list call in flight: ``ControlApiClient.creates`` when it started, and the call.
+_Fetch = tuple[int, asyncio.Future[list[Operation]]]
+
+
 class OperationsService:
     """Read operations through the Control API client."""
 
@@ -85,8 +89,8 @@ class OperationsService:
         list_cache_seconds: float = 0.0,
     ) -> None:
         self._list_ttl = list_cache_seconds
-        self._list_cache: tuple[float, list[Operation]] | None = None
-        self._list_inflight: asyncio.Future[list[Operation]] | None = None
+        self._list_cache: tuple[float, int, list[Operation]] | None = None  # (read at, creates before, list)
+        self._list_inflight: _Fetch | None = None
         self._client = client
         self._clock = clock
         self._cooldown = refresh_cooldown
@@ -107,20 +111,32 @@ class OperationsService:
 
     async def _all_operations(self) -> list[Operation]:
         """The whole list, shared: concurrent callers wait for one request, and its answer serves everyone for
-        ``list_cache_seconds`` (under load, dozens of people listing at once cost one list call, not dozens)."""
+        ``list_cache_seconds`` (under load, dozens of people listing at once cost one list call, not dozens).
+
+        Never a list read before the bot's own latest create, though (``ControlApiClient.creates``): neither from
+        the cache nor by joining a call still in flight, or ``/headless list`` right after a create would not show
+        the operation just created.
+        """
+        generation = self._client.creates
         now = time.monotonic()
-        if self._list_cache is not None and now - self._list_cache[0] < self._list_ttl:
-            return self._list_cache[1]
-        if self._list_inflight is None:
-            self._list_inflight = asyncio.ensure_future(self._client.list_operations())
+        cached = self._list_cache
+        if cached is not None and cached[1] == generation and now - cached[0] < self._list_ttl:
+            return cached[2]
+        inflight = self._list_inflight
+        if inflight is None or inflight[0] != generation:
+            inflight = (generation, asyncio.ensure_future(self._client.list_operations()))
+            self._list_inflight = inflight
 
-            def done(future: asyncio.Future[list[Operation]]) -> None:
-                self._list_inflight = None
-                if not future.cancelled() and future.exception() is None and self._list_ttl > 0:
-                    self._list_cache = (time.monotonic(), future.result())
+            def done(future: asyncio.Future[list[Operation]], mine: _Fetch = inflight) -> None:
+                if self._list_inflight is mine:
+                    self._list_inflight = None
+                if future.cancelled() or future.exception() is not None or self._list_ttl <= 0:
+                    return
+                if mine[0] == self._client.creates:  # nothing was created while it was being read
+                    self._list_cache = (time.monotonic(), mine[0], future.result())
 
-            self._list_inflight.add_done_callback(done)
-        return list(await asyncio.shield(self._list_inflight))
+            inflight[1].add_done_callback(done)
+        return list(await asyncio.shield(inflight[1]))
 
     async def status(self, operation_id: str) -> Operation:
         """One operation with its last known device status (no device query). People asking about the same
