@@ -16,8 +16,8 @@ import pytest
 
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiUnavailable
-from bot.control.models import CreateOperationRequest
-from bot.services.operations import OperationsService
+from bot.control.models import CreateOperationRequest, Operation
+from bot.services.operations import ListCursor, OperationsService, newest_first
 from bot.simulator import DOCUMENTED_SERIAL, Faults, SimulatorConfig, SimulatorState, create_app
 from tests.support.servers import ThreadedServer, serve_asgi
 
@@ -220,3 +220,34 @@ async def test_a_list_read_before_a_create_is_neither_joined_nor_kept(sim: Any) 
             assert await old == [], "asked before the create: its answer is the old list"
             again = await service.list(serial=DOCUMENTED_SERIAL)
             assert [op.id for op in again] == [created.id], "the stale answer must not become the shared one"
+
+
+def op(op_id: str, created: datetime | None, scheduled: datetime) -> Operation:
+    return Operation(
+        id=op_id, device_serial=DOCUMENTED_SERIAL, operation_type="reboot", status="scheduled",
+        scheduled_time=scheduled, created_at=created,
+    )  # fmt: skip
+
+
+def test_newest_first_is_a_total_order_that_ends_with_the_newest_id() -> None:
+    """Equal times (a batch) go newest id first, ``txn_10`` after ``txn_9`` (numbers, not text); operations
+    without ``created_at`` sort by their scheduled time; the API's own order never matters."""
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = [op(f"txn_{n}", t, t + timedelta(hours=1)) for n in (9, 10, 11)]
+    older = op("txn_12", t - timedelta(minutes=1), t + timedelta(hours=5))
+    undated = op("txn_13", None, t + timedelta(minutes=30))
+    for listing in ([*batch, older, undated], [undated, older, *reversed(batch)]):
+        assert [o.id for o in newest_first(listing)] == ["txn_13", "txn_11", "txn_10", "txn_9", "txn_12"]
+
+
+def test_a_cursor_starts_after_its_operation_wherever_it_now_is() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    ops = newest_first([op(f"txn_{n}", t + timedelta(minutes=n), t) for n in range(10)])
+    cursor = ListCursor.after(ops[3])
+    assert cursor.position(ops) == 4
+    arrived = newest_first([*ops, op("txn_50", t + timedelta(hours=1), t), op("txn_51", t + timedelta(hours=2), t)])
+    assert arrived[cursor.position(arrived)].id == ops[4].id, "new ones on top do not move the next page"
+    gone = [o for o in ops if o.id != ops[3].id]
+    assert gone[cursor.position(gone)].id == ops[4].id, "nor does the cursor's own operation leaving the list"
+    again = ListCursor.model_validate_json(cursor.model_dump_json())
+    assert again.position(ops) == 4, "the button's value round-trips"

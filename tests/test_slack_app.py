@@ -7,6 +7,7 @@ simulator, both over real HTTP.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,6 +117,63 @@ def test_list_paginates_with_more_button(h: Harness) -> None:
     assert "16–30 of 40" in texts(second.body)
     assert second["replace_original"] is True
     assert ids[-16] in texts(second.body) and ids[-1] not in texts(second.body)
+
+
+def more_button(message: Any) -> dict[str, Any]:
+    return next(b for b in message["blocks"] if b["type"] == "actions")["elements"][0]
+
+
+def click_more(h: Harness, value: str) -> Any:
+    click = h.sender.block_action("list_more", value, block_id="list_more", is_ephemeral=True, response_url=None)
+    assert h.sender.send(click).status_code == 200
+    (answer,) = h.responses(click)
+    return answer
+
+
+def listed(message: Any) -> list[str]:
+    """The operation ids of a list page, top to bottom."""
+    return re.findall(r"`(txn_[0-9]+)`", texts(message.body))
+
+
+def test_more_neither_repeats_nor_skips_when_operations_arrive_between_pages(h: Harness) -> None:
+    """The More button carries where the page ended, not a position: new operations at the top do not push shown
+    ones onto the next page (issue #12, item 15)."""
+    serial = sorted(h.sim_state.devices)[4]
+    ids = seed(h, 40, serial=serial)
+    _, request = h.command(f"list {serial}")
+    (first,) = h.responses(request)
+    assert listed(first) == ids[::-1][:15]
+    newer = seed(h, 3, serial=serial)  # created while the first page is on screen
+    second = click_more(h, more_button(first)["value"])
+    assert listed(second) == ids[::-1][15:30], "the next page starts right after the last one shown"
+    assert not set(listed(second)) & set(newer)
+    assert "of 43" in texts(second.body)
+    third = click_more(h, more_button(second)["value"])
+    assert listed(third) == ids[::-1][30:], "and so on to the end, nothing skipped"
+    assert not [b for b in third["blocks"] if b["type"] == "actions"], "no More after the last page"
+
+
+def test_a_more_button_posted_before_cursors_still_answers(h: Harness) -> None:
+    """Buttons already in Slack carry an offset: they still page (by position), and one past the end says so."""
+    serial = sorted(h.sim_state.devices)[5]
+    ids = seed(h, 20, serial=serial)
+    old = click_more(h, json.dumps({"serial": serial, "status": None, "offset": 15}))
+    assert listed(old) == ids[::-1][15:]
+    assert "16–20 of 20" in texts(old.body)
+    past = click_more(h, json.dumps({"serial": serial, "status": None, "offset": 30}))
+    shown = texts(past.body)
+    assert "No more operations" in shown and "/headless list" in shown, shown
+
+
+def test_newest_first_holds_for_operations_scheduled_and_created_together(h: Harness) -> None:
+    """One request for several devices creates operations in the same second, for the same time: the newest (the
+    higher id) still comes first, whatever order the API lists them in (issue #12, item 15)."""
+    when, created = h.sim_state.now() + timedelta(days=2), h.sim_state.now() - timedelta(seconds=1)
+    serial = sorted(h.sim_state.devices)[6]
+    ids = [h.sim_state.create_operation(serial, "reboot", when, {}, created_at=created).id for _ in range(3)]
+    _, request = h.command(f"list {serial}")
+    (answer,) = h.responses(request)
+    assert listed(answer) == ids[::-1]
 
 
 def test_list_right_after_the_bot_created_shows_the_operation() -> None:

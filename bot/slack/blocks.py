@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.control.models import DeviceStatus, Operation, is_failure, is_terminal
+from bot.services.operations import ListCursor
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -120,9 +121,16 @@ def list_message(
     status: str | None,
     offset: int = 0,
     page_size: int = LIST_PAGE_SIZE,
+    after: ListCursor | None = None,
 ) -> Message:
-    """One page of ``operations`` (already filtered and sorted) starting at ``offset``, with a More button."""
+    """One page of ``operations`` (already filtered and sorted ``newest_first``) with a More button.
+
+    The page starts just after ``after`` (the More button's cursor: operations arriving between pages neither
+    repeat nor shift what follows), or at ``offset`` (buttons posted before cursors existed).
+    """
     total = len(operations)
+    if after is not None:
+        offset = after.position(list(operations))
     page = list(operations[offset : offset + page_size])
     filters = []
     if serial:
@@ -134,12 +142,19 @@ def list_message(
         text = f"No operations{scope}."
         hint = "Schedule one with `/headless schedule`." if not filters else "Try `/headless list` without filters."
         return {"text": text, "blocks": [section(f":information_source: {text} {hint}")]}
+    if not page:
+        text = f"No more operations{scope}: all {total} were on the pages before."
+        return {"text": text, "blocks": [section(f":information_source: {text} `/headless list` starts again.")]}
     shown_to = offset + len(page)
     header = f"*Operations{scope}* — {offset + 1}–{shown_to} of {total}, newest first"
     blocks: list[Block] = [section(header)]
     blocks.extend(section(operation_line(op)) for op in page)
     if shown_to < total:
-        value = json.dumps({"serial": serial, "status": status, "offset": shown_to}, separators=(",", ":"))
+        # ``offset`` too, for a replica still running the version that only knew offsets.
+        cursor = ListCursor.after(page[-1]).model_dump(mode="json")
+        value = json.dumps(
+            {"serial": serial, "status": status, "offset": shown_to, "after": cursor}, separators=(",", ":")
+        )
         blocks.append(
             {"type": "actions", "block_id": "list_more", "elements": [button("More", ACTION_LIST_MORE, value)]}
         )

@@ -21,6 +21,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
+from bot.services.operations import ListCursor
 from bot.slack import blocks
 from bot.slack.commands import (
     CHANNEL_ID,
@@ -155,10 +156,14 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     deadline = settings.control_api_timeout_seconds * 2.5
     refresh_deadline = settings.control_api_refresh_timeout_seconds + 5
 
-    async def run_list(respond: AsyncRespond, request: ListRequest, *, replace: bool = False) -> None:
+    async def run_list(
+        respond: AsyncRespond, request: ListRequest, *, replace: bool = False, after: ListCursor | None = None
+    ) -> None:
         async def work() -> Message:
             operations = await runtime.operations.list(serial=request.serial, status=request.status)
-            return blocks.list_message(operations, serial=request.serial, status=request.status, offset=request.offset)
+            return blocks.list_message(
+                operations, serial=request.serial, status=request.status, offset=request.offset, after=after
+            )
 
         await answer_later(
             runtime, respond, command="list", what="the operation list", work=work, deadline=deadline,
@@ -304,7 +309,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             ))  # fmt: skip
             return
         request = ListRequest(serial=page.serial, status=page.status, offset=page.offset)
-        runtime.spawn(run_list(respond, request, replace=True))
+        runtime.spawn(run_list(respond, request, replace=True, after=page.after))
 
     @app.action(blocks.ACTION_REFRESH)
     async def on_refresh_button(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
@@ -320,11 +325,16 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
 
 class ListPage(BaseModel):
-    """The More button's value: which list, and where the next page starts (only what ``/headless list`` accepts)."""
+    """The More button's value: which list, and where the next page starts (only what ``/headless list`` accepts).
+
+    ``after`` is where the next page starts: after the last operation shown. Buttons posted before cursors existed
+    carry only ``offset``, which is still honoured.
+    """
 
     serial: str | None = None
     status: str | None = None
     offset: int = 0
+    after: ListCursor | None = None
 
     @field_validator("serial")
     @classmethod
