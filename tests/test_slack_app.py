@@ -386,6 +386,59 @@ def test_watch_checks_the_operation_exists_and_unwatch_undoes_it(h: Harness) -> 
     assert "was not following" in texts(answer.body)
 
 
+def announcements(h: Harness, channel: str, op_id: str) -> list[Any]:
+    return [m for m in h.bench.messages_in(channel) if f"`{op_id}`" in m.get("text", "")]
+
+
+def test_watch_tells_the_channel_once(h: Harness) -> None:
+    """The channel that starts following hears it from the bot (that post is also the proof the bot can post there);
+    asking again does not repeat it."""
+    (op_id,) = seed(h, 1)
+    _, request = h.command(f"watch {op_id} <#C0NOTIFY|ops-notify>")
+    assert f"<#C0NOTIFY> now follows `{op_id}`" in texts(h.responses(request)[0].body)
+    (posted,) = announcements(h, "C0NOTIFY", op_id)
+    assert "<@W111> asked for the status changes" in posted["text"] and f"/headless unwatch {op_id}" in posted["text"]
+    _, request = h.command(f"watch {op_id} <#C0NOTIFY|ops-notify>")
+    assert "already follows" in texts(h.responses(request)[0].body)
+    assert len(announcements(h, "C0NOTIFY", op_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "setup", "words"),
+    [
+        ("C0OUTSIDE", {"is_member": False}, "Invite <@U0BOT111> to <#C0OUTSIDE> first"),
+        ("G0SECRET", {"is_member": False, "is_private": True}, "Invite <@U0BOT111> to <#G0SECRET> first"),
+        ("C0ARCHIVED", {"is_archived": True}, "<#C0ARCHIVED> is archived"),
+        ("C0FLAKY", {"slack_down": True}, "Slack did not take my message in <#C0FLAKY> just now"),
+        ("D0OTHERS", None, "I can't post in this conversation"),
+    ],
+    ids=["public-not-invited", "private-not-invited", "archived", "slack-500", "someone-elses-dm"],
+)
+def test_watch_refuses_a_channel_the_bot_cannot_post_in(
+    h: Harness, channel: str, setup: dict[str, Any] | None, words: str
+) -> None:
+    """``watch TXN #channel`` checks the bot can post there, and refuses plainly without creating the watch
+    (issue #12, item 15); once the bot is invited, the same command works."""
+    (op_id,) = seed(h, 1)
+    slack_down = bool(setup and setup.get("slack_down"))
+    if setup is not None:
+        h.bench.add_channel(channel, channel.lower(), **{k: v for k, v in setup.items() if k != "slack_down"})
+    if slack_down:
+        h.bench.server_error("chat.postMessage", status=500)
+    text = f"watch {op_id} #{channel}" if not channel.startswith("D") else f"watch {op_id}"
+    _, request = h.command(text, channel_id=channel)
+    shown = texts(h.responses(request)[0].body)
+    assert words in shown, shown
+    assert "Nothing was set up" in shown, shown
+    assert "now follows" not in shown and "already follows" not in shown
+
+    h.bench.add_channel(channel, channel.lower())  # invited (or restored): the bot can post there now
+    _, request = h.command(text, channel_id=channel)
+    shown = texts(h.responses(request)[0].body)
+    assert f"<#{channel}> now follows `{op_id}`" in shown, "the refused attempt must not have set anything up"
+    assert len(announcements(h, channel, op_id)) == 1
+
+
 def test_replayed_request_is_refused_and_changes_nothing(h: Harness) -> None:
     (op_id,) = seed(h, 1)
     request = h.sender.slash_command(f"watch {op_id} <#C0NOTIFY|ops-notify>")

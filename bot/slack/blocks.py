@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.control.models import DeviceStatus, Operation, is_failure, is_terminal
 from bot.services.operations import ListCursor
+from bot.slack.commands import USER_ID
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -193,6 +194,18 @@ def operation_message(op: Operation, *, refreshed_age: float | None = None, cach
         }
     )
     return {"text": f"Operation {op.id}: {op.status} ({op.device_serial}, {op.operation_type})", "blocks": blocks}
+
+
+def watch_announcement(op: Operation, *, asked_by: str) -> Message:
+    """Posted in a channel when it starts following ``op``: why status changes will appear there, and how to stop
+    them. ``asked_by`` is a user id (anything else is not mentioned)."""
+    who = f"<@{asked_by}>" if USER_ID.match(asked_by) else "Someone"
+    text = (
+        f":eyes: {who} asked for the status changes of `{escape(op.id)}` ({escape(op.operation_type)} on "
+        f"`{escape(op.device_serial)}`, {status_badge(op.status)}) to be posted here. "
+        f"`/headless unwatch {escape(op.id)}` in this channel stops them."
+    )
+    return text_message(text)
 
 
 def format_age(seconds: float) -> str:

@@ -14,10 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from pydantic import BaseModel, ValidationError, field_validator
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
@@ -41,7 +44,7 @@ from bot.slack.commands import (
     WatchRequest,
     parse_command,
 )
-from bot.slack.wording import explain
+from bot.slack.wording import cannot_post_in, explain
 from bot.slack.workflow import MAX_RETRY_WAIT_SECONDS, retry_after_seconds
 from bot.store.errors import StoreUnavailable
 
@@ -150,6 +153,34 @@ async def safe_respond(
     return False
 
 
+async def post_in_channel(client: AsyncWebClient, channel: str, message: Message) -> str | None:
+    """``chat.postMessage``: ``None`` when Slack took it, else why not (Slack's error code, ``ratelimited``,
+    ``http_<status>`` or ``unreachable``).
+
+    Tried once more only after a short 429 (nothing was posted then); a 5xx or a dropped connection may have posted,
+    so it is not sent again.
+    """
+    for attempt in (1, 2):
+        try:
+            await client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            status = int(getattr(exc.response, "status_code", 200) or 200)
+            if status == 429:
+                wait = retry_after_seconds(getattr(exc.response, "headers", None))
+                if attempt == 1 and wait <= MAX_RETRY_WAIT_SECONDS:
+                    await asyncio.sleep(wait)
+                    continue
+                return "ratelimited"
+            if status >= 400:
+                return f"http_{status}"
+            return str(exc.response.get("error") or "unknown_error")
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("chat.postMessage to %s failed: %s", channel, type(exc).__name__)
+            return "unreachable"
+        return None
+    return "ratelimited"
+
+
 def register(app: AsyncApp, runtime: BotRuntime) -> None:
     """Attach every listener to ``app``."""
     settings = runtime.settings
@@ -190,7 +221,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         )  # fmt: skip
 
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         request: ParsedCommand = parse_command(str(command.get("text") or ""))
         if isinstance(request, HelpRequest):
             await ack(**blocks.help_message(), response_type="ephemeral")
@@ -231,7 +264,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 runtime.metrics.count(request.kind, "user_error")
                 return
             await ack()
-            runtime.spawn(run_watch(respond, str(command.get("user_id")), request, channel))
+            runtime.spawn(run_watch(respond, str(command.get("user_id")), request, channel, context.bot_user_id))
         elif isinstance(request, AuditRequest):
             await ack()
             runtime.spawn(run_audit(respond, str(command.get("user_id")), request.subject))
@@ -244,7 +277,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             runtime.metrics.count(request.kind, "unavailable")
 
     async def run_watch(
-        respond: AsyncRespond, user_id: str, request: WatchRequest | UnwatchRequest, channel: str
+        respond: AsyncRespond,
+        user_id: str,
+        request: WatchRequest | UnwatchRequest,
+        channel: str,
+        bot_user_id: str | None = None,
     ) -> None:
         operation_id = request.operation_id
         if isinstance(request, UnwatchRequest):
@@ -268,6 +305,18 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
         async def work() -> Message:
             operation = await runtime.operations.status(operation_id)  # it must exist before anyone follows it
+            if not await runtime.store.watches_for([operation_id], channel_id=channel):
+                # A new watch: the channel hears about it from the bot, which proves the bot can post there (no
+                # extra OAuth scope needed); if it cannot, nothing is set up and the person is told what to do.
+                problem = await post_in_channel(
+                    runtime.web_client, channel, blocks.watch_announcement(operation, asked_by=user_id)
+                )
+                if problem is not None:
+                    log.info("watch of %s refused: cannot post in %s (%s)", operation_id, channel, problem)
+                    subject = f"`{blocks.escape(operation.id)}`"
+                    return blocks.text_message(
+                        cannot_post_in(channel, problem, subject=subject, bot_user_id=bot_user_id)
+                    )
             added = await runtime.store.add_watch(operation_id, channel, user_id, runtime.clock())
             if added:
                 await runtime.audit(user_id, "watch", operation_id, channel_id=channel)

@@ -16,6 +16,7 @@ from bot.control.errors import (
     UnexpectedAnswer,
 )
 from bot.slack.blocks import escape
+from bot.slack.commands import USER_ID
 from bot.store.errors import StoreUnavailable
 
 
@@ -83,3 +84,38 @@ def explain(exc: BaseException, *, what: str = "the request", reading: bool = Fa
     if isinstance(exc, TimeoutError):
         return f":hourglass: The Control API took too long to answer for {what}. {later}"
     return f":warning: Something went wrong with {what}. It has been logged; try again, or ask an admin."
+
+
+#: Slack's answers to a post when the bot is not in the channel (a private one it was never invited to is "not found").
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+
+
+def cannot_post_in(channel: str, error: str, *, subject: str, bot_user_id: str | None) -> str:
+    """Why ``channel`` cannot follow ``subject`` (already escaped): the bot's post there failed with ``error``
+    (Slack's error code, ``ratelimited``, ``http_<status>`` or ``unreachable``). Nothing was set up."""
+    where = f"<#{channel}>"
+    bot = f"<@{bot_user_id}>" if bot_user_id and USER_ID.match(bot_user_id) else "the bot"
+    if error in NOT_A_MEMBER and channel.startswith("D"):
+        return (
+            f":no_entry_sign: I can't post in this conversation, so it cannot follow {subject}. Name a channel I am "
+            "in instead, like `/headless watch TXN_ID #ops`. Nothing was set up."
+        )
+    if error in NOT_A_MEMBER:
+        return (
+            f":no_entry_sign: I can't post in {where}, so it cannot follow {subject}. Invite {bot} to {where} first "
+            "(`/invite` in that channel), then run the command again. Nothing was set up."
+        )
+    if error in ("is_archived", "channel_is_archived"):
+        return (
+            f":no_entry_sign: {where} is archived, so it cannot follow {subject}. Pick another channel. "
+            "Nothing was set up."
+        )
+    if error in ("ratelimited", "unreachable") or error.startswith("http_5"):
+        return (
+            f":hourglass: Slack did not take my message in {where} just now, so it cannot follow {subject} yet. "
+            "Nothing was set up; try again in a minute."
+        )
+    return (
+        f":no_entry_sign: Slack does not let me post in {where} (`{escape(error)}`), so it cannot follow {subject}. "
+        "Pick another channel, or ask a Slack admin. Nothing was set up."
+    )
