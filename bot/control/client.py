@@ -186,12 +186,8 @@ class ControlApiClient:
 
     @property
     def creates(self) -> int:
-        """How many creates this client has finished, however they ended (one that failed may have landed).
-
-        A list read before this number last changed may lack an operation the bot itself just created, so
-        whoever keeps a list answer for a while (``OperationsService``) compares it instead of waiting out a TTL:
-        every create passes here, whichever service makes it.
-        """
+        """Creates finished so far, however they ended: a list read before this last changed may lack one (every
+        create passes here, so whoever keeps a list answer, ``OperationsService``, compares it)."""
         return self._creates
 
     # --- lifecycle ------------------------------------------------------------------------------------------

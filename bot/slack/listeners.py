@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
+from bot.control.models import Operation
 from bot.services.operations import ListCursor
 from bot.slack import blocks
 from bot.slack.commands import (
@@ -181,6 +182,26 @@ async def post_in_channel(client: AsyncWebClient, channel: str, message: Message
     return "ratelimited"
 
 
+async def announce_watch(
+    runtime: BotRuntime, operation_id: str, operation: Operation, channel: str, user_id: str, bot_user_id: str | None
+) -> Message | None:
+    """Before ``channel`` starts following an operation, the bot tells it so there; ``None`` when that worked (or the
+    channel already follows it), else the refusal for the person (nothing is set up).
+
+    The post proves the bot can post in the channel with the scope it already has (``chat:write``), where
+    ``conversations.info`` would need ``channels:read`` and ``groups:read``. The store is read first, so a database
+    outage fails before anything is posted.
+    """
+    if await runtime.store.watches_for([operation_id], channel_id=channel):
+        return None
+    problem = await post_in_channel(runtime.web_client, channel, blocks.watch_announcement(operation, asked_by=user_id))
+    if problem is None:
+        return None
+    log.info("watch of %s refused: cannot post in %s (%s)", operation_id, channel, problem)
+    subject = f"`{blocks.escape(operation.id)}`"
+    return blocks.text_message(cannot_post_in(channel, problem, subject=subject, bot_user_id=bot_user_id))
+
+
 def register(app: AsyncApp, runtime: BotRuntime) -> None:
     """Attach every listener to ``app``."""
     settings = runtime.settings
@@ -305,18 +326,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
         async def work() -> Message:
             operation = await runtime.operations.status(operation_id)  # it must exist before anyone follows it
-            if not await runtime.store.watches_for([operation_id], channel_id=channel):
-                # A new watch: the channel hears about it from the bot, which proves the bot can post there (no
-                # extra OAuth scope needed); if it cannot, nothing is set up and the person is told what to do.
-                problem = await post_in_channel(
-                    runtime.web_client, channel, blocks.watch_announcement(operation, asked_by=user_id)
-                )
-                if problem is not None:
-                    log.info("watch of %s refused: cannot post in %s (%s)", operation_id, channel, problem)
-                    subject = f"`{blocks.escape(operation.id)}`"
-                    return blocks.text_message(
-                        cannot_post_in(channel, problem, subject=subject, bot_user_id=bot_user_id)
-                    )
+            refusal = await announce_watch(runtime, operation_id, operation, channel, user_id, bot_user_id)
+            if refusal is not None:
+                return refusal
             added = await runtime.store.add_watch(operation_id, channel, user_id, runtime.clock())
             if added:
                 await runtime.audit(user_id, "watch", operation_id, channel_id=channel)
