@@ -45,3 +45,10 @@ def test_an_answer_that_is_not_json_is_not_called_silence() -> None:
     assert "operation `txn_1` could not be looked up" in shown
     lost = explain(UnexpectedAnswer("its answer to the create has no operation id", outcome_unknown=True))
     assert "stopped answering" not in lost and "may or may not have taken effect" in lost
+
+
+def test_rate_limiting_is_not_silence_either() -> None:
+    limited = ControlApiUnavailable("it is rate limiting us (HTTP 429)", status_code=429)
+    shown = explain(limited, what="the operation list", reading=True)
+    assert "not answering" not in shown and "HTTP 429" in shown
+    assert "the operation list could not be looked up" in shown

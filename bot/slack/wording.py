@@ -64,6 +64,11 @@ def explain(exc: BaseException, *, what: str = "the request", reading: bool = Fa
             f":warning: The Control API answered, but not in a form the bot can use ({escape(exc.reason)}), so "
             f"{what} {failed}. {later} If it keeps happening, tell an admin."
         )
+    if isinstance(exc, ControlApiUnavailable) and exc.status_code == 429:
+        return (
+            f":hourglass: The Control API is turning the bot's requests away for now (too many, HTTP 429), so {what} "
+            f"{failed}. {later}"
+        )
     if isinstance(exc, ControlApiUnavailable) and exc.outcome_unknown:
         return (
             f":electric_plug: The Control API stopped answering in the middle of {what} ({escape(exc.reason)}). "
