@@ -30,6 +30,7 @@ from bot.control import (
     Operation,
     OperationNotFound,
     Unauthorized,
+    UnexpectedAnswer,
 )
 from bot.simulator import ManualClock, SimulatorConfig, SimulatorState, create_app
 from tests.support.servers import ThreadedServer, free_port, serve_asgi
@@ -535,9 +536,21 @@ async def test_malformed_json_is_unavailable_and_not_retried(sim: Sim) -> None:
     sim.state.faults.malformed = True
     outcomes: list[str] = []
     async with sim.client(observer=lambda k, o, s: outcomes.append(o)) as client:
-        with pytest.raises(ControlApiUnavailable, match="not valid JSON"):
+        with pytest.raises(ControlApiUnavailable, match="not valid JSON") as caught:
             await client.list_operations()
-    assert outcomes == ["malformed"]
+        with pytest.raises(UnexpectedAnswer, match="not valid JSON"):
+            await client.get_operation("txn_1")
+    assert outcomes == ["malformed", "malformed"]
+    assert isinstance(caught.value, UnexpectedAnswer), "it answered: not the same as not answering"
+    assert "not answering" not in str(caught.value) and "answered" in str(caught.value)
+
+
+async def test_an_outage_is_not_an_unexpected_answer(sim: Sim) -> None:
+    sim.state.faults.error_rate = 1.0
+    async with sim.client(max_retries=0) as client:
+        with pytest.raises(ControlApiUnavailable) as caught:
+            await client.get_operation("txn_1")
+    assert not isinstance(caught.value, UnexpectedAnswer)
 
 
 async def test_health_reports_ok_and_never_raises(sim: Sim) -> None:

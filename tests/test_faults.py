@@ -221,6 +221,31 @@ def test_control_api_fault_is_explained_and_the_bot_recovers(
     assert h.get("/healthz").json()["control_api"] == "ok"
 
 
+@pytest.mark.parametrize(
+    ("fault", "value", "words"),
+    [
+        ("error_rate", 1.0, "not answering right now (HTTP 500)"),
+        ("close_connection", True, "not answering right now (the connection dropped"),
+        ("malformed", True, "answered, but not in a form the bot can use (its answer (HTTP 200) is not valid JSON)"),
+    ],
+    ids=["http-500", "connection-closed", "malformed-json"],
+)
+def test_a_lookup_during_an_outage_could_not_be_looked_up(h: Harness, fault: str, value: Any, words: str) -> None:
+    """``status`` and ``list`` only read: they say the thing "could not be looked up", never that something "could not
+    be done"; and an answer that is not JSON is an answer, not silence (issue #12, item 11)."""
+    op_id = seed_operation(h)
+    setattr(h.sim_state.faults, fault, value)
+    for command, subject in ((f"status {op_id}", f"operation `{op_id}`"), ("list", "the operation list")):
+        _, request, _ = timed_command(h, command)
+        shown = texts(h.responses(request, timeout=15)[-1])
+        assert words in shown, shown
+        assert f"{subject} could not be looked up" in shown, shown
+        assert "could not be done" not in shown and "Nothing was changed" not in shown, shown
+        if fault == "malformed":
+            assert "not answering" not in shown, "the API answered: it is not silent"
+        no_leak(shown)
+
+
 def test_refresh_of_a_device_that_never_answers(h: Harness) -> None:
     """``update_status=true`` has its own, longer timeout and is never retried; the person hears in time."""
     op_id = seed_operation(h)

@@ -7,14 +7,17 @@ client never has more than ``max_connections`` calls open at once, however many 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.control.client import ControlApiClient
-from bot.services.operations import OperationsService
+from bot.control.errors import ControlApiUnavailable
+from bot.control.models import CreateOperationRequest, Operation
+from bot.services.operations import ListCursor, OperationsService, newest_first
 from bot.simulator import DOCUMENTED_SERIAL, Faults, SimulatorConfig, SimulatorState, create_app
 from tests.support.servers import ThreadedServer, serve_asgi
 
@@ -132,3 +135,119 @@ async def test_a_shared_call_nobody_waits_for_is_cancelled(sim: Any) -> None:
             waiter.cancel()
         await asyncio.sleep(0.05)
         assert shared.cancelled() and service._refreshing._calls == {}
+
+
+class HoldListAnswers:
+    """ASGI wrapper: while ``holding``, a list GET is answered by the simulator at once but its answer reaches the
+    bot only when ``release`` is set (so the answer is older than anything created meanwhile)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.holding = False
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not (self.holding and scope["type"] == "http" and scope["method"] == "GET"):
+            await self.app(scope, receive, send)
+            return
+        answer: list[Any] = []
+
+        async def keep(message: Any) -> None:
+            answer.append(message)
+
+        await self.app(scope, receive, keep)
+        self.held.set()
+        await asyncio.to_thread(self.release.wait, 10)
+        for message in answer:
+            await send(message)
+
+
+def a_reboot(serial: str = DOCUMENTED_SERIAL) -> CreateOperationRequest:
+    return CreateOperationRequest(
+        device_serial=serial, operation_type="reboot", scheduled_time=datetime.now(UTC) + timedelta(days=1)
+    )
+
+
+async def test_a_create_drops_the_shared_list(sim: Any) -> None:
+    """``/headless list`` right after the bot created an operation shows it, however long lists are shared
+    (issue #12, item 6): every create passes through the client, which the list cache consults."""
+    state, server, _ = sim
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN) as client:
+        service = OperationsService(client, list_cache_seconds=60)
+        assert await service.list(serial=DOCUMENTED_SERIAL) == []
+        before = state.hits["GET"]
+        assert await service.list(serial=DOCUMENTED_SERIAL) == [], "shared: no second call"
+        assert state.hits["GET"] == before
+        created = await client.create_operation(a_reboot())
+        assert [op.id for op in await service.list(serial=DOCUMENTED_SERIAL)] == [created.id]
+        assert state.hits["GET"] == before + 1
+        await service.list()
+        assert state.hits["GET"] == before + 1, "the fresh answer is shared again"
+
+
+async def test_a_create_that_fails_drops_the_shared_list_too(sim: Any) -> None:
+    """A create whose answer is lost may have landed: the list is read again rather than trusted."""
+    state, server, _ = sim
+    async with ControlApiClient(f"{server.url}/api/v1", TOKEN) as client:
+        service = OperationsService(client, list_cache_seconds=60)
+        await service.list()
+        state.faults = Faults(error_rate=1.0)
+        with pytest.raises(ControlApiUnavailable):
+            await client.create_operation(a_reboot())
+        state.faults = Faults()
+        before = state.hits["GET"]
+        await service.list()
+        assert state.hits["GET"] == before + 1
+
+
+async def test_a_list_read_before_a_create_is_neither_joined_nor_kept(sim: Any) -> None:
+    """A list call still in flight when the create finishes was read before it: a caller arriving after the
+    create gets a call of its own, and the old answer, arriving last, does not replace the fresh one."""
+    state, _, _ = sim
+    holder = HoldListAnswers(create_app(state=state))
+    with serve_asgi(holder) as server:
+        async with ControlApiClient(f"{server.url}/api/v1", TOKEN, timeout=15) as client:
+            service = OperationsService(client, list_cache_seconds=60)
+            holder.holding = True
+            old = asyncio.ensure_future(service.list(serial=DOCUMENTED_SERIAL))
+            await asyncio.to_thread(holder.held.wait, 10)
+            holder.holding = False
+            created = await client.create_operation(a_reboot())
+            fresh = await asyncio.wait_for(service.list(serial=DOCUMENTED_SERIAL), timeout=10)
+            assert [op.id for op in fresh] == [created.id]
+            holder.release.set()
+            assert await old == [], "asked before the create: its answer is the old list"
+            again = await service.list(serial=DOCUMENTED_SERIAL)
+            assert [op.id for op in again] == [created.id], "the stale answer must not become the shared one"
+
+
+def op(op_id: str, created: datetime | None, scheduled: datetime) -> Operation:
+    return Operation(
+        id=op_id, device_serial=DOCUMENTED_SERIAL, operation_type="reboot", status="scheduled",
+        scheduled_time=scheduled, created_at=created,
+    )  # fmt: skip
+
+
+def test_newest_first_is_a_total_order_that_ends_with_the_newest_id() -> None:
+    """Equal times (a batch) go newest id first, ``txn_10`` after ``txn_9`` (numbers, not text); operations
+    without ``created_at`` sort by their scheduled time; the API's own order never matters."""
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    batch = [op(f"txn_{n}", t, t + timedelta(hours=1)) for n in (9, 10, 11)]
+    older = op("txn_12", t - timedelta(minutes=1), t + timedelta(hours=5))
+    undated = op("txn_13", None, t + timedelta(minutes=30))
+    for listing in ([*batch, older, undated], [undated, older, *reversed(batch)]):
+        assert [o.id for o in newest_first(listing)] == ["txn_13", "txn_11", "txn_10", "txn_9", "txn_12"]
+
+
+def test_a_cursor_starts_after_its_operation_wherever_it_now_is() -> None:
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    ops = newest_first([op(f"txn_{n}", t + timedelta(minutes=n), t) for n in range(10)])
+    cursor = ListCursor.after(ops[3])
+    assert cursor.position(ops) == 4
+    arrived = newest_first([*ops, op("txn_50", t + timedelta(hours=1), t), op("txn_51", t + timedelta(hours=2), t)])
+    assert arrived[cursor.position(arrived)].id == ops[4].id, "new ones on top do not move the next page"
+    gone = [o for o in ops if o.id != ops[3].id]
+    assert gone[cursor.position(gone)].id == ops[4].id, "nor does the cursor's own operation leaving the list"
+    again = ListCursor.model_validate_json(cursor.model_dump_json())
+    assert again.position(ops) == 4, "the button's value round-trips"

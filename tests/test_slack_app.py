@@ -7,6 +7,7 @@ simulator, both over real HTTP.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from bot.simulator import DOCUMENTED_SERIAL
-from tests.support.harness import Harness, bot_harness
+from tests.support.harness import APPROVER, Harness, bot_harness
 from tests.support.slack_text import texts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,82 @@ def test_list_paginates_with_more_button(h: Harness) -> None:
     assert "16–30 of 40" in texts(second.body)
     assert second["replace_original"] is True
     assert ids[-16] in texts(second.body) and ids[-1] not in texts(second.body)
+
+
+def more_button(message: Any) -> dict[str, Any]:
+    return next(b for b in message["blocks"] if b["type"] == "actions")["elements"][0]
+
+
+def click_more(h: Harness, value: str) -> Any:
+    click = h.sender.block_action("list_more", value, block_id="list_more", is_ephemeral=True, response_url=None)
+    assert h.sender.send(click).status_code == 200
+    (answer,) = h.responses(click)
+    return answer
+
+
+def listed(message: Any) -> list[str]:
+    """The operation ids of a list page, top to bottom."""
+    return re.findall(r"`(txn_[0-9]+)`", texts(message.body))
+
+
+def test_more_neither_repeats_nor_skips_when_operations_arrive_between_pages(h: Harness) -> None:
+    """The More button carries where the page ended, not a position: new operations at the top do not push shown
+    ones onto the next page (issue #12, item 15)."""
+    serial = sorted(h.sim_state.devices)[4]
+    ids = seed(h, 40, serial=serial)
+    _, request = h.command(f"list {serial}")
+    (first,) = h.responses(request)
+    assert listed(first) == ids[::-1][:15]
+    newer = seed(h, 3, serial=serial)  # created while the first page is on screen
+    second = click_more(h, more_button(first)["value"])
+    assert listed(second) == ids[::-1][15:30], "the next page starts right after the last one shown"
+    assert not set(listed(second)) & set(newer)
+    assert "of 43" in texts(second.body)
+    third = click_more(h, more_button(second)["value"])
+    assert listed(third) == ids[::-1][30:], "and so on to the end, nothing skipped"
+    assert not [b for b in third["blocks"] if b["type"] == "actions"], "no More after the last page"
+
+
+def test_a_more_button_posted_before_cursors_still_answers(h: Harness) -> None:
+    """Buttons already in Slack carry an offset: they still page (by position), and one past the end says so."""
+    serial = sorted(h.sim_state.devices)[5]
+    ids = seed(h, 20, serial=serial)
+    old = click_more(h, json.dumps({"serial": serial, "status": None, "offset": 15}))
+    assert listed(old) == ids[::-1][15:]
+    assert "16–20 of 20" in texts(old.body)
+    past = click_more(h, json.dumps({"serial": serial, "status": None, "offset": 30}))
+    shown = texts(past.body)
+    assert "No more operations" in shown and "/headless list" in shown, shown
+
+
+def test_newest_first_holds_for_operations_scheduled_and_created_together(h: Harness) -> None:
+    """One request for several devices creates operations in the same second, for the same time: the newest (the
+    higher id) still comes first, whatever order the API lists them in (issue #12, item 15)."""
+    when, created = h.sim_state.now() + timedelta(days=2), h.sim_state.now() - timedelta(seconds=1)
+    serial = sorted(h.sim_state.devices)[6]
+    ids = [h.sim_state.create_operation(serial, "reboot", when, {}, created_at=created).id for _ in range(3)]
+    _, request = h.command(f"list {serial}")
+    (answer,) = h.responses(request)
+    assert listed(answer) == ids[::-1]
+
+
+def test_list_right_after_the_bot_created_shows_the_operation() -> None:
+    """Lists are shared for ``LIST_CACHE_SECONDS``; an operation the bot itself creates drops the shared answer, so
+    the next ``/headless list`` shows it (issue #12, item 6)."""
+    from tests.test_scheduling import click_decision, ops_for, schedule_and_confirm, wait_until
+
+    with bot_harness(list_cache_seconds=60) as harness:
+        serial = sorted(harness.sim_state.devices)[3]
+        _, request = harness.command(f"list {serial}")
+        assert "No operations" in texts(harness.responses(request)[0].body)
+        request_id = schedule_and_confirm(harness, f"schedule {serial} reboot tomorrow at 2am")
+        click_decision(harness, "Approve", APPROVER, request_id)
+        (op,) = wait_until(lambda: ops_for(harness, serial), what="the operation")
+        wait_until(lambda: [c for c in harness.bench.calls_to("chat.update") if op.id in texts(c.body)],
+                   what="the bot to hear back from its create")  # fmt: skip
+        _, request = harness.command(f"list {serial}")
+        shown = texts(harness.responses(request)[0].body)
+        assert f"`{op.id}`" in shown and "No operations" not in shown, shown
 
 
 def test_status_shows_device(h: Harness) -> None:
@@ -307,6 +384,59 @@ def test_watch_checks_the_operation_exists_and_unwatch_undoes_it(h: Harness) -> 
     _, request = h.command(f"unwatch {op_id}")  # the current channel, which never followed it
     (answer,) = h.responses(request)
     assert "was not following" in texts(answer.body)
+
+
+def announcements(h: Harness, channel: str, op_id: str) -> list[Any]:
+    return [m for m in h.bench.messages_in(channel) if f"`{op_id}`" in m.get("text", "")]
+
+
+def test_watch_tells_the_channel_once(h: Harness) -> None:
+    """The channel that starts following hears it from the bot (that post is also the proof the bot can post there);
+    asking again does not repeat it."""
+    (op_id,) = seed(h, 1)
+    _, request = h.command(f"watch {op_id} <#C0NOTIFY|ops-notify>")
+    assert f"<#C0NOTIFY> now follows `{op_id}`" in texts(h.responses(request)[0].body)
+    (posted,) = announcements(h, "C0NOTIFY", op_id)
+    assert "<@W111> asked for the status changes" in posted["text"] and f"/headless unwatch {op_id}" in posted["text"]
+    _, request = h.command(f"watch {op_id} <#C0NOTIFY|ops-notify>")
+    assert "already follows" in texts(h.responses(request)[0].body)
+    assert len(announcements(h, "C0NOTIFY", op_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("channel", "setup", "words"),
+    [
+        ("C0OUTSIDE", {"is_member": False}, "Invite <@U0BOT111> to <#C0OUTSIDE> first"),
+        ("G0SECRET", {"is_member": False, "is_private": True}, "Invite <@U0BOT111> to <#G0SECRET> first"),
+        ("C0ARCHIVED", {"is_archived": True}, "<#C0ARCHIVED> is archived"),
+        ("C0FLAKY", {"slack_down": True}, "Slack did not take my message in <#C0FLAKY> just now"),
+        ("D0OTHERS", None, "I can't post in this conversation"),
+    ],
+    ids=["public-not-invited", "private-not-invited", "archived", "slack-500", "someone-elses-dm"],
+)
+def test_watch_refuses_a_channel_the_bot_cannot_post_in(
+    h: Harness, channel: str, setup: dict[str, Any] | None, words: str
+) -> None:
+    """``watch TXN #channel`` checks the bot can post there, and refuses plainly without creating the watch
+    (issue #12, item 15); once the bot is invited, the same command works."""
+    (op_id,) = seed(h, 1)
+    slack_down = bool(setup and setup.get("slack_down"))
+    if setup is not None:
+        h.bench.add_channel(channel, channel.lower(), **{k: v for k, v in setup.items() if k != "slack_down"})
+    if slack_down:
+        h.bench.server_error("chat.postMessage", status=500)
+    text = f"watch {op_id} #{channel}" if not channel.startswith("D") else f"watch {op_id}"
+    _, request = h.command(text, channel_id=channel)
+    shown = texts(h.responses(request)[0].body)
+    assert words in shown, shown
+    assert "Nothing was set up" in shown, shown
+    assert "now follows" not in shown and "already follows" not in shown
+
+    h.bench.add_channel(channel, channel.lower())  # invited (or restored): the bot can post there now
+    _, request = h.command(text, channel_id=channel)
+    shown = texts(h.responses(request)[0].body)
+    assert f"<#{channel}> now follows `{op_id}`" in shown, "the refused attempt must not have set anything up"
+    assert len(announcements(h, channel, op_id)) == 1
 
 
 def test_replayed_request_is_refused_and_changes_nothing(h: Harness) -> None:

@@ -8,6 +8,7 @@ from bot.control.errors import (
     InvalidRequest,
     OperationNotFound,
     Unauthorized,
+    UnexpectedAnswer,
 )
 from bot.control.models import CreateOperationRequest, DeviceStatus, Operation
 
@@ -22,4 +23,5 @@ __all__ = [
     "Operation",
     "OperationNotFound",
     "Unauthorized",
+    "UnexpectedAnswer",
 ]

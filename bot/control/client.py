@@ -48,6 +48,7 @@ from bot.control.errors import (
     InvalidRequest,
     OperationNotFound,
     Unauthorized,
+    UnexpectedAnswer,
 )
 from bot.control.models import CreateOperationRequest, Operation
 
@@ -181,6 +182,13 @@ class ControlApiClient:
         # queue costs O(waiting × connections) per state change, which under a burst of slow calls (200 people,
         # the API at 1 s) was 70 % of the bot's CPU and stalled the event loop for over a second.
         self._slots = asyncio.Semaphore(max_connections)
+        self._creates = 0
+
+    @property
+    def creates(self) -> int:
+        """Creates finished so far, however they ended: a list read before this last changed may lack one (every
+        create passes here, so whoever keeps a list answer, ``OperationsService``, compares it)."""
+        return self._creates
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -223,9 +231,9 @@ class ControlApiClient:
         while url is not None:
             key = str(url)
             if key in seen:
-                raise ControlApiUnavailable("its pagination loops back to a page already read")
+                raise UnexpectedAnswer("its pagination loops back to a page already read")
             if pages >= self._page_cap:
-                raise ControlApiUnavailable(f"its list has more than {self._page_cap} pages; stopped reading")
+                raise UnexpectedAnswer(f"its list has more than {self._page_cap} pages; stopped reading")
             seen.add(key)
             pages += 1
             payload = await self._call("list", "GET", url)
@@ -274,7 +282,7 @@ class ControlApiClient:
         try:
             return Operation.model_validate(match[0])
         except ValidationError as exc:
-            raise ControlApiUnavailable(f"its answer for {op_id} is not an operation ({_fields(exc)})") from None
+            raise UnexpectedAnswer(f"its answer for {op_id} is not an operation ({_fields(exc)})") from None
 
     async def create_operation(self, request: CreateOperationRequest) -> Operation:
         """Schedule an operation; never retried (see the module docstring for what an error then means).
@@ -284,25 +292,28 @@ class ControlApiClient:
         a complete ``Operation`` as long as the answer has an ``id``.
         """
         body = request.model_dump(mode="json")
-        payload = await self._call(
-            "create",
-            "POST",
-            self.endpoint,
-            json_body=body,
-            retry=False,
-            on_404=lambda: DeviceNotFound(request.device_serial),
-        )
+        try:
+            payload = await self._call(
+                "create",
+                "POST",
+                self.endpoint,
+                json_body=body,
+                retry=False,
+                on_404=lambda: DeviceNotFound(request.device_serial),
+            )
+        finally:
+            self._creates += 1  # whatever happened, a list read before now may be missing it
         if isinstance(payload, Mapping) and isinstance(payload.get("results"), list) and payload["results"]:
             payload = payload["results"][0]  # defensive: some APIs wrap a created record like a list answer
         if not isinstance(payload, Mapping) or payload.get("id") in (None, ""):
-            raise ControlApiUnavailable(
+            raise UnexpectedAnswer(
                 "its answer to the create has no operation id", status_code=None, outcome_unknown=True
             )
         record = {**body, "status": "scheduled", **payload}
         try:
             return Operation.model_validate(record)
         except ValidationError as exc:
-            raise ControlApiUnavailable(
+            raise UnexpectedAnswer(
                 f"its answer to the create is not an operation ({_fields(exc)})", outcome_unknown=True
             ) from None
 
@@ -425,7 +436,7 @@ class ControlApiClient:
             except ValueError:
                 self._observe(kind, "malformed", elapsed)
                 raise _Attempt(
-                    ControlApiUnavailable(
+                    UnexpectedAnswer(
                         f"its answer (HTTP {code}) is not valid JSON",
                         status_code=code,
                         outcome_unknown=is_write,
@@ -444,7 +455,7 @@ class ControlApiClient:
             raise _Attempt(on_404(), retryable=False)
         if code == 404:
             raise _Attempt(
-                ControlApiUnavailable("its endpoint was not found (HTTP 404); check CONTROL_API_URL", status_code=404),
+                UnexpectedAnswer("its endpoint was not found (HTTP 404); check CONTROL_API_URL", status_code=404),
                 retryable=False,
             )
         if code in (400, 409, 422):
@@ -456,9 +467,7 @@ class ControlApiClient:
         if 300 <= code < 400:
             where = _safe_url(response.headers.get("location", "")) or "somewhere"
             raise _Attempt(
-                ControlApiUnavailable(
-                    f"it redirects (HTTP {code}) to {where}; check CONTROL_API_URL", status_code=code
-                ),
+                UnexpectedAnswer(f"it redirects (HTTP {code}) to {where}; check CONTROL_API_URL", status_code=code),
                 retryable=False,
             )
         if code >= 500:
@@ -509,11 +518,11 @@ class ControlApiClient:
             if "results" in payload:
                 results, next_link = payload.get("results"), payload.get("next")
                 if not isinstance(results, list) or not (next_link is None or isinstance(next_link, str)):
-                    raise ControlApiUnavailable("its answer does not have the documented count/results shape")
+                    raise UnexpectedAnswer("its answer does not have the documented count/results shape")
                 return results, next_link or None
             if "id" in payload:
                 return [payload], None
-        raise ControlApiUnavailable("its answer does not have the documented count/results shape")
+        raise UnexpectedAnswer("its answer does not have the documented count/results shape")
 
     def _parse_items(self, items: list[Any]) -> tuple[list[Operation], list[str | None]]:
         """The operations of one page, and the ids of the records skipped (``None``: no usable id)."""
@@ -526,7 +535,7 @@ class ControlApiClient:
                 logger.warning("Control API returned an operation the bot cannot read (%s); skipped", _fields(exc))
                 skipped.append(_record_id(item))
         if items and not parsed:
-            raise ControlApiUnavailable("its list contains nothing that looks like an operation")
+            raise UnexpectedAnswer("its list contains nothing that looks like an operation")
         return parsed, skipped
 
     def _follow(self, next_link: str, current: httpx.URL) -> httpx.URL:
@@ -534,7 +543,7 @@ class ControlApiClient:
         try:
             target = current.join(next_link)
         except (httpx.InvalidURL, ValueError):
-            raise ControlApiUnavailable("its pagination link is not a valid URL") from None
+            raise UnexpectedAnswer("its pagination link is not a valid URL") from None
         if (target.scheme, target.host, target.port) != (
             self.endpoint.scheme,
             self.endpoint.host,

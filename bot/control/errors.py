@@ -76,8 +76,8 @@ class InvalidRequest(ControlApiError):
 
 class ControlApiUnavailable(ControlApiError):
     """The API cannot be used right now: 5xx, timeout, refused or dropped connection, or an answer that is
-    not the JSON it documents. ``reason`` is a short phrase ("connection refused", "HTTP 503") for logs and
-    people.
+    not the JSON it documents (that one is the subclass ``UnexpectedAnswer``). ``reason`` is a short phrase
+    ("connection refused", "HTTP 503") for logs and people.
 
     ``outcome_unknown`` is ``True`` only for a create (POST) whose request may have reached the API before the
     failure (a read timeout, a dropped connection, a 5xx): the operation may or may not exist, so the caller
@@ -94,6 +94,23 @@ class ControlApiUnavailable(ControlApiError):
         super().__init__(message, status_code=status_code)
 
 
+class UnexpectedAnswer(ControlApiUnavailable):
+    """The API *did* answer, but not with what it documents: a 2xx whose body is not JSON, a page without
+    ``results``, a record that is not an operation, pagination that loops or never ends, a redirect or a missing
+    endpoint (a wrong ``CONTROL_API_URL``).
+
+    A kind of ``ControlApiUnavailable`` (the API cannot be used right now, and every caller that handles an outage
+    handles this the same way), told apart so nobody is told the API "is not answering" when it answered.
+    """
+
+    def __init__(self, reason: str, *, status_code: int | None = None, outcome_unknown: bool = False) -> None:
+        super().__init__(reason, status_code=status_code, outcome_unknown=outcome_unknown)
+        message = f"The Control API answered, but not in a form the bot can use: {reason.rstrip('.')}."
+        if outcome_unknown:
+            message += " The request may have been applied; check before retrying."
+        self.message = message
+
+
 __all__ = [
     "ControlApiError",
     "ControlApiUnavailable",
@@ -101,4 +118,5 @@ __all__ = [
     "InvalidRequest",
     "OperationNotFound",
     "Unauthorized",
+    "UnexpectedAnswer",
 ]

@@ -7,18 +7,18 @@ the last refreshed result is served with its age, and concurrent refreshes of on
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.control.models import Operation
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUS_SHARE_SECONDS = 1.0  # a status call is joined only this soon after it started (answers stay fresh)
 
 
@@ -68,9 +68,65 @@ class RefreshResult(BaseModel):
     age_seconds: float
 
 
+_NUMBER_OR_TEXT = re.compile(r"[0-9]+|[^0-9]+")
+
+#: Where an operation stands in the list: newest created first (its scheduled time when the API gives no
+#: ``created_at``), then the later scheduled time, then the higher id (``txn_10`` after ``txn_9``), then the id as
+#: text. Every operation has its own place, so a page boundary is never ambiguous.
+OrderKey = tuple[datetime, datetime, tuple[tuple[int, int, str], ...], str]
+
+
+def _natural(operation_id: str) -> tuple[tuple[int, int, str], ...]:
+    """``txn_9`` < ``txn_10``: runs of digits compare as numbers, the rest as text."""
+    parts = _NUMBER_OR_TEXT.findall(operation_id)
+    return tuple((0, int(part), "") if part[0] in "0123456789" else (1, 0, part) for part in parts)
+
+
+def _order_key(created: datetime, scheduled: datetime, operation_id: str) -> OrderKey:
+    return (created, scheduled, _natural(operation_id), operation_id)
+
+
+def order_key(operation: Operation) -> OrderKey:
+    """The operation's place in ``newest_first`` order (descending by this key)."""
+    return _order_key(operation.created_at or operation.scheduled_time, operation.scheduled_time, operation.id)
+
+
 def newest_first(operations: list[Operation]) -> list[Operation]:
-    """Newest created first; operations without ``created_at`` sort by their scheduled time."""
-    return sorted(operations, key=lambda op: op.created_at or op.scheduled_time or _EPOCH, reverse=True)
+    """Newest created first; operations without ``created_at`` sort by their scheduled time. Ties (a batch
+    created in the same second, for the same time) go newest id first: see ``order_key``."""
+    return sorted(operations, key=order_key, reverse=True)
+
+
+class ListCursor(BaseModel):
+    """A place in the ``newest_first`` list: just after the operation it was taken from.
+
+    Paging by cursor instead of by position means that operations arriving (or leaving) between two pages neither
+    repeat nor skip anything: the next page starts after the last one shown, wherever that now is.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    created: AwareDatetime  # created_at, or the scheduled time when the API gave none (as ``order_key`` uses)
+    scheduled: AwareDatetime
+    id: str = Field(min_length=1, max_length=200)
+
+    @classmethod
+    def after(cls, operation: Operation) -> ListCursor:
+        return cls(
+            created=operation.created_at or operation.scheduled_time,
+            scheduled=operation.scheduled_time,
+            id=operation.id,
+        )
+
+    def position(self, operations: list[Operation]) -> int:
+        """How many of ``operations`` (sorted ``newest_first``) come before the next page: the next page starts
+        at this index."""
+        key = _order_key(self.created, self.scheduled, self.id)
+        return sum(1 for operation in operations if order_key(operation) >= key)
+
+
+#: A list call in flight: ``ControlApiClient.creates`` when it started, and the call.
+_Fetch = tuple[int, asyncio.Future[list[Operation]]]
 
 
 class OperationsService:
@@ -85,8 +141,8 @@ class OperationsService:
         list_cache_seconds: float = 0.0,
     ) -> None:
         self._list_ttl = list_cache_seconds
-        self._list_cache: tuple[float, list[Operation]] | None = None
-        self._list_inflight: asyncio.Future[list[Operation]] | None = None
+        self._list_cache: tuple[float, int, list[Operation]] | None = None  # (read at, creates before, list)
+        self._list_inflight: _Fetch | None = None
         self._client = client
         self._clock = clock
         self._cooldown = refresh_cooldown
@@ -107,20 +163,32 @@ class OperationsService:
 
     async def _all_operations(self) -> list[Operation]:
         """The whole list, shared: concurrent callers wait for one request, and its answer serves everyone for
-        ``list_cache_seconds`` (under load, dozens of people listing at once cost one list call, not dozens)."""
+        ``list_cache_seconds`` (under load, dozens of people listing at once cost one list call, not dozens).
+
+        Never a list read before the bot's own latest create, though (``ControlApiClient.creates``): neither from
+        the cache nor by joining a call still in flight, or ``/headless list`` right after a create would not show
+        the operation just created.
+        """
+        generation = self._client.creates
         now = time.monotonic()
-        if self._list_cache is not None and now - self._list_cache[0] < self._list_ttl:
-            return self._list_cache[1]
-        if self._list_inflight is None:
-            self._list_inflight = asyncio.ensure_future(self._client.list_operations())
+        cached = self._list_cache
+        if cached is not None and cached[1] == generation and now - cached[0] < self._list_ttl:
+            return cached[2]
+        inflight = self._list_inflight
+        if inflight is None or inflight[0] != generation:
+            inflight = (generation, asyncio.ensure_future(self._client.list_operations()))
+            self._list_inflight = inflight
 
-            def done(future: asyncio.Future[list[Operation]]) -> None:
-                self._list_inflight = None
-                if not future.cancelled() and future.exception() is None and self._list_ttl > 0:
-                    self._list_cache = (time.monotonic(), future.result())
+            def done(future: asyncio.Future[list[Operation]], mine: _Fetch = inflight) -> None:
+                if self._list_inflight is mine:
+                    self._list_inflight = None
+                if future.cancelled() or future.exception() is not None or self._list_ttl <= 0:
+                    return
+                if mine[0] == self._client.creates:  # nothing was created while it was being read
+                    self._list_cache = (time.monotonic(), mine[0], future.result())
 
-            self._list_inflight.add_done_callback(done)
-        return list(await asyncio.shield(self._list_inflight))
+            inflight[1].add_done_callback(done)
+        return list(await asyncio.shield(inflight[1]))
 
     async def status(self, operation_id: str) -> Operation:
         """One operation with its last known device status (no device query). People asking about the same

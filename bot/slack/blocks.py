@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.control.models import DeviceStatus, Operation, is_failure, is_terminal
+from bot.services.operations import ListCursor
+from bot.slack.commands import USER_ID
 from bot.when import format_local
 
 Block = dict[str, Any]
@@ -144,9 +146,16 @@ def list_message(
     status: str | None,
     offset: int = 0,
     page_size: int = LIST_PAGE_SIZE,
+    after: ListCursor | None = None,
 ) -> Message:
-    """One page of ``operations`` (already filtered and sorted) starting at ``offset``, with a More button."""
+    """One page of ``operations`` (already filtered and sorted ``newest_first``) with a More button.
+
+    The page starts just after ``after`` (the More button's cursor: operations arriving between pages neither
+    repeat nor shift what follows), or at ``offset`` (buttons posted before cursors existed).
+    """
     total = len(operations)
+    if after is not None:
+        offset = after.position(list(operations))
     page = list(operations[offset : offset + page_size])
     filters = []
     if serial:
@@ -158,12 +167,19 @@ def list_message(
         text = f"No operations{scope}."
         hint = "Schedule one with `/headless schedule`." if not filters else "Try `/headless list` without filters."
         return {"text": text, "blocks": [section(f":information_source: {text} {hint}")]}
+    if not page:
+        text = f"No more operations{scope}: all {total} were on the pages before."
+        return {"text": text, "blocks": [section(f":information_source: {text} `/headless list` starts again.")]}
     shown_to = offset + len(page)
     header = f"*Operations{scope}* — {offset + 1}–{shown_to} of {total}, newest first"
     blocks: list[Block] = [section(header)]
     blocks.extend(section(operation_line(op)) for op in page)
     if shown_to < total:
-        value = json.dumps({"serial": serial, "status": status, "offset": shown_to}, separators=(",", ":"))
+        # ``offset`` too, for a replica still running the version that only knew offsets.
+        cursor = ListCursor.after(page[-1]).model_dump(mode="json")
+        value = json.dumps(
+            {"serial": serial, "status": status, "offset": shown_to, "after": cursor}, separators=(",", ":")
+        )
         blocks.append(
             {"type": "actions", "block_id": "list_more", "elements": [button("More", ACTION_LIST_MORE, value)]}
         )
@@ -207,6 +223,18 @@ def parameters_text(parameters: Mapping[str, Any]) -> str:
     """Each parameter as ``key=JSON`` in a code span: its type shows (``"1.10"`` is text, ``3`` a number, ``true`` a
     boolean) and text shows as text (``é``, not ``\\u00e9``)."""
     return ", ".join(f"`{escape(k)}={escape(json.dumps(v, ensure_ascii=False))}`" for k, v in parameters.items())
+
+
+def watch_announcement(op: Operation, *, asked_by: str) -> Message:
+    """Posted in a channel when it starts following ``op``: why status changes will appear there, and how to stop
+    them. ``asked_by`` is a user id (anything else is not mentioned)."""
+    who = f"<@{asked_by}>" if USER_ID.match(asked_by) else "Someone"
+    text = (
+        f":eyes: {who} asked for the status changes of `{escape(op.id)}` ({escape(op.operation_type)} on "
+        f"`{escape(op.device_serial)}`, {status_badge(op.status)}) to be posted here. "
+        f"`/headless unwatch {escape(op.id)}` in this channel stops them."
+    )
+    return text_message(text)
 
 
 def format_age(seconds: float) -> str:

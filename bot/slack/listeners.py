@@ -14,13 +14,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from pydantic import BaseModel, ValidationError, field_validator
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
+from bot.control.models import Operation
+from bot.services.operations import ListCursor
 from bot.slack import blocks
 from bot.slack.commands import (
     CHANNEL_ID,
@@ -40,7 +45,7 @@ from bot.slack.commands import (
     WatchRequest,
     parse_command,
 )
-from bot.slack.wording import explain
+from bot.slack.wording import cannot_post_in, explain
 from bot.slack.workflow import MAX_RETRY_WAIT_SECONDS, retry_after_seconds
 from bot.store.errors import StoreUnavailable
 
@@ -77,12 +82,14 @@ async def answer_later(
     deadline: float,
     replace_original: bool = False,
     replace_progress: bool = True,
+    reading: bool = False,
 ) -> None:
     """Run ``work`` after the ack; say so if it is slow; answer with its message or a plain-words error.
 
     ``replace_original`` replaces the message the request came from (an ephemeral list page, the ack of a slash
     command); ``replace_progress`` lets the answer replace the "still waiting" note. Both must be False for a
-    button on a channel message, or the answer would overwrite that message for everyone.
+    button on a channel message, or the answer would overwrite that message for everyone. ``reading``: ``work``
+    only looks something up, so a failure is worded as "could not be looked up" (see ``explain``).
     """
     task = asyncio.ensure_future(work())
     progress_shown = False
@@ -102,7 +109,7 @@ async def answer_later(
             log.error("%s failed", command, exc_info=exc)
         else:
             log.warning("%s: %s: %s", command, outcome.replace("_", " "), exc)
-        message = blocks.text_message(explain(exc, what=what))
+        message = blocks.text_message(explain(exc, what=what, reading=reading))
     runtime.metrics.count(command, outcome)
     await _safe_respond(respond, message, replace_original=replace_original or (progress_shown and replace_progress))
 
@@ -147,20 +154,72 @@ async def safe_respond(
     return False
 
 
+async def post_in_channel(client: AsyncWebClient, channel: str, message: Message) -> str | None:
+    """``chat.postMessage``: ``None`` when Slack took it, else why not (Slack's error code, ``ratelimited``,
+    ``http_<status>`` or ``unreachable``).
+
+    Tried once more only after a short 429 (nothing was posted then); a 5xx or a dropped connection may have posted,
+    so it is not sent again.
+    """
+    for attempt in (1, 2):
+        try:
+            await client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            status = int(getattr(exc.response, "status_code", 200) or 200)
+            if status == 429:
+                wait = retry_after_seconds(getattr(exc.response, "headers", None))
+                if attempt == 1 and wait <= MAX_RETRY_WAIT_SECONDS:
+                    await asyncio.sleep(wait)
+                    continue
+                return "ratelimited"
+            if status >= 400:
+                return f"http_{status}"
+            return str(exc.response.get("error") or "unknown_error")
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("chat.postMessage to %s failed: %s", channel, type(exc).__name__)
+            return "unreachable"
+        return None
+    return "ratelimited"
+
+
+async def announce_watch(
+    runtime: BotRuntime, operation_id: str, operation: Operation, channel: str, user_id: str, bot_user_id: str | None
+) -> Message | None:
+    """Before ``channel`` starts following an operation, the bot tells it so there; ``None`` when that worked (or the
+    channel already follows it), else the refusal for the person (nothing is set up).
+
+    The post proves the bot can post in the channel with the scope it already has (``chat:write``), where
+    ``conversations.info`` would need ``channels:read`` and ``groups:read``. The store is read first, so a database
+    outage fails before anything is posted.
+    """
+    if await runtime.store.watches_for([operation_id], channel_id=channel):
+        return None
+    problem = await post_in_channel(runtime.web_client, channel, blocks.watch_announcement(operation, asked_by=user_id))
+    if problem is None:
+        return None
+    log.info("watch of %s refused: cannot post in %s (%s)", operation_id, channel, problem)
+    subject = f"`{blocks.escape(operation.id)}`"
+    return blocks.text_message(cannot_post_in(channel, problem, subject=subject, bot_user_id=bot_user_id))
+
+
 def register(app: AsyncApp, runtime: BotRuntime) -> None:
     """Attach every listener to ``app``."""
     settings = runtime.settings
     deadline = settings.control_api_timeout_seconds * 2.5
     refresh_deadline = settings.control_api_refresh_timeout_seconds + 5
 
-    async def run_list(respond: AsyncRespond, request: ListRequest, *, replace: bool = False) -> None:
+    async def run_list(
+        respond: AsyncRespond, request: ListRequest, *, replace: bool = False, after: ListCursor | None = None
+    ) -> None:
         async def work() -> Message:
             operations = await runtime.operations.list(serial=request.serial, status=request.status)
-            return blocks.list_message(operations, serial=request.serial, status=request.status, offset=request.offset)
+            return blocks.list_message(
+                operations, serial=request.serial, status=request.status, offset=request.offset, after=after
+            )
 
         await answer_later(
             runtime, respond, command="list", what="the operation list", work=work, deadline=deadline,
-            replace_original=replace,
+            replace_original=replace, reading=True,
         )  # fmt: skip
 
     async def run_status(respond: AsyncRespond, operation_id: str) -> None:
@@ -168,8 +227,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             return blocks.operation_message(await runtime.operations.status(operation_id))
 
         await answer_later(
-            runtime, respond, command="status", what=f"operation `{operation_id}`", work=work, deadline=deadline
-        )
+            runtime, respond, command="status", what=f"operation `{operation_id}`", work=work, deadline=deadline,
+            reading=True,
+        )  # fmt: skip
 
     async def run_refresh(respond: AsyncRespond, operation_id: str, *, replace: bool) -> None:
         async def work() -> Message:
@@ -178,11 +238,13 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
         await answer_later(
             runtime, respond, command="refresh", what=f"operation `{operation_id}`", work=work,
-            deadline=refresh_deadline, replace_original=replace, replace_progress=replace,
+            deadline=refresh_deadline, replace_original=replace, replace_progress=replace, reading=True,
         )  # fmt: skip
 
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def on_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         request: ParsedCommand = parse_command(str(command.get("text") or ""))
         if isinstance(request, HelpRequest):
             await ack(**blocks.help_message(), response_type="ephemeral")
@@ -223,7 +285,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 runtime.metrics.count(request.kind, "user_error")
                 return
             await ack()
-            runtime.spawn(run_watch(respond, str(command.get("user_id")), request, channel))
+            runtime.spawn(run_watch(respond, str(command.get("user_id")), request, channel, context.bot_user_id))
         elif isinstance(request, AuditRequest):
             await ack()
             runtime.spawn(run_audit(respond, str(command.get("user_id")), request.subject))
@@ -236,7 +298,11 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             runtime.metrics.count(request.kind, "unavailable")
 
     async def run_watch(
-        respond: AsyncRespond, user_id: str, request: WatchRequest | UnwatchRequest, channel: str
+        respond: AsyncRespond,
+        user_id: str,
+        request: WatchRequest | UnwatchRequest,
+        channel: str,
+        bot_user_id: str | None = None,
     ) -> None:
         operation_id = request.operation_id
         if isinstance(request, UnwatchRequest):
@@ -260,6 +326,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
         async def work() -> Message:
             operation = await runtime.operations.status(operation_id)  # it must exist before anyone follows it
+            refusal = await announce_watch(runtime, operation_id, operation, channel, user_id, bot_user_id)
+            if refusal is not None:
+                return refusal
             added = await runtime.store.add_watch(operation_id, channel, user_id, runtime.clock())
             if added:
                 await runtime.audit(user_id, "watch", operation_id, channel_id=channel)
@@ -285,7 +354,9 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         async def audit() -> Message:
             return blocks.audit_message(await runtime.store.recent_audit(subject, limit=25), subject=subject)
 
-        await answer_later(runtime, respond, command="audit", what="the audit log", work=audit, deadline=deadline)
+        await answer_later(
+            runtime, respond, command="audit", what="the audit log", work=audit, deadline=deadline, reading=True
+        )
 
     @app.action(blocks.ACTION_LIST_MORE)
     async def on_list_more(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
@@ -299,7 +370,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             ))  # fmt: skip
             return
         request = ListRequest(serial=page.serial, status=page.status, offset=page.offset)
-        runtime.spawn(run_list(respond, request, replace=True))
+        runtime.spawn(run_list(respond, request, replace=True, after=page.after))
 
     @app.action(blocks.ACTION_REFRESH)
     async def on_refresh_button(ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond) -> None:
@@ -315,11 +386,16 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
 
 
 class ListPage(BaseModel):
-    """The More button's value: which list, and where the next page starts (only what ``/headless list`` accepts)."""
+    """The More button's value: which list, and where the next page starts (only what ``/headless list`` accepts).
+
+    ``after`` is where the next page starts: after the last operation shown. Buttons posted before cursors existed
+    carry only ``offset``, which is still honoured.
+    """
 
     serial: str | None = None
     status: str | None = None
     offset: int = 0
+    after: ListCursor | None = None
 
     @field_validator("serial")
     @classmethod
