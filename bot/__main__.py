@@ -47,6 +47,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _console_problem(args: argparse.Namespace, api_url: str | None) -> str | None:
+    """The first console option that cannot work, as one line saying what to give instead (checked before
+    anything starts)."""
+    from pathlib import Path
+
+    from bot.settings import URL_EXPECTED, ZONE_EXPECTED, is_http_url, is_time_zone
+
+    if args.tz is not None and not is_time_zone(args.tz):
+        return f"--tz: {ZONE_EXPECTED}"
+    if api_url is not None and not is_http_url(api_url):
+        where = "--api-url" if args.api_url else "CONTROL_API_URL"
+        return f"{where}: {URL_EXPECTED}; leave it out to use the built-in simulator"
+    if args.database:
+        path = Path(args.database)
+        if path.is_dir():
+            return f"--database: {path} is a folder; name a file in it, e.g. {path / 'console.sqlite3'}"
+        if not path.parent.is_dir():
+            return f"--database: the folder {path.parent} does not exist; create it or name a file in another one"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "simulator":
@@ -69,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.console import run_console
 
         api_url = args.api_url or os.environ.get("CONTROL_API_URL") or None
+        problem = _console_problem(args, api_url)
+        if problem:
+            print(f"headless-bot console: {problem}", file=sys.stderr)
+            return 2
         token = os.environ.get("CONTROL_API_TOKEN") if api_url else None
         return run_console(api_url=api_url, api_token=token, database=args.database, tz=args.tz)
 
