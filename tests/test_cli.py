@@ -1,4 +1,5 @@
-"""``headless-bot serve`` that cannot start says why in one line and exits with code 2, never with a traceback."""
+"""A ``headless-bot`` command that cannot start says why, one line per problem, and exits with code 2: never a
+traceback. (The console's own options: tests/test_console.py.)"""
 
 from __future__ import annotations
 
@@ -53,3 +54,31 @@ def test_a_language_the_time_parser_does_not_know(tmp_path: Path) -> None:
         "  WHEN_LANGUAGES: expected language codes the time parser knows, comma-separated, e.g. en,es,fr; "
         "entry 1 is unknown",
     ]
+
+
+def run(*args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PORT"}
+    env.update(env_vars)
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+@pytest.mark.parametrize(("args", "env_vars"), [(["serve", "--port", "99999"], {}), (["serve"], {"PORT": "http"})])
+def test_a_port_out_of_range_is_a_usage_error(args: list[str], env_vars: dict[str, str]) -> None:
+    """Used to reach the socket's bind (OverflowError) or int() at parser build (PORT=http), both tracebacks."""
+    result = run(*args, **env_vars)
+    assert result.returncode == 2, result.stderr
+    assert (
+        result.stderr.splitlines()[-1]
+        == "headless-bot serve: error: argument --port: expected a port number from 0 to 65535"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_simulator_options_out_of_range() -> None:
+    result = run("simulator", "--failure-rate", "2", "--devices", "-1", "--port", str(free_port()))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "headless-bot simulator: --devices: Input should be greater than or equal to 0",
+        "headless-bot simulator: --failure-rate: Input should be less than or equal to 1",
+    ]
+    assert result.stdout == "", "nothing started"
