@@ -9,8 +9,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot import __version__
+
+
+def _port(text: str) -> int:
+    """A TCP port; anything else is argparse's one-line usage error rather than a traceback from the bind."""
+    if not text.strip().isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError("expected a port number from 0 to 65535")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the bot: HTTP mode (default) or Socket Mode (--socket)")
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")), help="HTTP port (3000)")
+    serve.add_argument("--port", type=_port, default=os.environ.get("PORT", "3000"), help="HTTP port (PORT, 3000)")
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="HTTP bind address (0.0.0.0)")  # noqa: S104
     serve.add_argument("--socket", action="store_true", help="Socket Mode with SLACK_APP_TOKEN instead of HTTP")
 
@@ -34,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--tz", default=None, help="your IANA time zone (default: this machine's)")
 
     sim = commands.add_parser("simulator", help="run the Control API simulator (no credentials needed)")
-    sim.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
+    sim.add_argument("--port", type=_port, default=8080, help="port to listen on (8080)")
     sim.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
     sim.add_argument(
         "--token", default=None, help="Bearer token to accept (default: CONTROL_API_TOKEN, else a demo one)"
@@ -47,28 +55,71 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _console_problem(args: argparse.Namespace, api_url: str | None) -> str | None:
+    """The first console option that cannot work, as one line saying what to give instead (checked before
+    anything starts)."""
+    from pathlib import Path
+
+    from bot.settings import URL_EXPECTED, ZONE_EXPECTED, is_http_url, is_time_zone
+
+    if args.tz is not None and not is_time_zone(args.tz):
+        return f"--tz: {ZONE_EXPECTED}"
+    if api_url is not None and not is_http_url(api_url):
+        where = "--api-url" if args.api_url else "CONTROL_API_URL"
+        return f"{where}: {URL_EXPECTED}; leave it out to use the built-in simulator"
+    if args.database:
+        path = Path(args.database)
+        if path.is_dir():
+            return f"--database: {path} is a folder; name a file in it, e.g. {path / 'console.sqlite3'}"
+        if not path.parent.is_dir():
+            return f"--database: the folder {path.parent} does not exist; create it or name a file in another one"
+    return None
+
+
+def _simulator_problems(overrides: dict[str, Any]) -> list[str]:
+    """One line per simulator option out of range (``--failure-rate 2``), naming the option; none if all fit."""
+    from pydantic import ValidationError
+
+    from bot.simulator import SimulatorConfig
+
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        SimulatorConfig(token="-", **given)  # noqa: S106 - a placeholder: only the options are checked
+    except ValidationError as exc:
+        options = {"extra_devices": "--devices"}
+        lines = []
+        for error in exc.errors(include_input=False):
+            name = str(error["loc"][0]) if error["loc"] else ""
+            lines.append(f"{options.get(name, '--' + name.replace('_', '-'))}: {error['msg']}")
+        return lines
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "simulator":
         from bot.simulator import run_simulator
 
         token = args.token or os.environ.get("CONTROL_API_TOKEN") or None
-        run_simulator(
-            port=args.port,
-            token=token,
-            host=args.host,
-            seed=args.seed,
-            extra_devices=args.devices,
-            failure_rate=args.failure_rate,
-            refresh_delay=args.refresh_delay,
-            page_size=args.page_size,
-        )
+        overrides = {
+            "seed": args.seed, "extra_devices": args.devices, "failure_rate": args.failure_rate,
+            "refresh_delay": args.refresh_delay, "page_size": args.page_size,
+        }  # fmt: skip
+        problems = _simulator_problems(overrides)
+        if problems:
+            print("\n".join(f"headless-bot simulator: {line}" for line in problems), file=sys.stderr)
+            return 2
+        run_simulator(port=args.port, token=token, host=args.host, **overrides)
         return 0
 
     if args.command == "console":
         from bot.console import run_console
 
         api_url = args.api_url or os.environ.get("CONTROL_API_URL") or None
+        problem = _console_problem(args, api_url)
+        if problem:
+            print(f"headless-bot console: {problem}", file=sys.stderr)
+            return 2
         token = os.environ.get("CONTROL_API_TOKEN") if api_url else None
         return run_console(api_url=api_url, api_token=token, database=args.database, tz=args.tz)
 

@@ -40,7 +40,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.settings import Settings, load_settings
+from bot.clock import OffsetClock
+from bot.settings import Settings, SettingsError, load_settings
+from bot.store import RequestState, StoreError
 
 YOU = "U0YOU"
 CHANNEL = "C0CONSOLE"
@@ -57,7 +59,8 @@ Type what you would type in Slack, e.g.
 Console commands:
   /press N | /press LABEL   press button [N] (or the latest button with that label)
   /as USER                  act as another user: you, ana (an approver), olga (not an approver), or an id
-  /advance 30m | 2h | 1d    move the simulator's clock forward (operations progress, the notifier reports)
+  /advance 30m | 2h | 1d    move the clock forward, the bot's and the simulator's (requests expire, operations
+                            progress, the notifier reports)
   /wait SECONDS             let the bot work (notifications arrive)
   /users  /help  /quit
 """
@@ -111,7 +114,7 @@ class ConsoleState:
     buttons: list[ShownButton] = field(default_factory=list)
     opened_views: list[str] = field(default_factory=list)
     last_call: float = 0.0
-    ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    last_ts: int = 0  # microseconds of the latest message ts
     view_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -254,7 +257,11 @@ class SlackStandIn:
         return JSONResponse(handler(body))
 
     def _ts(self) -> str:
-        return f"{1_700_000_000 + next(self.state.ts)}.000100"
+        """A message ts like Slack's: from the real time and increasing, so that a later session on the same
+        ``--database`` never hands out the ts of a message the store remembers (approvals, their threads)."""
+        self.state.last_ts = max(time.time_ns() // 1000, self.state.last_ts + 1)
+        seconds, micros = divmod(self.state.last_ts, 1_000_000)
+        return f"{seconds}.{micros:06d}"
 
     def m_auth_test(self, _body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://console.local/", "team": "Console", "user": "headless-ops",
@@ -380,6 +387,7 @@ class ConsoleSession:
         self.user = YOU
         self.renderer = Renderer(console, self.state, lambda: self.state.people[self.user])
         self.slack = SlackStandIn(self.state, self.renderer)
+        self.clock = OffsetClock()  # the bot's and the built-in simulator's: /advance moves both
         self.sim_state: Any = None
         self.runtime: Any = None
         self._servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
@@ -397,15 +405,16 @@ class ConsoleSession:
         api_url, api_token = self.api_url, self.api_token
         if api_url is None:
             api_token = "console-" + secrets.token_hex(8)
-            self.sim_state = SimulatorState(SimulatorConfig(token=api_token, refresh_delay=1.0, offline_rate=0.05))
+            config = SimulatorConfig(token=api_token, refresh_delay=1.0, offline_rate=0.05)
+            self.sim_state = SimulatorState(config, clock=self.clock)
             sim_port = _free_port()
             self._servers.append(await _serve(create_app(state=self.sim_state), sim_port))
             api_url = f"http://127.0.0.1:{sim_port}/api/v1"
         database = self.database or str(Path(tempfile.mkdtemp(prefix="headless-bot-")) / "console.sqlite3")
         settings = self._settings(api_url, api_token, database)
-        self.runtime = build_runtime(settings, socket_mode=True)
+        self.runtime = build_runtime(settings, socket_mode=True, clock=self.clock)
         self.runtime.maintenance_interval = 2.0
-        await self.runtime.start()
+        await self.runtime.store.connect()
         where = "the built-in Control API simulator" if self.sim_state else api_url
         self.renderer.note(
             f"headless-bot console — Control API: {where}; database: {database}\n"
@@ -413,6 +422,33 @@ class ConsoleSession:
             "Type /help for commands, /quit to leave.",
             style="bold",
         )
+        await self.show_pending()  # before the maintenance loop starts: its updates to them then show after them
+        await self.runtime.start()
+
+    async def show_pending(self) -> None:
+        """Requests waiting for someone from an earlier session (``--database``), shown again with their buttons.
+
+        The Slack stand-in forgot its messages when that session ended; Slack would still show them. Each approval
+        message is put back under the ts the store remembers (so Approve matches it, and updates replace it); a
+        draft's Confirm / Cancel, ephemeral in Slack, is shown again to be pressed.
+        """
+        from bot.slack import schedule_blocks as sb
+
+        waiting = [RequestState.DRAFT, RequestState.PENDING_APPROVAL]
+        records = await self.runtime.store.list_requests(waiting, limit=50, oldest_first=True)
+        # A pending request whose message was never posted is left to the maintenance loop, which posts it.
+        shown = [r for r in records if r.state is RequestState.DRAFT or (r.approval_channel_id and r.approval_ts)]
+        if shown:
+            self.renderer.note(f"Waiting from an earlier session: {len(shown)} request(s).", style="bold")
+        for record in shown:
+            if record.state is RequestState.DRAFT:
+                message = sb.stored_draft_message(record)
+                self.renderer.message("#console", message, ephemeral=True, response_url=self._response_url())
+                continue
+            channel, ts = str(record.approval_channel_id), str(record.approval_ts)
+            message = sb.approval_message(record)
+            self.state.messages[(channel, ts)] = message
+            self.renderer.message(self.slack._channel_name(channel), message, ts=ts, channel=channel)
 
     def _settings(self, api_url: str, api_token: str | None, database: str) -> Settings:
         values: dict[str, Any] = {
@@ -433,7 +469,7 @@ class ConsoleSession:
 
     async def stop(self) -> None:
         if self.runtime is not None:
-            await self.runtime.stop()
+            await self.runtime.stop()  # also when start failed halfway: it closes what was opened
         for server, task in reversed(self._servers):
             server.should_exit = True
             with contextlib.suppress(Exception):
@@ -493,7 +529,7 @@ class ConsoleSession:
         elif word == "/press":
             await self.press(rest.strip())
         elif word == "/advance":
-            self.advance(rest)
+            await self.advance(rest)
         elif word == "/wait":
             await asyncio.sleep(min(120.0, float(rest or "3")))
         elif word == "/headless" or not word.startswith("/"):
@@ -517,13 +553,19 @@ class ConsoleSession:
             return
         self.renderer.note("Unknown user. /users lists them.", style="yellow")
 
-    def advance(self, text: str) -> None:
+    async def advance(self, text: str) -> None:
+        """Move the one clock (bot and simulator), then let the bot look at once: what fell due expires or is
+        created, and the notifier reports what the operations did meanwhile."""
         if self.sim_state is None:
             self.renderer.note("/advance only works with the built-in simulator.", style="yellow")
             return
         seconds = parse_duration(text or "10m")
-        now = self.sim_state.advance(seconds)
-        self.renderer.note(f"Simulator clock moved {timedelta(seconds=seconds)} forward, to {now:%Y-%m-%d %H:%M} UTC.")
+        now = self.clock.advance(seconds)
+        self.renderer.note(f"Clock moved {timedelta(seconds=seconds)} forward, to {now:%Y-%m-%d %H:%M} UTC.")
+        await self.runtime.maintain()
+        notifier = self.runtime.notifier
+        if notifier is not None and notifier.is_leader:
+            await notifier.run_cycle()
 
     # ------------------------------------------------------------------ payloads
 
@@ -717,7 +759,11 @@ async def run_console_async(
         api_url=api_url, api_token=api_token, database=database, tz=tz, stdin=stdin, console=console
     )
     try:
-        await session.start()
+        try:
+            await session.start()
+        except (SettingsError, StoreError) as exc:  # the environment or the database: what to fix, no traceback
+            print(exc if isinstance(exc, SettingsError) else f"headless-bot console: {exc}", file=sys.stderr)
+            return 2
         await session.run()
     finally:
         await session.stop()

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from bot.logs import setup_logging
 from bot.runtime import BotRuntime, build_runtime
 from bot.settings import Settings
+from bot.store import StoreError
 
 log = logging.getLogger("bot.server")
 
@@ -115,7 +116,8 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         socket_handler: Any = None
-        await runtime.start()
+        if not runtime.ready:  # ``serve`` starts it before uvicorn (see ``run_server``); tests leave it to us
+            await runtime.start()
         if socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -159,7 +161,27 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
     runtime = build_runtime(settings, socket_mode=socket_mode)
     runtime.freeze_after_start = True
     app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)
-    asyncio.run(uvicorn.Server(uvicorn_config(app, settings, host=host, port=port)).serve())
+    server = uvicorn.Server(uvicorn_config(app, settings, host=host, port=port))
+    try:
+        return asyncio.run(_start_then_serve(runtime, server))
+    except KeyboardInterrupt:  # Ctrl-C while starting, before uvicorn handles signals
+        return 130
+
+
+async def _start_then_serve(runtime: BotRuntime, server: uvicorn.Server) -> int:
+    """Start the bot, then serve (uvicorn would also bind the port only after its lifespan started it).
+
+    Started here rather than in the lifespan: a failure there reaches the log as uvicorn's traceback; here a
+    database that cannot be opened (a missing folder, a server down, a schema newer than this code) is one line,
+    and exit code 2.
+    """
+    try:
+        await runtime.start()
+    except StoreError as exc:
+        log.error("cannot start: %s", exc)
+        await runtime.stop()
+        return 2
+    await server.serve()
     return 0
 
 

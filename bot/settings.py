@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.when import MaintenanceWindow, WindowPolicy, parse_windows
+from bot.when import DEFAULT_LANGUAGES, MaintenanceWindow, WindowPolicy, parse_windows
 
 DEFAULT_OPERATION_TYPES = (
     "firmware_update",
@@ -34,6 +34,9 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _OPERATION_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_HTTP_URL = re.compile(r"^https?://[^\s/]+")
+ZONE_EXPECTED = "expected an IANA time zone such as America/Costa_Rica or UTC"
+URL_EXPECTED = "expected an http(s):// URL such as https://example.com/api"
 
 
 class NotifyScope(StrEnum):
@@ -54,6 +57,21 @@ def split_list(value: Any) -> Any:
 
 
 CommaList = Annotated[list[str], NoDecode]
+
+
+def is_time_zone(name: str) -> bool:
+    """Is ``name`` an IANA zone this machine knows? Never raises: ``America`` (a folder of zones), a path, a name
+    too long for the file system are all just "no"."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def is_http_url(value: str) -> bool:
+    """An ``http(s)://host…`` URL (what the bot's HTTP clients can call)."""
+    return bool(_HTTP_URL.match(value.strip()))
 
 
 def _entries(numbers: list[int]) -> str:
@@ -232,19 +250,23 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("expected an IANA time zone such as America/Costa_Rica or UTC") from exc
+        if not is_time_zone(value):
+            raise ValueError(ZONE_EXPECTED)
         return value
 
     @field_validator("when_languages")
     @classmethod
     def _check_languages(cls, value: list[str]) -> list[str]:
-        bad = [item for item in value if not re.fullmatch(r"[a-z]{2,3}", item)]
-        if not value or bad:
-            raise ValueError("expected two-letter language codes, comma-separated, e.g. en,es")
-        return value
+        """Only languages the time parser has data for: an unknown one would fail every phrase, so it fails here,
+        at start. Written the way dateparser spells them (``zh-Hans``), in any case."""
+        if not value:
+            raise ValueError("expected language codes, comma-separated, e.g. en,es")
+        known = _time_languages(value)
+        bad = [n for n, item in enumerate(value, 1) if item.lower() not in known]
+        if bad:
+            expected = "expected language codes the time parser knows, comma-separated, e.g. en,es,fr"
+            raise ValueError(f"{expected}; {_entries(bad)} unknown")
+        return list(dict.fromkeys(known[item.lower()] for item in value))
 
     @field_validator("database_url")
     @classmethod
@@ -257,17 +279,19 @@ class Settings(BaseSettings):
             ("sqlite://", "sqlite+aiosqlite://"),
         ):
             if value.startswith(plain):
-                return driver + value[len(plain) :]
+                value = driver + value[len(plain) :]
+                break
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError("expected a postgresql://… or sqlite:///path URL")
+        _check_database_url(value)
         return value
 
     @field_validator("slack_api_url", "control_api_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         value = value.strip()
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("expected an http(s):// URL such as https://example.com/api")
+        if not is_http_url(value):
+            raise ValueError(URL_EXPECTED)
         return value
 
     @field_validator("slack_api_url")
@@ -311,6 +335,34 @@ class Settings(BaseSettings):
 
     def approval_required(self, operation_type: str) -> bool:
         return "*" in self.approval_required_for or operation_type in self.approval_required_for
+
+
+def _time_languages(wanted: list[str]) -> dict[str, str]:
+    """Lower-cased code → dateparser's spelling, of the languages the time parser can be given. The grammar's own
+    (``en``, ``es``) are known without importing dateparser, which most configurations then never wait for here."""
+    own = {lang: lang for lang in DEFAULT_LANGUAGES}
+    if all(item.lower() in own for item in wanted):
+        return own
+    from dateparser.data.languages_info import language_order  # deliberately lazy: ~70 ms
+
+    return {lang.lower(): lang for lang in language_order}
+
+
+def _check_database_url(url: str) -> None:
+    """The URL must parse the way the store will parse it (else the store would raise at start, with the URL, and
+    maybe its password, in a traceback). The parser's own words are never shown: they may quote the password."""
+    from sqlalchemy.engine import make_url
+
+    from bot.store.engine import parse_database_url
+
+    try:
+        make_url(url)
+    except Exception:
+        raise ValueError(
+            "expected a postgresql://user@host:5432/db or sqlite:///path URL; this one cannot be read (is the port a "
+            "number? characters such as @ : / in the password must be %-encoded, e.g. @ as %40)"
+        ) from None
+    parse_database_url(url)  # its ValueErrors (a schema on SQLite, a bad schema name) name no secret
 
 
 def users_and_groups(entries: list[str]) -> tuple[list[str], list[str]]:

@@ -22,14 +22,17 @@ SCRIPT = """\
 """
 
 
-def run_console(script: str, tmp_path: Path, *extra: str) -> str:
+def console_process(script: str, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("headless-bot")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_API", "APPROVAL", "NOTIFY"))}
-    env.update(TZ="America/Costa_Rica", COLUMNS="200", NO_COLOR="1")
-    result = subprocess.run(
-        [str(exe), "console", "--database", str(tmp_path / "console.sqlite3"), *extra],
-        input=script, capture_output=True, text=True, timeout=120, env=env, check=False,
-    )  # fmt: skip
+    env.update(TZ="America/Costa_Rica", COLUMNS="200", NO_COLOR="1", **env_vars)
+    return subprocess.run(
+        [str(exe), "console", *args], input=script, capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def run_console(script: str, tmp_path: Path, *extra: str, **env_vars: str) -> str:
+    result = console_process(script, "--database", str(tmp_path / "console.sqlite3"), *extra, **env_vars)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -69,3 +72,110 @@ def test_modal_is_a_form_with_inline_errors(tmp_path: Path) -> None:
 def test_unknown_console_command_and_end_of_input(tmp_path: Path) -> None:
     out = run_console("/frobnicate\n", tmp_path)
     assert "Unknown console command /frobnicate" in out
+
+
+def after(out: str, line: str) -> str:
+    """What the console printed after the input ``line`` (its last occurrence)."""
+    return out.rsplit(line, 1)[1]
+
+
+def test_advance_moves_the_bots_clock_with_the_simulators(tmp_path: Path) -> None:
+    """One clock: after /advance a pending request whose time passed expires, and "in 5 minutes" is read from the
+    advanced time, so the simulator accepts the operation."""
+    script = (
+        "/headless schedule SN123456789 reboot in 5 minutes\n/press Confirm\n"
+        "/advance 10m\n"
+        "/headless schedule SN123456789 diagnostics in 5 minutes\n/press Confirm\n/as ana\n/press Approve\n"
+    )
+    out = run_console(script, tmp_path)
+    expired = after(out, "you> /advance 10m").split("you> /headless schedule", 1)[0]
+    assert "Expired: the scheduled time passed before anyone decided" in expired, "the bot's clock moved too"
+    approved = after(out, "ana> /press Approve")
+    assert "Approved by @ana" in approved
+    assert "SN123456789 → operation txn_10000" in approved.replace("`", ""), "created: not in the simulator's past"
+    assert "Traceback" not in out
+
+
+def test_a_second_session_on_the_same_database_shows_what_is_waiting(tmp_path: Path) -> None:
+    """With --database, the approvals and drafts left pending come back with their buttons, and pressing them works."""
+    first = run_console(
+        "/headless schedule SN123456789 reboot in 2 hours\n/press Confirm\n"
+        "/headless schedule SN123456789 diagnostics in 3 hours\n",
+        tmp_path,
+    )
+    assert "[3] Approve" in first and "[5] Confirm" in first, "one approval posted, one draft left"
+    out = run_console("/as ana\n/press 1\n/as you\n/press 3\n", tmp_path)
+    shown = out.split("ana> ", 1)[0]
+    assert "Waiting from an earlier session: 2 request(s)." in shown
+    approval, draft = shown.split("[#approvals] headless-ops", 1)[1].split("[#console] headless-ops", 1)
+    assert "Approval needed" in approval and "reboot" in approval
+    assert "[1] Approve" in approval and "[2] Reject" in approval
+    assert "(only you can see this)" in draft and "diagnostics" in draft
+    assert "[3] Confirm" in draft and "[4] Cancel" in draft
+    approved = after(out, "ana> /press 1").split("you> /press 3", 1)[0]
+    assert "[#approvals] headless-ops (updated)" in approved, "the restored message is updated in place"
+    assert "Approved by @ana" in approved and "reboot" in approved
+    assert "SN123456789 → operation txn_10000" in approved.replace("`", "")
+    confirmed = after(out, "you> /press 3")
+    assert "Sent for approval in #approvals" in confirmed
+    assert "Approval needed" in confirmed and "diagnostics" in confirmed
+    assert "Traceback" not in out
+
+
+def test_spanish_only_times_start_and_schedule(tmp_path: Path) -> None:
+    """WHEN_LANGUAGES without English: the start-up warm-up used an English phrase and stopped the bot."""
+    out = run_console("/headless schedule SN123456789 reboot mañana a las 15:00\n", tmp_path, WHEN_LANGUAGES="es")
+    assert "Please check what will be scheduled" in out
+
+
+def test_wrong_options_are_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("not a database")
+    cases = [
+        (["--tz", "Mars/Base"], {}, "--tz: expected an IANA time zone"),
+        (["--tz", "America"], {}, "--tz: expected an IANA time zone"),
+        (["--database", "/no/such/dir/x.db"], {}, "--database: the folder /no/such/dir does not exist"),
+        (["--database", str(folder)], {}, f"--database: {folder} is a folder; name a file in it"),
+        (["--database", str(not_a_database)], {}, "cannot open the database"),
+        (["--api-url", "control.example.com"], {}, "--api-url: expected an http(s):// URL"),
+        ([], {"CONTROL_API_URL": "control.example.com"}, "CONTROL_API_URL: expected an http(s):// URL"),
+    ]
+    for args, env_vars, expected in cases:
+        result = console_process("/quit\n", *args, **env_vars)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("headless-bot console: ") and expected in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+        assert result.stdout == "", "nothing started"
+
+
+def test_a_wrong_environment_is_refused_like_serve_does(tmp_path: Path) -> None:
+    result = console_process("/quit\n", "--database", str(tmp_path / "c.sqlite3"), WHEN_LANGUAGES="xx")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "Invalid configuration:",
+        "  WHEN_LANGUAGES: expected language codes the time parser knows, comma-separated, e.g. en,es,fr; "
+        "entry 1 is unknown",
+    ]
+
+
+def test_a_later_session_never_reuses_a_message_ts() -> None:
+    """Each session counted ts from the same number: a new approval message took the ts of one the store
+    remembered from the last session (same channel), and their threads and updates mixed."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bot.console import ConsoleState, Person, Renderer, SlackStandIn
+
+    def session() -> SlackStandIn:
+        state = ConsoleState(people={}, channels={}, groups={})
+        viewer = Person("U0YOU", "you", "You", "UTC")
+        return SlackStandIn(state, Renderer(Console(file=StringIO()), state, lambda: viewer))
+
+    first = session()
+    earlier = [first._ts() for _ in range(3)]
+    later = session()._ts()
+    assert len(set(earlier)) == 3 and earlier == sorted(earlier, key=float)
+    assert float(later) > float(earlier[-1])

@@ -112,3 +112,41 @@ def test_database_password_never_prints(monkeypatch: pytest.MonkeyPatch) -> None
     settings = load_settings()
     assert "S3cretDbPass" not in repr(settings)
     assert "S3cretDbPass" not in RedactSecrets(secrets_of(settings)).redact(f"connect {settings.database_url}")
+
+
+def test_when_languages_must_be_known_to_the_time_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown language used to pass (two letters) and stop the bot at its warm-up, or fail every phrase."""
+    monkeypatch.setenv("WHEN_LANGUAGES", "en,xx")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert info.value.problems == [
+        "WHEN_LANGUAGES: expected language codes the time parser knows, comma-separated, e.g. en,es,fr; "
+        "entry 2 is unknown"
+    ]
+    monkeypatch.setenv("WHEN_LANGUAGES", "FR, zh-hans,fr")
+    assert load_settings().when_languages == ["fr", "zh-Hans"], "dateparser's spelling, once each"
+    monkeypatch.setenv("WHEN_LANGUAGES", " , ")
+    with pytest.raises(SettingsError, match="WHEN_LANGUAGES: expected language codes"):
+        load_settings()
+
+
+def test_a_folder_of_zones_is_not_a_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``America`` made ZoneInfo raise IsADirectoryError, which escaped validation as a traceback."""
+    for name in ("America", "Mars/Base", "/etc/localtime", "x" * 300):
+        monkeypatch.setenv("DEFAULT_TIMEZONE", name)
+        with pytest.raises(SettingsError) as info:
+            load_settings()
+        assert info.value.problems == ["DEFAULT_TIMEZONE: expected an IANA time zone such as America/Costa_Rica or UTC"]
+
+
+def test_database_url_the_store_cannot_read_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These passed validation and raised in the store at start, with the URL (and its password) in a traceback."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:S3cretDbPass@db.internal:54x32/bot")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith("DATABASE_URL: expected a postgresql://user@host:5432/db or sqlite:")
+    assert "S3cret" not in str(info.value) and "54x32" not in str(info.value)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///./bot.sqlite3?schema=bot")
+    with pytest.raises(SettingsError, match="DATABASE_URL: a schema can only be chosen on PostgreSQL"):
+        load_settings()

@@ -208,14 +208,32 @@ def confirmation_message(draft: ScheduleDraft, request_id: str) -> Message:
         "text": f"Confirm {draft.operation_type} on {', '.join(draft.device_serials)}",
         "blocks": [
             section(":mag: *Please check what will be scheduled:*\n" + draft_details(draft)),
-            {
-                "type": "actions",
-                "block_id": "confirm_actions",
-                "elements": [
-                    button("Confirm", ACTION_CONFIRM, request_id, style="primary"),
-                    button("Cancel", ACTION_CANCEL, request_id),
-                ],
-            },
+            _confirm_actions(request_id),
+        ],
+    }
+
+
+def stored_draft_message(record: ScheduleRecord) -> Message:
+    """A stored draft's Confirm / Cancel, shown again from the store (the console does, after a restart: Slack's
+    ephemeral original is gone by then)."""
+    approval = "required before it is created" if record.approval_required else "not required"
+    return {
+        "text": f"Confirm {record.operation_type} on {', '.join(record.device_serials)}",
+        "blocks": [
+            section(f":mag: *Please check what will be scheduled:*\n{record_details(record)}\n*Approval* {approval}"),
+            _confirm_actions(record.id),
+            context(f"Request `{record.id}`"),
+        ],
+    }
+
+
+def _confirm_actions(request_id: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": "confirm_actions",
+        "elements": [
+            button("Confirm", ACTION_CONFIRM, request_id, style="primary"),
+            button("Cancel", ACTION_CANCEL, request_id),
         ],
     }
 

@@ -186,7 +186,8 @@ class Store:
             raise StoreError(f"cannot migrate {self.url}: {exc} (is the database newer than this code?)") from exc
         except (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError) as exc:
             await engine.dispose()
-            raise StoreUnavailable(f"cannot open the database {self.url}: {exc}") from exc
+            detail = next(iter(str(exc).splitlines()), "") or type(exc).__name__  # one line: no "(Background on…)"
+            raise StoreUnavailable(f"cannot open the database {self.url}: {detail}") from exc
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._lock = asyncio.Lock()
