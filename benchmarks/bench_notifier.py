@@ -36,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.runtime import build_runtime  # noqa: E402
+from bot.app import build_runtime  # noqa: E402
 from bot.services.notifier import CycleReport  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.slackbench import SlackBench  # noqa: E402

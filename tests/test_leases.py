@@ -7,7 +7,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.runtime import build_runtime
+from bot.app import build_runtime
 from bot.store import Store
 from bot.store.records import RequestState
 from tests.slackbench import SlackBench

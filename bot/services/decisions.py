@@ -1,15 +1,32 @@
-"""The outcome of a click on Confirm / Approve / Reject / Cancel, and why a click lost, in words.
+"""The outcome of a click on Confirm / Approve / Reject / Cancel, as facts: who won, and why a click lost.
 
 Every decision is a compare-and-set in the store; the clicks that lose are told where the request stands *now*
-(read after their attempt, never the state they saw before it), in the words of what they tried: a second Confirm
-reads "already confirmed", not "approved" nor "still waiting for its requester to confirm".
+(``record`` is read after their attempt, never the state they saw before it). The words are the Slack layer's
+(``bot.slack.wording.refusal_text``): a second Confirm reads "already confirmed", not "approved".
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+from enum import StrEnum
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
-from bot.store.records import RequestState, ScheduleRecord
+from bot.store.records import ScheduleRecord
+
+Action = Literal["confirm", "cancel", "approve", "reject"]
+
+
+class Refusal(StrEnum):
+    """Why a decision did not win."""
+
+    NO_SUCH_REQUEST = "no_such_request"
+    NOT_REQUESTER = "not_requester"  # only the requester may confirm or cancel
+    SELF_APPROVAL = "self_approval"  # the four-eyes rule (ALLOW_SELF_APPROVAL off)
+    NOT_APPROVER = "not_approver"
+    ALREADY_DECIDED = "already_decided"  # another decision won first: ``record`` says which
+    TOO_LATE = "too_late"  # too close to the scheduled time: this click expired the request
 
 
 class Decision(BaseModel):
@@ -19,31 +36,12 @@ class Decision(BaseModel):
 
     won: bool
     record: ScheduleRecord | None
-    reason: str | None = None  # why it did not win, in words for the person
-    expired: bool = False  # this click came too close to the scheduled time and expired the request: show it now
+    action: Action = "approve"
+    refusal: Refusal | None = None
+    time_left: timedelta | None = None  # TOO_LATE: how far the scheduled time was when the click came
+    lead: timedelta | None = None  # TOO_LATE: how far ahead it had to be (MIN_LEAD_SECONDS)
 
-
-def already(record: ScheduleRecord, *, confirming: bool = False) -> str:
-    """Why a click lost, from where the request stands now (``confirming``: the click was a Confirm)."""
-    who = f" by <@{_mrkdwn_safe(record.decided_by)}>" if record.decided_by else ""
-    # Without approval, the requester's Confirm is the decision: "confirmed", and by whom goes without saying.
-    decided = f"approved{who}" if record.approval_required else "confirmed"
-    words = {
-        RequestState.DRAFT: "is still waiting for its requester to confirm",
-        RequestState.PENDING_APPROVAL: "was already confirmed and is waiting for approval"
-        if confirming
-        else "is waiting for approval",
-        RequestState.APPROVED: f"was already {decided}",
-        RequestState.DONE: f"was already {decided} and handled",
-        RequestState.REJECTED: f"was already rejected{who}",
-        RequestState.CANCELLED: "was cancelled by its requester",
-        RequestState.EXPIRED: "expired: it was decided too close to its scheduled time, so nothing was created"
-        if record.decided_by
-        else "expired: its scheduled time passed (or came too close) before anyone decided",
-    }
-    return f"This request {words.get(record.state, record.state.value)}."
-
-
-def _mrkdwn_safe(text: str) -> str:
-    """An id repeated inside ``<@…>``: the three characters mrkdwn reserves escaped (ids never contain them)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    @property
+    def expired(self) -> bool:
+        """This click came too close to the scheduled time and expired the request: show it now."""
+        return self.refusal is Refusal.TOO_LATE

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.services.scheduling import ScheduleDraft
-from bot.slack.blocks import (
+from bot.slack.blocks.common import (
     Block,
     Message,
     button,

@@ -1,4 +1,5 @@
-"""Who people are: their time zone and locale (``users.info``) and user-group membership, cached.
+"""The ``Directory`` port on Slack: who people are (zone and locale from ``users.info``) and user-group membership,
+cached.
 
 A person's zone decides what "tomorrow at 2am" means, so it comes from their Slack profile; when Slack cannot be
 asked, ``DEFAULT_TIMEZONE`` is used and the preview shows which zone was assumed. Approvers may be named by
@@ -12,9 +13,9 @@ import logging
 import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.services.ports import Person
 from bot.settings import users_and_groups as split_users_and_groups
 
 log = logging.getLogger("bot.people")
@@ -25,20 +26,8 @@ FAILURE_TTL_SECONDS = 60.0
 LOOKUP_TIMEOUT_SECONDS = 2.0
 
 
-class Person(BaseModel):
-    """What the bot knows of a Slack user."""
-
-    model_config = ConfigDict(frozen=True)
-
-    user_id: str
-    tz: str
-    locale: str | None = None
-    name: str | None = None
-    tz_from_profile: bool = True
-
-
-class Directory:
-    """Cached lookups of people and user groups through the Web API."""
+class SlackDirectory:
+    """Cached lookups of people and user groups through the Web API (the ``Directory`` port)."""
 
     def __init__(self, client: AsyncWebClient, *, default_tz: str) -> None:
         self._client = client
