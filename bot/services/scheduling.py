@@ -361,6 +361,15 @@ class SchedulingService:
         claimed = await self._store.claim_item(item.id, at=self._clock())
         if claimed is None:
             return  # someone else (a double click, another replica) holds it
+        if record.scheduled_time <= self._clock():
+            # Approved in time, but its creation was held up (the Control API down, a restart) until the time went
+            # by: an operation in the past is never created. The decision-time check (MIN_LEAD_SECONDS) covers
+            # clicks; this covers resumption.
+            error = "its scheduled time passed before the bot could create it; nothing was sent (schedule it again)"
+            await self._store.fail_item(item.id, error=error, at=self._clock())
+            await self.audit("bot", "create", record, outcome="failed", detail={"serial": item.device_serial,
+                             "error": "scheduled_time_passed"})  # fmt: skip
+            return
         request = CreateOperationRequest(
             device_serial=item.device_serial,
             operation_type=record.operation_type,
