@@ -24,7 +24,7 @@ from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
-from bot.store.records import NewScheduleRequest, RequestState
+from bot.store.records import ItemState, NewScheduleRequest, RequestState
 from tests.support.harness import APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
 from tests.support.slack_text import texts
 from tests.test_scheduling import (
@@ -179,6 +179,28 @@ async def test_a_late_click_and_a_maintenance_pass_expire_once(store: Store) -> 
             assert final is not None and final.state is RequestState.EXPIRED
             expiries = [a for a in await store.recent_audit(record.id) if a.outcome == "expired"]
             assert len(expiries) == 1
+
+
+async def test_an_approved_request_resumed_after_its_time_fails_instead_of_creating_in_the_past(store: Store) -> None:
+    """Approved in time, then held up (the Control API down) until the time went by: resuming never POSTs an
+    operation in the past; the item fails with words that say so. The client points nowhere, so a POST would
+    raise instead of failing the item."""
+    clock = StoppedClock()
+    settings = Settings(_env_file=None, approvers=[APPROVER])  # type: ignore[call-arg]
+    async with ControlApiClient("http://127.0.0.1:9/api/v1", "unused") as control:
+        service = SchedulingService(settings, store, control, clock=clock)
+        record = await store.create_request(NewScheduleRequest(
+            requester_id=REQUESTER, team_id="T1", device_serials=[DOCUMENTED_SERIAL], operation_type="reboot",
+            scheduled_time=clock() + timedelta(minutes=10), state=RequestState.PENDING_APPROVAL,
+        ), at=clock())  # fmt: skip
+        decision = await service.decide(record.id, APPROVER, approve=True, is_approver=True)
+        assert decision.won, decision
+        clock.advance(11 * 60)  # the API was down all along; now it is past the scheduled time
+        done = await service.create_operations(record.id)
+    assert done is not None and done.state is RequestState.DONE
+    (item,) = done.items
+    assert item.state is ItemState.FAILED and item.operation_id is None
+    assert "scheduled time passed" in (item.error or "")
 
 
 # ------------------------------------------------------------- item 4: the form creates the instant it showed

@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -775,3 +776,23 @@ def test_nul_and_control_characters_on_both_databases(database_url: str) -> None
 def scan_all(h: Harness) -> None:
     h.scanned = (0, 0)  # type: ignore[attr-defined]
     scan(h)
+
+
+def test_control_api_data_cannot_smuggle_a_mention() -> None:
+    """What the Control API says (a serial, a type, a status, parameters) is repeated escaped too, in the blocks AND
+    in the plain ``text`` Slack shows in notifications: the API is not a person, but whoever wrote into it may be."""
+    from bot.simulator.state import SimDevice
+
+    with bot_harness() as api_h:
+        serial = "SN<!channel>"
+        api_h.sim_state.devices[serial] = SimDevice(serial, "1.0.0", None, 0.0, always_online=True)
+        op = api_h.sim_state.create_operation(
+            serial, "<!here>reboot", api_h.sim_state.now() + timedelta(days=1), {"note": "<!subteam^S0EVIL>"}
+        )
+        for text in (f"status {op.id}", "list"):
+            request = api_h.sender.slash_command(text)
+            assert api_h.sender.send(request).status_code == 200
+            (answer,) = api_h.responses(request)
+            shown = json.dumps(answer.body)
+            assert "<!channel>" not in shown and "<!here>" not in shown and "<!subteam" not in shown, shown
+            assert "&lt;!channel&gt;" in answer.body["text"] or text == "list", answer.body["text"]

@@ -66,6 +66,13 @@ class Creation:
         claimed = await self._store.claim_item(item.id, at=self._clock())
         if claimed is None:
             return  # someone else (a double click, another replica) holds it
+        if record.scheduled_time <= self._clock():
+            # Approved in time, but its creation was held up (the Control API down, a restart) until the time went
+            # by: an operation in the past is never created. The decision-time check (MIN_LEAD_SECONDS) covers
+            # clicks; this covers resumption.
+            error = "its scheduled time passed before the bot could create it; nothing was sent (schedule it again)"
+            await self._fail(record, item, error, audited="scheduled_time_passed")
+            return
         request = CreateOperationRequest(
             device_serial=item.device_serial,
             operation_type=record.operation_type,
@@ -90,10 +97,7 @@ class Creation:
             await self.audit_once("create", record, outcome="api_unauthorized", detail={"serial": item.device_serial})
             raise
         except ControlApiError as exc:  # refused for good (DeviceNotFound, InvalidRequest, …): the item fails
-            error = _error_text(exc)
-            await self._store.fail_item(item.id, error=error, at=self._clock())
-            await self.audit("bot", "create", record, outcome="failed", detail={"serial": item.device_serial,
-                             "error": error})  # fmt: skip
+            await self._fail(record, item, _error_text(exc))
             return
         await faultpoints.reached(faultpoints.AFTER_POST)
         await self._store.complete_item(
@@ -103,6 +107,13 @@ class Creation:
             "bot", "create", record, outcome="created",
             detail={"serial": item.device_serial, "operation_id": operation.id},
         )  # fmt: skip
+
+    async def _fail(self, record: ScheduleRecord, item: ItemRecord, error: str, *, audited: str | None = None) -> None:
+        """The item will never be created: recorded with ``error`` (shown to people), audited with its serial."""
+        await self._store.fail_item(item.id, error=error, at=self._clock())
+        await self.audit(
+            "bot", "create", record, outcome="failed", detail={"serial": item.device_serial, "error": audited or error}
+        )
 
     async def _settle(self, request_id: str) -> ScheduleRecord | None:
         done = await self._store.complete_request_if_settled(request_id, at=self._clock())

@@ -121,7 +121,10 @@ def operation_message(op: Operation, *, refreshed_age: float | None = None, cach
             "elements": [button("Refresh", ACTION_REFRESH, op.id)],
         }
     )
-    return {"text": f"Operation {op.id}: {op.status} ({op.device_serial}, {op.operation_type})", "blocks": blocks}
+    return {
+        "text": escape(f"Operation {op.id}: {op.status} ({op.device_serial}, {op.operation_type})"),
+        "blocks": blocks,
+    }
 
 
 def watch_announcement(op: Operation, *, asked_by: str) -> Message:
