@@ -75,6 +75,10 @@ class BotRuntime:
         return self.deps.web.client
 
     @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    @property
     def directory(self) -> SlackDirectory:
         directory = self.deps.directory
         assert isinstance(directory, SlackDirectory)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.control.client import ControlApiClient
+from bot.services.approvals import Approvals, Verdict
 from bot.services.decisions import Decision, Refusal
 from bot.services.scheduling import SchedulingService, find_match
 from bot.settings import Settings
@@ -236,3 +237,86 @@ async def test_find_match_needs_serial_type_and_time(world: World) -> None:
     same = world.sim.create_operation(DOCUMENTED_SERIAL, "reboot", record.scheduled_time)
     match = find_match(await world.control.list_operations(), record, item)
     assert match is not None and match.id == same.id
+
+
+# ---------------------------------------------------------------------------------------------- approvals
+
+
+class RecordingMessenger:
+    """The ``Messenger`` port, recording what the workflow asked to say (the Slack one renders and posts it)."""
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []  # (what, request id)
+        self.posts = 0
+
+    async def post_approval_request(self, record: ScheduleRecord, channel: str) -> str | None:
+        await asyncio.sleep(0.05)  # a slow chat service: concurrent callers overlap
+        self.posts += 1
+        self.said.append(("approval_request", record.id))
+        return f"1700000000.{self.posts:06d}"
+
+    async def announce(self, record: ScheduleRecord, channel: str) -> str | None:
+        self.posts += 1
+        self.said.append(("announce", record.id))
+        return f"1700000000.{self.posts:06d}"
+
+    async def show_decision(self, record: ScheduleRecord) -> bool:
+        self.said.append(("show_decision", record.id))
+        return True
+
+    async def tell_waiting_for_approval(self, record: ScheduleRecord, channel: str) -> None:
+        self.said.append(("tell_waiting", record.id))
+
+    async def tell_outcome(self, record: ScheduleRecord) -> None:
+        self.said.append((f"tell_outcome:{record.state.value}", record.id))
+
+
+def approvals_for(world: World, service: SchedulingService, messenger: RecordingMessenger) -> Approvals:
+    settings = Settings(_env_file=None, approval_channel="C0APPROVE")  # type: ignore[call-arg]
+    return Approvals(settings, world.store, service, messenger)
+
+
+async def test_the_approval_request_is_posted_once_whoever_asks(world: World) -> None:
+    service, messenger = world.service(), RecordingMessenger()
+    approvals = approvals_for(world, service, messenger)
+    record = await world.request()
+    await asyncio.gather(*(approvals.post_approval(record, wait=5) for _ in range(5)))
+    assert messenger.said == [("approval_request", record.id), ("tell_waiting", record.id)]
+    posted = await world.store.get_request(record.id)
+    assert posted is not None and (posted.approval_channel_id, posted.approval_ts) == ("C0APPROVE", "1700000000.000001")
+
+
+async def test_which_button_belongs_to_which_request(world: World) -> None:
+    service, messenger = world.service(), RecordingMessenger()
+    approvals = approvals_for(world, service, messenger)
+    record = await world.request()
+    posted = await approvals.post_approval(record)
+    ts = posted.approval_ts
+
+    async def check(channel: str | None, message_ts: str | None, shows: bool, request_id: str = record.id) -> Verdict:
+        found = await approvals.request_for_button(
+            request_id, user_id=APPROVER, channel_id=channel, message_ts=message_ts, shows_request=lambda _id: shows
+        )
+        return found.verdict
+
+    assert await check("C0APPROVE", ts, shows=True) is Verdict.MATCH
+    assert await check("C0APPROVE", "1600000000.000001", shows=True) is Verdict.SUPERSEDED  # an older copy
+    assert await check("C0APPROVE", "1600000000.000001", shows=False) is Verdict.MISMATCH
+    assert await check("C0ELSEWHERE", ts, shows=True) is Verdict.MISMATCH
+    assert await check("C0APPROVE", ts, shows=True, request_id="") is Verdict.MISMATCH
+    mismatches = [a for a in await world.store.recent_audit(record.id) if a.action == "decision_mismatch"]
+    assert len(mismatches) == 2 and {a.outcome for a in mismatches} == {"refused"}  # "" names no request
+
+
+async def test_after_an_approval_the_operation_is_created_and_everyone_told(world: World) -> None:
+    service, messenger = world.service(), RecordingMessenger()
+    approvals = approvals_for(world, service, messenger)
+    record = await approvals.post_approval(await world.request())
+    decision = await service.decide(record.id, APPROVER, approve=True, is_approver=True)
+    assert decision.record is not None
+    await approvals.after_decision(decision.record)
+    await approvals.after_decision(decision.record)  # a second follow-up (a retry, another replica) changes nothing
+    final = await world.store.get_request(record.id)
+    assert final is not None and final.state is RequestState.DONE and len(world.operations_on(DOCUMENTED_SERIAL)) == 1
+    told = [what for what, _ in messenger.said]
+    assert told.count("tell_outcome:done") == 1 and "announce" not in told  # its approval message carries it

@@ -1,6 +1,6 @@
 """Scheduling with four-eyes approval: validate a request, decide it once, create its operations exactly once.
 
-Slack-agnostic: this module knows requests, approvals and operations; ``bot.slack.workflow`` turns its results
+Slack-agnostic: this module knows requests, approvals and operations; ``bot.services.approvals`` carries its results
 into messages.
 
 Exactly once, how:
@@ -229,41 +229,51 @@ class SchedulingService(Creation):
 
     async def confirm(self, request_id: str, user_id: str) -> Decision:
         """The requester's Confirm: ``draft → pending_approval`` or ``→ approved`` when no approval is needed."""
-        record = await self._store.get_request(request_id)
-        if record is None:
-            return Decision(won=False, record=None, action="confirm", refusal=Refusal.NO_SUCH_REQUEST)
-        if record.requester_id != user_id:
-            await self.audit(user_id, "confirm_refused", record, outcome="not_requester")
-            return Decision(won=False, record=record, action="confirm", refusal=Refusal.NOT_REQUESTER)
+        record, refused = await self._requesters_own(request_id, user_id, "confirm")
+        if refused is not None:
+            return refused
+        assert record is not None
         now = self._clock()
         if lead.too_close(record.scheduled_time, now, self.min_lead):
             return await self._expire_instead(record, user_id, RequestState.DRAFT, "confirm", now=now)
         target = RequestState.PENDING_APPROVAL if record.approval_required else RequestState.APPROVED
         by = None if record.approval_required else user_id
         won = await self._store.transition(request_id, from_states=[RequestState.DRAFT], to_state=target, by=by, at=now)
-        if won is None:
-            latest = await self._store.get_request(request_id)
-            return Decision(won=False, record=latest or record, action="confirm", refusal=Refusal.ALREADY_DECIDED)
-        await self.audit(user_id, "confirm", won, outcome=target.value)
-        return Decision(won=True, record=won, action="confirm")
+        return await self._settled(record, won, user_id, "confirm", outcome=target.value)
 
     async def cancel(self, request_id: str, user_id: str) -> Decision:
         """The requester withdraws a request nobody has decided yet."""
-        record = await self._store.get_request(request_id)
-        if record is None:
-            return Decision(won=False, record=None, action="cancel", refusal=Refusal.NO_SUCH_REQUEST)
-        if record.requester_id != user_id:
-            await self.audit(user_id, "cancel_refused", record, outcome="not_requester")
-            return Decision(won=False, record=record, action="cancel", refusal=Refusal.NOT_REQUESTER)
+        record, refused = await self._requesters_own(request_id, user_id, "cancel")
+        if refused is not None:
+            return refused
+        assert record is not None
         won = await self._store.transition(
             request_id, from_states=UNDECIDED_REQUEST_STATES, to_state=RequestState.CANCELLED, by=user_id,
             at=self._clock(),
         )  # fmt: skip
+        return await self._settled(record, won, user_id, "cancel", outcome="cancelled")
+
+    async def _requesters_own(
+        self, request_id: str, user_id: str, action: Action
+    ) -> tuple[ScheduleRecord | None, Decision | None]:
+        """The request, if ``user_id`` asked for it (only the requester confirms or cancels); else the refusal."""
+        record = await self._store.get_request(request_id)
+        if record is None:
+            return None, Decision(won=False, record=None, action=action, refusal=Refusal.NO_SUCH_REQUEST)
+        if record.requester_id != user_id:
+            await self.audit(user_id, f"{action}_refused", record, outcome="not_requester")
+            return record, Decision(won=False, record=record, action=action, refusal=Refusal.NOT_REQUESTER)
+        return record, None
+
+    async def _settled(
+        self, record: ScheduleRecord, won: ScheduleRecord | None, user_id: str, action: Action, *, outcome: str
+    ) -> Decision:
+        """The requester's compare-and-set done: audited when it won, else where the request stands now."""
         if won is None:
-            latest = await self._store.get_request(request_id)
-            return Decision(won=False, record=latest or record, action="cancel", refusal=Refusal.ALREADY_DECIDED)
-        await self.audit(user_id, "cancel", won, outcome="cancelled")
-        return Decision(won=True, record=won, action="cancel")
+            latest = await self._store.get_request(record.id)
+            return Decision(won=False, record=latest or record, action=action, refusal=Refusal.ALREADY_DECIDED)
+        await self.audit(user_id, action, won, outcome=outcome)
+        return Decision(won=True, record=won, action=action)
 
     def may_decide(self, record: ScheduleRecord, user_id: str, *, is_approver: bool) -> Refusal | None:
         """``None`` if ``user_id`` may approve or reject ``record``; otherwise why not."""
