@@ -28,6 +28,7 @@ MONTH_NAME: Final[tuple[str, ...]] = (
 
 
 def hm_text(t: time) -> str:
+    """``02:00``."""
     return f"{t.hour:02d}:{t.minute:02d}"
 
 
@@ -41,10 +42,12 @@ def zone_abbr(dt: datetime) -> str:
 
 
 def zone_text(zone: tzinfo) -> str:
+    """The IANA name of a zone (``America/New_York``), or the name of a fixed one."""
     return getattr(zone, "key", None) or str(zone)
 
 
 def offset_text(dt: datetime) -> str:
+    """``UTC-05:00``: the offset of an aware datetime."""
     off = dt.utcoffset() or timedelta(0)
     total = int(off.total_seconds() // 60)
     sign = "-" if total < 0 else "+"
@@ -53,6 +56,7 @@ def offset_text(dt: datetime) -> str:
 
 
 def wall_day(wall: datetime) -> str:
+    """``Sun 8 Mar 2026``, always with the year."""
     return f"{WEEKDAY_ABBR[wall.weekday()]} {wall.day} {MONTH_ABBR[wall.month - 1]} {wall.year}"
 
 
@@ -65,6 +69,7 @@ def utc_time(instant: datetime, local_day: date, ref_year: int | None = None) ->
 
 
 def day_label(d: date, ref_year: int) -> str:
+    """``Sat 7 Mar``, with the year when it is not ``ref_year``."""
     year = f" {d.year}" if d.year != ref_year else ""
     return f"{WEEKDAY_ABBR[d.weekday()]} {d.day} {MONTH_ABBR[d.month - 1]}{year}"
 

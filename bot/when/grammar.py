@@ -73,11 +73,15 @@ def _alt(phrases: Iterable[str]) -> str:
 
 
 def phrase_key(s: str) -> str:
+    """A matched phrase as the vocabulary spells it (single spaces), to look it up."""
     return RX_SPACES.sub(" ", s.strip())
 
 
 @dataclass(frozen=True)
 class Grammar:
+    """The vocabulary and patterns of one set of active languages. A pattern is ``None`` when none of the
+    languages has words for it."""
+
     langs: tuple[str, ...]
     units: dict[str, str]
     numbers: dict[str, float]
@@ -313,6 +317,7 @@ RX_H_ONLY = re.compile(_AT_PREFIX + r"(?<![0-9:./\-+])\b(?P<h>[0-9]{1,2})h\b", r
 RX_AMPM = re.compile(r"(?<![0-9:./\-+])\b(?P<h>[0-9]{1,3})\s*(?P<ap>am|pm)\b", re.ASCII)
 RX_NUMBER = re.compile(r"[0-9]+", re.ASCII)
 
+# Zone names and offsets (the abbreviations come from bot.when.zones); extract.pop_zone reads them first.
 RX_ZONE_UTC_OFFSET = re.compile(r"\b(?:utc|gmt)\s*([+-])\s*([0-9]{1,2})(?::?([0-9]{2}))?\b", re.ASCII)
 RX_ZONE_TIME_OFFSET = re.compile(
     r"(?P<t>\b[0-9]{1,2}(?::[0-9]{2}(?::[0-9]{2})?)?(?:\s*(?:am|pm))?)\s*(?P<s>[+-])(?P<h>[0-9]{2}):?(?P<m>[0-9]{2})\b",

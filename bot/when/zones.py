@@ -29,6 +29,7 @@ def resolve_zone(name: str) -> ZoneInfo:
 
 @functools.lru_cache(maxsize=1024)
 def zoneinfo_or_none(name: str) -> ZoneInfo | None:
+    """The zone of an exact IANA name, or ``None`` (never an exception: names come from people and config)."""
     if not name or len(name) > 64 or not re.fullmatch(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*", name):
         return None
     try:
@@ -118,6 +119,7 @@ GENERIC_ZONES: Final[dict[str, str]] = {
 
 
 def offset_zone(sign: str, hh: str, mm: str | None, text: str) -> timezone:
+    """The fixed zone of a typed offset (``+02:00``, ``UTC-5``), named ``UTC+02:00``; refused beyond ±14 h."""
     hours, minutes = int(hh), int(mm or 0)
     if hours > 14 or minutes > 59 or (hours == 14 and minutes):
         raise WhenError(
