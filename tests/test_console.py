@@ -89,7 +89,9 @@ def test_advance_moves_the_bots_clock_with_the_simulators(tmp_path: Path) -> Non
     )
     out = run_console(script, tmp_path)
     expired = after(out, "you> /advance 10m").split("you> /headless schedule", 1)[0]
-    assert "Expired: the scheduled time passed (or came too close) before anyone decided" in expired, "the bot's clock moved too"
+    assert "Expired: the scheduled time passed (or came too close) before anyone decided" in expired, (
+        "the bot's clock moved too"
+    )
     approved = after(out, "ana> /press Approve")
     assert "Approved by @ana" in approved
     assert "SN123456789 → operation txn_10000" in approved.replace("`", ""), "created: not in the simulator's past"

@@ -4,6 +4,7 @@ app."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import re
@@ -25,7 +26,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from tests.slackbench import (
+import bot.slackkit
+from bot.slackkit import (
     SlackBench,
     SlackPayloadFactory,
     SlackRequestSender,
@@ -33,8 +35,8 @@ from tests.slackbench import (
     select_value,
     text_value,
 )
-from tests.slackbench.fixtures import slack_bench as slack_bench  # registers the fixture here
-from tests.support.servers import serve_asgi
+from bot.slackkit.servers import serve_asgi
+from tests.support.slack_fixtures import slack_bench as slack_bench  # registers the fixture here
 
 REFERENCE = Path("/work/shared/reference/slack/payloads")
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
@@ -867,3 +869,39 @@ async def test_sender_defaults_come_from_the_bench(bench):
 async def test_slack_bench_fixture_is_importable(slack_bench):
     assert slack_bench.api_url.endswith("/api/")
     assert (await slack_bench.client().auth_test())["team_id"] == slack_bench.team_id
+
+
+# -- where the kit lives
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute module names ``path`` imports (relative imports are the kit's own modules)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_the_kit_imports_nothing_of_the_bot_or_the_tests():
+    """bot/slackkit ships with the console and serves tests and benchmarks: it stands on its own."""
+    kit = Path(bot.slackkit.__file__).parent
+    found = {
+        f"{path.name}: {name}"
+        for path in sorted(kit.glob("*.py"))
+        for name in _imports(path)
+        if name.split(".")[0] in ("bot", "tests", "benchmarks", "pytest")
+    }
+    assert not found
+
+
+def test_benchmarks_import_the_kit_without_editing_sys_path():
+    benchmarks = Path(bot.slackkit.__file__).parents[2] / "benchmarks"
+    scripts = sorted(benchmarks.glob("*.py"))
+    assert scripts
+    for path in scripts:
+        text = path.read_text()
+        assert "sys.path" not in text, path.name
+        assert not any(name.split(".")[0] == "tests" for name in _imports(path)), path.name

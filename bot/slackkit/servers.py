@@ -1,4 +1,4 @@
-"""Run real ASGI apps on real sockets for tests.
+"""Run real ASGI apps on real sockets, for tests, benchmarks and the console.
 
 Integration tests talk HTTP to real servers (the Control API simulator, the Slack Web API stand-in, the bot's own
 HTTP endpoint), each served by uvicorn on a free loopback port in a background thread with its own event loop.
