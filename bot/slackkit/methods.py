@@ -85,7 +85,7 @@ class WebApiMethods(Workspace):
         self._require_content(body)
         self._strict_blocks(body, "message")
         thread_ts = body.get("thread_ts")
-        if thread_ts and (channel.id, str(thread_ts)) not in self.messages:
+        if thread_ts and not self._thread_exists(channel.id, str(thread_ts)):
             raise SlackApiFailure("thread_not_found")
         ts = self._next_ts()
         message = self._message_from(body, ts)

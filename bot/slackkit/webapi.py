@@ -104,7 +104,14 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
         socket_mode_url: str | None = None,
         public_url: str | None = None,
         default_workspace: bool = True,
+        wall_clock_ts: bool = False,
+        threads_before_start: bool = False,
     ) -> None:
+        """``wall_clock_ts``: message ts from the real time (increasing, as Slack's), so a stub started later never
+        hands out the ts of a message an earlier one posted (the console keeps its store between runs); otherwise
+        they count up from 1700000000.000100. ``threads_before_start`` (with ``wall_clock_ts``): a reply to a
+        thread_ts older than this stub names a message an earlier run posted, which Slack would still have: it is
+        accepted instead of answering ``thread_not_found``."""
         self.bot_token = bot_token
         self.app_token = app_token
         self.valid_tokens: set[str] = set(valid_tokens) if valid_tokens is not None else {bot_token}
@@ -136,6 +143,11 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
         self._triggers: dict[str, Trigger] = {}
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
+        self.wall_clock_ts = wall_clock_ts
+        self.threads_before_start = threads_before_start
+        self._last_micros = self._started_micros = time.time_ns() // 1000
+        self._call_observers: list[Callable[[RecordedCall], None]] = []
+        self._response_observers: list[Callable[[RecordedResponse], None]] = []
 
         if default_workspace:
             self.add_user(bot_user_id, name=bot_name, real_name="Headless Bot", is_bot=True)
@@ -164,6 +176,36 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
         model, or to override one. The call is still recorded."""
         with self._lock:
             self._handlers[method] = answer
+
+    def put_message(self, channel: str, ts: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Hold ``message`` as the bot's, posted at ``ts`` in ``channel`` without the stub seeing it (by an earlier
+        run, say), so ``chat.update`` and thread replies find it. Returns the message as held."""
+        with self._lock:
+            held = self._message_from(message, ts)
+            self.messages[(channel, ts)] = held
+            return copy.deepcopy(held)
+
+    # -- observers
+
+    def on_call(self, observer: Callable[[RecordedCall], None]) -> Callable[[RecordedCall], None]:
+        """Call ``observer(call)`` for each Web API call, once recorded and answered (``call.response``), before the
+        answer goes back: what the bot sent, in order. It runs where the app is served (the server's thread, or
+        the loop for ``servers.LoopServer``), outside the stub's lock; what it raises fails that HTTP request."""
+        with self._lock:
+            self._call_observers.append(observer)
+        return observer
+
+    def on_response(self, observer: Callable[[RecordedResponse], None]) -> Callable[[RecordedResponse], None]:
+        """``on_call`` for the POSTs to ``response_url``s."""
+        with self._lock:
+            self._response_observers.append(observer)
+        return observer
+
+    def _notify(self, observers: list[Callable[[Any], None]], record: RecordedCall | RecordedResponse) -> None:
+        with self._lock:
+            observers = list(observers)
+        for observer in observers:
+            observer(record)
 
     # -- inspection
 
@@ -328,6 +370,7 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
                 except SlackApiFailure as failure:
                     call.response = failure.payload
             self._calls.append(call)
+        self._notify(self._call_observers, call)
         if delay:
             await asyncio.sleep(delay)
         return JSONResponse(call.response, status_code=call.status, headers=headers)
@@ -353,6 +396,7 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
             if fault is not None:
                 record.status, answer, headers = fault.status, dict(fault.body or {}), dict(fault.headers)
             self._responses.append(record)
+        self._notify(self._response_observers, record)
         if delay:
             await asyncio.sleep(delay)
         return JSONResponse(answer, status_code=record.status, headers=headers)

@@ -139,8 +139,12 @@ class Workspace:
     messages: dict[tuple[str, str], dict[str, Any]]
     _lock: threading.RLock
     _triggers: dict[str, Trigger]
+    wall_clock_ts: bool
+    threads_before_start: bool
     _ts_counter: itertools.count[int]
     _id_counter: itertools.count[int]
+    _last_micros: int
+    _started_micros: int
 
     # -- setup
 
@@ -206,8 +210,23 @@ class Workspace:
     # -- look-ups
 
     def _next_ts(self) -> str:
+        if self.wall_clock_ts:
+            self._last_micros = max(time.time_ns() // 1000, self._last_micros + 1)
+            seconds, micros = divmod(self._last_micros, 1_000_000)
+            return f"{seconds}.{micros:06d}"
         micros = next(self._ts_counter) * 100
         return f"{1_700_000_000 + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _thread_exists(self, channel_id: str, thread_ts: str) -> bool:
+        """The parent is held, or (``threads_before_start``) was posted before this stub started."""
+        if (channel_id, thread_ts) in self.messages:
+            return True
+        if not (self.wall_clock_ts and self.threads_before_start):
+            return False
+        seconds, _, fraction = thread_ts.partition(".")
+        if not (seconds.isdigit() and fraction.isdigit() and len(fraction) == 6):
+            return False
+        return int(seconds) * 1_000_000 + int(fraction) < self._started_micros
 
     def _resolve_channel(self, ref: Any) -> str:
         ref = str(ref or "")
