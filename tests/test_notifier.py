@@ -26,12 +26,12 @@ from bot.services.notifier_events import Failure, OperationChange, diff_operatio
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
 from bot.slack import notify_blocks
+from bot.slackkit import SlackBench, block_kit_problems
+from bot.slackkit.servers import serve_asgi
 from bot.store import NewScheduleRequest, RequestState, Store
 from bot.store.notifier_records import KnownState
 from tests.conftest import _asyncpg_dsn
-from tests.slackbench import SlackBench, block_kit_problems
 from tests.support.harness import OffsetClock, bot_harness
-from tests.support.servers import serve_asgi
 from tests.support.slack_text import texts
 
 TOKEN = "sim-token-notifier-0123"
