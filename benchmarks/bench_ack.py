@@ -22,12 +22,11 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bot.slackkit import SlackRequestSender
+from bot.slackkit.remote import RemoteSlackBench
+from bot.slackkit.servers import free_port
 
-from benchmarks.standin import RemoteSlackBench  # noqa: E402
-from tests.slackbench import SlackRequestSender  # noqa: E402
-from tests.support.servers import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent  # the repository: where child processes run
 
 SECRET = "bench-signing-secret-0123456789"  # noqa: S105
 TOKEN = "bench-control-token"  # noqa: S105

@@ -33,14 +33,13 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bot.app import build_runtime
+from bot.services.notifier import CycleReport
+from bot.settings import Settings
+from bot.slackkit import SlackBench
+from bot.slackkit.servers import free_port
 
-from bot.app import build_runtime  # noqa: E402
-from bot.services.notifier import CycleReport  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from tests.slackbench import SlackBench  # noqa: E402
-from tests.support.servers import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent  # the repository: where child processes run
 
 TOKEN = "bench-control-token"  # noqa: S105
 NOTIFY = "C0NOTIFY"

@@ -28,8 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # the repository: where child processes run
 
 NOW = datetime(2026, 3, 6, 15, 20, tzinfo=UTC)
 ZONES = ["America/New_York", "Europe/Madrid", "America/Costa_Rica", "Asia/Tokyo", "UTC"]

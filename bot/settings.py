@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.when import DEFAULT_LANGUAGES, MaintenanceWindow, WindowPolicy, parse_windows
+from bot.when.vocabulary import DEFAULT_LANGUAGES
+from bot.when.windows import MaintenanceWindow, WindowPolicy, parse_windows
 
 DEFAULT_OPERATION_TYPES = (
     "firmware_update",

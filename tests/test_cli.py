@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import free_port
+from bot.slackkit.servers import free_port
 
 EXE = str(Path(sys.executable).with_name("headless-bot"))
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
+
+import pytest
+from rich.console import Console
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slackkit import SlackWebApiStub
 
 SCRIPT = """\
 /headless help
@@ -164,19 +172,42 @@ def test_a_wrong_environment_is_refused_like_serve_does(tmp_path: Path) -> None:
 def test_a_later_session_never_reuses_a_message_ts() -> None:
     """Each session counted ts from the same number: a new approval message took the ts of one the store
     remembered from the last session (same channel), and their threads and updates mixed."""
-    from io import StringIO
+    from bot.console.workspace import console_stand_in
 
-    from rich.console import Console
-
-    from bot.console import ConsoleState, Person, Renderer, SlackStandIn
-
-    def session() -> SlackStandIn:
-        state = ConsoleState(people={}, channels={}, groups={})
-        viewer = Person("U0YOU", "you", "You", "UTC")
-        return SlackStandIn(state, Renderer(Console(file=StringIO()), state, lambda: viewer))
+    def session() -> SlackWebApiStub:
+        return console_stand_in("UTC")
 
     first = session()
-    earlier = [first._ts() for _ in range(3)]
-    later = session()._ts()
+    earlier = [first._next_ts() for _ in range(3)]
+    later = session()._next_ts()
     assert len(set(earlier)) == 3 and earlier == sorted(earlier, key=float)
     assert float(later) > float(earlier[-1])
+
+
+async def test_the_console_shows_what_the_bot_posts_to_the_kits_stand_in() -> None:
+    """The console's Slack is the tests' stand-in (bot.slackkit), watched: a DM, a reply in the thread of an
+    approval message an earlier session posted (Slack still has it), a NOTIFY_CHANNEL of one's own; a channel
+    the workspace does not have is refused as Slack refuses it, and nothing is shown."""
+    from bot.console.render import Renderer
+    from bot.console.slack import ConsoleSlack
+    from bot.console.workspace import APPROVALS, BOT_TOKEN, YOU, console_stand_in
+
+    earlier_ts = console_stand_in("UTC")._next_ts()
+    workspace = console_stand_in("America/Costa_Rica", notify_channel="C0ALERTS")
+    out = StringIO()
+    slack = ConsoleSlack(workspace, Renderer(Console(file=out, width=200), workspace, lambda: workspace.users[YOU]))
+    await slack.start()
+    try:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+        await client.chat_postMessage(channel=YOU, text="Your request is waiting")
+        await client.chat_postMessage(channel=APPROVALS, thread_ts=earlier_ts, text="`txn_1` completed")
+        await client.chat_postMessage(channel="C0ALERTS", text="<@U0ANA> `txn_2` failed")
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            await client.chat_postMessage(channel="C0NOWHERE", text="lost")
+    finally:
+        await slack.stop()
+    shown = out.getvalue()
+    assert "[DM @you] headless-ops\n  Your request is waiting" in shown
+    assert "[#approvals] ↳ in thread headless-ops\n  `txn_1` completed" in shown
+    assert "[#C0ALERTS] headless-ops\n  @ana `txn_2` failed" in shown
+    assert "lost" not in shown

@@ -33,7 +33,7 @@ from bot.control import (
     UnexpectedAnswer,
 )
 from bot.simulator import ManualClock, SimulatorConfig, SimulatorState, create_app
-from tests.support.servers import ThreadedServer, free_port, serve_asgi
+from bot.slackkit.servers import ThreadedServer, free_port, serve_asgi
 
 TOKEN = "s3cr3t-Token-9f8e7d"
 START = datetime(2024, 1, 15, 11, 30, tzinfo=UTC)  # the documentation's created_at

@@ -23,11 +23,11 @@ import httpx
 import pytest
 
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
+from bot.slackkit import SlackBench, SlackRequestSender
+from bot.slackkit.servers import free_port, serve_asgi
 from bot.store import Store
 from bot.store.records import ItemState, RequestState
-from tests.slackbench import SlackBench, SlackRequestSender
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
-from tests.support.servers import free_port, serve_asgi
 from tests.support.slack_text import texts
 
 EXE = str(Path(sys.executable).with_name("headless-bot"))

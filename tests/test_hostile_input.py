@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.simulator import DOCUMENTED_SERIAL
+from bot.slackkit import SlackRequest
 from bot.store.records import RequestState
-from tests.slackbench import SlackRequest
 from tests.support.harness import (
     APPROVAL_CHANNEL,
     APPROVER,

@@ -28,12 +28,12 @@ from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, cr
 from bot.slack.blocks import notifications as notify_blocks
 from bot.slack.delivery import SlackDelivery
 from bot.slack.web import SlackWeb
+from bot.slackkit import SlackBench, block_kit_problems
+from bot.slackkit.servers import serve_asgi
 from bot.store import NewScheduleRequest, RequestState, Store
 from bot.store.notifier_records import KnownState
 from tests.conftest import _asyncpg_dsn
-from tests.slackbench import SlackBench, block_kit_problems
 from tests.support.harness import OffsetClock, bot_harness
-from tests.support.servers import serve_asgi
 from tests.support.slack_text import texts
 
 TOKEN = "sim-token-notifier-0123"

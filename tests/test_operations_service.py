@@ -19,7 +19,7 @@ from bot.control.errors import ControlApiUnavailable
 from bot.control.models import CreateOperationRequest, Operation
 from bot.services.operations import ListCursor, OperationsService, newest_first
 from bot.simulator import DOCUMENTED_SERIAL, Faults, SimulatorConfig, SimulatorState, create_app
-from tests.support.servers import ThreadedServer, serve_asgi
+from bot.slackkit.servers import ThreadedServer, serve_asgi
 
 TOKEN = "ops-service-token"
 

@@ -20,9 +20,9 @@ from bot.services.scheduling import SchedulingService, find_match
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
 from bot.slack.wording import refusal_text
+from bot.slackkit.servers import ThreadedServer, serve_asgi
 from bot.store import Store
 from bot.store.records import ItemState, NewScheduleRequest, RequestState, ScheduleRecord
-from tests.support.servers import ThreadedServer, serve_asgi
 
 TOKEN = "sim-token-scheduling"
 REQUESTER = "U0REQUESTER"

@@ -150,3 +150,32 @@ def test_database_url_the_store_cannot_read_is_refused_at_start(monkeypatch: pyt
     monkeypatch.setenv("DATABASE_URL", "sqlite:///./bot.sqlite3?schema=bot")
     with pytest.raises(SettingsError, match="DATABASE_URL: a schema can only be chosen on PostgreSQL"):
         load_settings()
+
+
+def test_loading_settings_does_not_load_the_time_parser(tmp_path) -> None:
+    """Settings validate MAINTENANCE_WINDOWS with bot.when.windows only: neither the grammar nor dateparser is
+    imported to read the configuration (a fresh interpreter, since this one has imported everything)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import json, sys\n"
+        "import bot.settings\n"
+        "settings = bot.settings.load_settings()\n"
+        "assert settings.windows, 'the windows were parsed'\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('bot.when', 'dateparser')))))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "MAINTENANCE_WINDOWS": "Sat,Sun 02:00-06:00 America/Costa_Rica"}
+    env["PYTHONPATH"] = str(root)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    assert "bot.when.windows" in loaded
+    heavy = {"bot.when.grammar", "bot.when.extract", "bot.when.resolve", "bot.when.fallback", "bot.when.parse"}
+    assert not heavy & set(loaded), f"loading settings imported {sorted(heavy & set(loaded))}"
+    assert not [m for m in loaded if m.startswith("dateparser")], "loading settings imported dateparser"

@@ -28,7 +28,7 @@ from bot.simulator import (
     SimulatorState,
     create_app,
 )
-from tests.support.servers import ThreadedServer, free_port, serve_asgi
+from bot.slackkit.servers import ThreadedServer, free_port, serve_asgi
 
 TOKEN = "sim-token-1234"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -24,8 +24,8 @@ from bot.slack.web import (
     send_response,
     with_retries,
 )
-from tests.slackbench import RESPONSE_URL, SlackBench
-from tests.support.servers import free_port
+from bot.slackkit import RESPONSE_URL, SlackBench
+from bot.slackkit.servers import free_port
 
 CHANNEL = "C0WEB"
 

@@ -4,6 +4,7 @@ app."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import re
@@ -20,21 +21,24 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from tests.slackbench import (
+import bot.slackkit
+from bot.slackkit import (
     SlackBench,
     SlackPayloadFactory,
     SlackRequestSender,
+    SlackWebApiStub,
     block_kit_problems,
     select_value,
     text_value,
 )
-from tests.slackbench.fixtures import slack_bench as slack_bench  # registers the fixture here
-from tests.support.servers import serve_asgi
+from bot.slackkit.servers import LoopServer, serve_asgi
+from tests.support.slack_fixtures import slack_bench as slack_bench  # registers the fixture here
 
 REFERENCE = Path("/work/shared/reference/slack/payloads")
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
@@ -867,3 +871,114 @@ async def test_sender_defaults_come_from_the_bench(bench):
 async def test_slack_bench_fixture_is_importable(slack_bench):
     assert slack_bench.api_url.endswith("/api/")
     assert (await slack_bench.client().auth_test())["team_id"] == slack_bench.team_id
+
+
+# -- what the console needs: observers, ts from the clock, earlier messages, a server on the running loop
+
+
+async def test_observers_see_each_call_and_response_url_post_once_answered(bench):
+    seen: list[tuple[str, Any]] = []
+    bench.on_call(lambda call: seen.append((call.method, call.response.get("ok"))))
+    bench.on_response(lambda posted: seen.append(("response_url", posted.body.get("text"))))
+    client = bench.client()
+    await client.chat_postMessage(channel="C111", text="hello")
+    with pytest.raises(SlackApiError):
+        await client.chat_update(channel="C111", ts="1.000001", text="nothing there")
+    url = bench.response_url()
+    async with httpx.AsyncClient() as http:
+        await http.post(url, json={"text": "answered", "response_type": "ephemeral"})
+    assert seen == [("chat.postMessage", True), ("chat.update", False), ("response_url", "answered")]
+
+
+async def test_an_observer_runs_before_the_answer_goes_back(bench):
+    """What the console renders appears before the bot's next step: the observer ran when the call returned."""
+    posted: list[str] = []
+    bench.on_call(lambda call: posted.append(call.response["ts"]))
+    answer = await bench.client().chat_postMessage(channel="C111", text="hello")
+    assert posted == [answer["ts"]]
+
+
+def test_wall_clock_ts_are_slacks_and_never_those_of_an_earlier_stub():
+    first = SlackWebApiStub(wall_clock_ts=True)
+    earlier = [first._next_ts() for _ in range(3)]
+    later = SlackWebApiStub(wall_clock_ts=True)._next_ts()
+    assert all(TS.match(ts) for ts in [*earlier, later])
+    assert len(set(earlier)) == 3 and earlier == sorted(earlier, key=float)
+    assert float(later) > float(earlier[-1])
+    assert abs(float(later) - time.time()) < 3600, "a real time, like Slack's"
+    counted = SlackWebApiStub()
+    assert counted._next_ts() == "1700000000.000100", "the tests' stub still counts from a fixed start"
+
+
+async def test_replies_to_a_thread_from_before_the_stub_started_are_accepted_when_asked():
+    before = SlackWebApiStub(wall_clock_ts=True)._next_ts()
+    strict = SlackBench(wall_clock_ts=True)
+    lenient = SlackBench(wall_clock_ts=True, threads_before_start=True)
+    with strict, lenient:
+        after = lenient._next_ts()
+        refused = await api_error(strict.client().chat_postMessage(channel="C111", thread_ts=before, text="reply"))
+        assert refused.response["error"] == "thread_not_found"
+        reply = await lenient.client().chat_postMessage(channel="C111", thread_ts=before, text="reply")
+        assert reply["ok"] and reply["message"]["thread_ts"] == before
+        unknown = await api_error(lenient.client().chat_postMessage(channel="C111", thread_ts=after, text="x"))
+        assert unknown.response["error"] == "thread_not_found", "a message of this run it never posted"
+
+
+async def test_put_message_holds_a_message_updates_then_find(bench):
+    held = bench.put_message("C111", "1600000000.000100", {"text": "earlier", "blocks": [section("earlier")]})
+    assert held["user"] == bench.bot_user_id and held["ts"] == "1600000000.000100"
+    answer = await bench.client().chat_update(channel="C111", ts="1600000000.000100", text="updated")
+    assert answer["ok"] and bench.message("C111", "1600000000.000100")["text"] == "updated"
+
+
+async def test_loop_server_serves_on_the_running_loop():
+    loop_threads: list[int] = []
+    stub = SlackWebApiStub()
+    stub.on_call(lambda call: loop_threads.append(threading.get_ident()))
+    server = await LoopServer(stub.app).start()
+    stub.public_url = server.url
+    try:
+        answer = await AsyncWebClient(token=stub.bot_token, base_url=f"{server.url}/api/").auth_test()
+        assert answer["ok"]
+    finally:
+        await server.stop()
+    assert loop_threads == [threading.get_ident()]
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(server.url)
+
+
+# -- where the kit lives
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute module names ``path`` imports (relative imports are the kit's own modules)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_the_kit_imports_nothing_of_the_bot_or_the_tests():
+    """bot/slackkit ships with the console and serves tests and benchmarks: it stands on its own."""
+    kit = Path(bot.slackkit.__file__).parent
+    found = {
+        f"{path.name}: {name}"
+        for path in sorted(kit.glob("*.py"))
+        for name in _imports(path)
+        if name.split(".")[0] in ("bot", "tests", "benchmarks", "pytest")
+    }
+    assert not found
+
+
+def test_benchmarks_import_the_kit_without_editing_sys_path():
+    benchmarks = Path(bot.slackkit.__file__).parents[2] / "benchmarks"
+    scripts = sorted(benchmarks.glob("*.py"))
+    assert scripts
+    for path in scripts:
+        text = path.read_text()
+        assert "sys.path" not in text, path.name
+        assert not any(name.split(".")[0] == "tests" for name in _imports(path)), path.name

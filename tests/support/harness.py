@@ -20,8 +20,8 @@ from bot.app import BotRuntime, build_runtime
 from bot.server import create_http_app
 from bot.settings import Settings
 from bot.simulator import SimulatorConfig, SimulatorState, create_app
-from tests.slackbench import SlackBench, SlackRequestSender
-from tests.support.servers import ThreadedServer, serve_asgi
+from bot.slackkit import SlackBench, SlackRequestSender
+from bot.slackkit.servers import ThreadedServer, serve_asgi
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 CONTROL_TOKEN = "sim-control-token-abc123"

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.support.servers import free_port
+from bot.slackkit.servers import free_port
 
 
 class SocketModeStub:

@@ -11,7 +11,7 @@ import socket
 import threading
 from types import TracebackType
 
-from tests.support.servers import free_port
+from bot.slackkit.servers import free_port
 
 
 class TcpProxy:

@@ -1,7 +1,7 @@
 """pytest fixtures for the Slack bench.
 
-Use from a conftest (``pytest_plugins = ["tests.slackbench.fixtures"]``) or import the fixture into a test
-module.
+Use from a conftest (``pytest_plugins = ["tests.support.slack_fixtures"]``) or import the fixture into a test
+module. It lives in the tests, not in ``bot.slackkit``: it needs pytest, which the shipped package does not.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .bench import SlackBench
+from bot.slackkit import SlackBench
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The Slack Web API stand-in in its own process, for the benchmarks.
+"""The Slack Web API stand-in in its own process (used by the benchmarks).
 
 The stand-in checks every message against Block Kit's limits and slack_sdk's models; run in the load generator's
 process it competes with the generator for the GIL, so its work would show up as "bot latency" in the figures.
@@ -10,16 +10,12 @@ and at the end the number of follow-up messages and Block Kit violations the chi
 from __future__ import annotations
 
 import multiprocessing
-import sys
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.slackbench import SlackBench, SlackWebApiStub  # noqa: E402
-from tests.support.servers import free_port  # noqa: E402
+from .bench import SlackBench
+from .servers import free_port
+from .webapi import SlackWebApiStub
 
 
 def _serve(port: int, channels: list[tuple[str, str]], ready: Any, stop: Any, results: Any) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.support.servers import ThreadedServer
-
+from .servers import ThreadedServer
 from .webapi import SlackWebApiStub
 
 

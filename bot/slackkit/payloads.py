@@ -1,15 +1,10 @@
-"""Requests as Slack sends them to the bot's ``/slack/events``: realistic payloads, signed with the signing
-secret.
+"""Realistic bodies of what Slack sends to the bot's ``/slack/events``.
 
-``SlackPayloadFactory`` builds bodies modelled on Slack's own samples
-(``/work/shared/reference/slack/payloads/``): slash commands as form fields, interactivity as a form field
-``payload=<json>``, Events API as a JSON body. ``SlackRequestSender`` (a factory too) signs them with
-``slack_sdk.signature.SignatureVerifier`` and POSTs them with httpx, sync or async; it can also send them
-wrongly on purpose: bad or missing signature, stale timestamp, a replay of an earlier request, Slack's retry
-headers.
-
-Given a ``bench``, ``trigger_id`` and ``response_url`` default to ones the bench issued, so ``views.open``
-works and ``respond()`` lands in the bench's response_url sink.
+``SlackPayloadFactory`` builds them modelled on Slack's own samples (``/work/shared/reference/slack/payloads/``):
+slash commands as form fields, interactivity as a form field ``payload=<json>``, Events API as a JSON body
+(``events.py``). Given a ``bench``, ``trigger_id`` and ``response_url`` default to ones the bench issued, so
+``views.open`` works and ``respond()`` lands in the bench's response_url sink. ``signed.SlackRequestSender`` signs
+and sends them; the console dispatches them to its bot in process.
 """
 
 from __future__ import annotations
@@ -18,60 +13,20 @@ import copy
 import itertools
 import json
 import secrets
-import ssl
 import time
-import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
-from urllib.parse import urlencode, urlparse
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
-import httpx
-from slack_sdk.signature import SignatureVerifier
+from .events import EventPayloads
+from .request import FORM, SlackRequest
 
 if TYPE_CHECKING:
     from .webapi import SlackWebApiStub
 
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-STALE_SECONDS = 6 * 60  # Slack's (and bolt's) window is 5 minutes
-SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-INTERACTIVE_KINDS = frozenset(
-    {"block_actions", "view_submission", "view_closed", "shortcut", "message_action", "block_suggestion"}
-)
-Signature = Literal["valid", "bad", "missing"]
-
-
-@dataclass(frozen=True)
-class SlackRequest:
-    """A body ready to POST: ``kind`` (``slash_command``, ``block_actions``, ``event_callback`` ...), the
-    exact bytes, their content type, and ``payload`` (the form fields / the interactivity payload / the event
-    JSON).
-    """
-
-    kind: str
-    body: bytes
-    content_type: str
-    payload: dict[str, Any]
-
-    @property
-    def response_url(self) -> str | None:
-        return self.payload.get("response_url")
-
-    @property
-    def trigger_id(self) -> str | None:
-        return self.payload.get("trigger_id")
-
-    @property
-    def response_key(self) -> str | None:
-        """The bench sink key of ``response_url`` (for ``bench.responses_for``), if it is a bench URL."""
-        url = self.response_url
-        return url.rstrip("/").rsplit("/response/", 1)[-1] if url and "/response/" in url else None
-
-
 _counter = itertools.count(1)
 
 
-class SlackPayloadFactory:
+class SlackPayloadFactory(EventPayloads):
     """Builds ``SlackRequest``s. Defaults (team, user, channel, app) come from ``bench`` when given, else from
     Slack's sample payloads (T111 / W111 / C111 / A111)."""
 
@@ -443,202 +398,3 @@ class SlackPayloadFactory:
             "response_url": response_url or self.new_response_url("app"),
         }
         return self._interactive("message_action", payload)
-
-    # -- Events API
-
-    def event_callback(
-        self,
-        event: dict[str, Any],
-        *,
-        event_id: str | None = None,
-        event_time: int | None = None,
-        authed_users: list[str] | None = None,
-    ) -> SlackRequest:
-        """``event`` wrapped as Slack's Events API sends it (JSON body)."""
-        bot_user = self.bench.bot_user_id if self.bench else "U0BOT111"
-        payload = {
-            "token": self.verification_token,
-            "team_id": self.team_id,
-            "enterprise_id": self.enterprise_id,
-            "api_app_id": self.api_app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
-            "event_time": event_time or int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": self.enterprise_id,
-                    "team_id": self.team_id,
-                    "user_id": bot_user,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "authed_users": authed_users or [bot_user],
-        }
-        return SlackRequest("event_callback", json.dumps(payload, separators=(",", ":")).encode(), JSON, payload)
-
-    def app_mention(
-        self, text: str, *, user_id: str | None = None, channel_id: str | None = None, ts: str | None = None
-    ) -> SlackRequest:
-        ts = ts or f"{time.time():.6f}"
-        event = {
-            "type": "app_mention",
-            "user": user_id or self.user_id,
-            "text": text,
-            "ts": ts,
-            "channel": channel_id or self.channel_id,
-            "event_ts": ts,
-        }
-        return self.event_callback(event)
-
-    def url_verification(self, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> SlackRequest:
-        payload = {"token": self.verification_token, "challenge": challenge, "type": "url_verification"}
-        return SlackRequest("url_verification", json.dumps(payload).encode(), JSON, payload)
-
-    # -- Socket Mode
-
-    @staticmethod
-    def socket_mode_envelope(request: SlackRequest) -> dict[str, Any]:
-        """The request as a Socket Mode envelope (``slash_commands`` / ``interactive`` / ``events_api``)."""
-        if request.kind == "slash_command":
-            kind, accepts = "slash_commands", True
-        elif request.kind in INTERACTIVE_KINDS:
-            kind, accepts = "interactive", True
-        else:
-            kind, accepts = "events_api", False
-        envelope: dict[str, Any] = {
-            "envelope_id": str(uuid.uuid4()),
-            "payload": request.payload,
-            "type": kind,
-            "accepts_response_payload": accepts,
-        }
-        if kind == "events_api":
-            envelope["retry_attempt"] = 0
-            envelope["retry_reason"] = ""
-        return envelope
-
-
-def text_value(value: str | None, *, element_type: str = "plain_text_input") -> dict[str, Any]:
-    """A ``state.values[block_id][action_id]`` entry of a text input."""
-    return {"type": element_type, "value": value}
-
-
-def select_value(value: str | None, text: str | None = None, *, element_type: str = "static_select") -> dict:
-    """A ``state.values`` entry of a single select (``None``: nothing selected)."""
-    option = None if value is None else {"text": {"type": "plain_text", "text": text or value}, "value": value}
-    return {"type": element_type, "selected_option": option}
-
-
-class SendOptions(TypedDict, total=False):
-    """How ``send`` signs and dates a request (the keyword arguments of ``headers_for``)."""
-
-    signature: Signature
-    timestamp: int | None
-    stale: bool
-    retry_num: int | None
-    retry_reason: str | None
-    headers: dict[str, str] | None
-
-
-class SlackRequestSender(SlackPayloadFactory):
-    """Signs and POSTs ``SlackRequest``s to the bot, like Slack does. ``bot_url`` is the bot's base URL
-    (``path`` is appended) or the full events URL."""
-
-    def __init__(
-        self,
-        bot_url: str,
-        signing_secret: str,
-        *,
-        bench: SlackWebApiStub | None = None,
-        path: str = "/slack/events",
-        timeout: float = 10.0,
-        **factory_defaults: Any,
-    ) -> None:
-        super().__init__(bench=bench, **factory_defaults)
-        self.url = bot_url if urlparse(bot_url).path not in ("", "/") else bot_url.rstrip("/") + path
-        self.signing_secret = signing_secret
-        self.timeout = timeout
-        self.last_sent: tuple[bytes, dict[str, str]] | None = None
-
-    def sign(self, body: bytes, *, timestamp: int | None = None, secret: str | None = None) -> dict[str, str]:
-        """``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` for ``body``."""
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        signature = SignatureVerifier(secret or self.signing_secret).generate_signature(timestamp=ts, body=body)
-        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature or ""}
-
-    def headers_for(
-        self,
-        request: SlackRequest,
-        *,
-        signature: Signature = "valid",
-        timestamp: int | None = None,
-        stale: bool = False,
-        retry_num: int | None = None,
-        retry_reason: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, str]:
-        if timestamp is None:
-            timestamp = int(time.time()) - (STALE_SECONDS if stale else 0)
-        out = {"Content-Type": request.content_type, "User-Agent": SLACK_USER_AGENT}
-        if signature == "valid":
-            out.update(self.sign(request.body, timestamp=timestamp))
-        elif signature == "bad":
-            out.update(self.sign(request.body, timestamp=timestamp, secret=self.signing_secret + "-wrong"))
-        elif signature == "missing":
-            out["X-Slack-Request-Timestamp"] = str(timestamp)
-        else:
-            raise ValueError(f"signature must be 'valid', 'bad' or 'missing', not {signature!r}")
-        if retry_num is not None:
-            out["X-Slack-Retry-Num"] = str(retry_num)
-            out["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
-        out.update(headers or {})
-        return out
-
-    def send(self, request: SlackRequest, **options: Unpack[SendOptions]) -> httpx.Response:
-        """POST ``request`` to the bot (sync), signed as ``headers_for`` says: ``stale`` dates it 6 minutes back,
-        ``retry_num``/``retry_reason`` add Slack's retry headers, ``signature`` can be ``"bad"``/``"missing"``."""
-        return self._post(request.body, self.headers_for(request, **options))
-
-    async def send_async(self, request: SlackRequest, **options: Unpack[SendOptions]) -> httpx.Response:
-        """``send`` with ``httpx.AsyncClient``."""
-        return await self._post_async(request.body, self.headers_for(request, **options))
-
-    def replay(
-        self, previous: httpx.Response | None = None, *, extra_headers: dict[str, str] | None = None
-    ) -> httpx.Response:
-        """Send the exact bytes and headers (same timestamp and signature) of ``previous`` (default: the last
-        request sent) again, as an attacker replaying a captured request would."""
-        body, hdrs = self._previous(previous)
-        return self._post(body, {**hdrs, **(extra_headers or {})})
-
-    async def replay_async(
-        self, previous: httpx.Response | None = None, *, extra_headers: dict[str, str] | None = None
-    ) -> httpx.Response:
-        body, hdrs = self._previous(previous)
-        return await self._post_async(body, {**hdrs, **(extra_headers or {})})
-
-    def _previous(self, previous: httpx.Response | None) -> tuple[bytes, dict[str, str]]:
-        if previous is not None:
-            req = previous.request
-            keep = ("content-type", "user-agent", "x-slack-request-timestamp", "x-slack-signature")
-            return req.content, {k: v for k, v in req.headers.items() if k.lower() in keep}
-        if self.last_sent is None:
-            raise RuntimeError("nothing sent yet to replay")
-        return self.last_sent
-
-    def _post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        self.last_sent = (body, dict(headers))
-        with httpx.Client(timeout=self.timeout, verify=_TLS) as client:
-            return client.post(self.url, content=body, headers=headers)
-
-    async def _post_async(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        self.last_sent = (body, dict(headers))
-        async with httpx.AsyncClient(timeout=self.timeout, verify=_TLS) as client:
-            return await client.post(self.url, content=body, headers=headers)
-
-
-# One TLS context for every client: building one per request (httpx's default) costs ~40 ms of CPU, which would
-# show up as bot latency in tests and benchmarks.
-_TLS = ssl.create_default_context()

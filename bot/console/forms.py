@@ -1,0 +1,90 @@
+"""Modals as forms on a terminal: each input asked for in turn, the live preview shown as you type the time, the
+submission sent as Slack sends it, and its inline errors sending you back to those fields."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import ConsoleSession
+
+
+async def fill_form(session: ConsoleSession, view_id: str) -> None:
+    """Ask for each input of the modal, show the live preview, submit; errors send you back to the field."""
+    views, renderer = session.slack.workspace.views, session.renderer
+    view = views[view_id]
+    title = (view.get("title") or {}).get("text", "Form")
+    renderer.note(f"── {title} ── (answer each field; empty keeps it empty; '-' cancels)", style="bold")
+    values: dict[str, dict[str, Any]] = {}
+    inputs = [b for b in view.get("blocks", []) if b.get("type") == "input"]
+    pending = [b["block_id"] for b in inputs]
+    while True:
+        for block in inputs:
+            if block["block_id"] not in pending:
+                continue
+            answer = await _ask(session, block)
+            if answer is None:
+                renderer.note("Form cancelled.", style="yellow")
+                return
+            values[block["block_id"]] = answer
+            if block.get("dispatch_action"):
+                await _preview(session, view_id, values)
+        answer = await session.dispatch(session.slack.submit_form(view_id, values, session.user))
+        await session.settle()
+        errors = (answer or {}).get("errors") if (answer or {}).get("response_action") == "errors" else None
+        if not errors:
+            renderer.note(f"── {title}: submitted ──", style="bold")
+            return
+        for block_id, message in errors.items():
+            renderer.note(f"  ✗ {block_id}: {message}", style="red")
+        pending = list(errors)
+
+
+async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any] | None:
+    """One input's value, as ``state.values[block_id]`` holds it; ``None`` when the person cancels."""
+    renderer = session.renderer
+    element = block.get("element") or {}
+    label = (block.get("label") or {}).get("text", block["block_id"])
+    hint = (block.get("hint") or {}).get("text")
+    optional = " (optional)" if block.get("optional") else ""
+    if hint:
+        renderer.note(f"  {hint}")
+    if element.get("type") == "static_select":
+        options = element.get("options") or []
+        for index, option in enumerate(options, 1):
+            renderer.note(f"    {index}. {option['text']['text']}", style="")
+        while True:
+            raw = await session.read(f"  {label}{optional} [1-{len(options)}]: ")
+            if raw is None or raw.strip() == "-":
+                return None
+            choice = raw.strip()
+            picked = next((o for i, o in enumerate(options, 1) if choice in (str(i), o["value"])), None)
+            if picked is not None:
+                return {element["action_id"]: {"type": "static_select", "selected_option": picked}}
+            renderer.note("  Pick a number from the list.", style="yellow")
+    if element.get("type") == "conversations_select":
+        raw = await session.read(f"  {label}{optional} (#channel or empty): ")
+        if raw is None or raw.strip() == "-":
+            return None
+        name = raw.strip().lstrip("#")
+        channels = session.slack.workspace.channels
+        channel = next((cid for cid, c in channels.items() if not c.is_im and name in (c.name, cid)), None)
+        return {element["action_id"]: {"type": "conversations_select", "selected_conversation": channel}}
+    raw = await session.read(f"  {label}{optional}: ")
+    if raw is None or raw.strip() == "-":
+        return None
+    value = raw.replace("\\n", "\n")
+    return {element["action_id"]: {"type": "plain_text_input", "value": value}}
+
+
+async def _preview(session: ConsoleSession, view_id: str, values: dict[str, dict[str, Any]]) -> None:
+    """Send what Slack sends as the time is typed, then show the preview the bot put into the modal."""
+    views = session.slack.workspace.views
+    when_block = next(b for b in views[view_id]["blocks"] if b.get("dispatch_action"))
+    block_id, action_id = when_block["block_id"], when_block["element"]["action_id"]
+    await session.dispatch(session.slack.typed_in_form(view_id, block_id, action_id, values, session.user))
+    await session.settle()
+    for block in views[view_id].get("blocks", []):
+        if block.get("block_id") == "when_preview":
+            for element in block.get("elements", []):
+                session.renderer.note("  → " + session.renderer.mrkdwn(str(element.get("text", ""))), style="cyan")

@@ -1,0 +1,459 @@
+"""Resolution: what was read → wall time in a zone → an aware UTC instant.
+
+The rules of the module docstring of :mod:`bot.when` live here: future-preferring days and weekdays, am/pm from a
+part of the day, ambiguous hours and midnights refused, durations as elapsed time (hours) or wall-clock time
+(days and longer), and DST: a time the clocks repeat or skip is read with :func:`localize`, which refuses it
+while both readings (or the jump) are still ahead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import NoReturn
+from zoneinfo import ZoneInfo
+
+from bot.when.errors import EXAMPLES, WhenError
+from bot.when.format import (
+    MONTH_ABBR,
+    MONTH_NAME,
+    WEEKDAY_NAME,
+    day_label,
+    format_relative,
+    offset_text,
+    utc_time,
+    wall_day,
+    zone_abbr,
+    zone_text,
+)
+from bot.when.reading import Reading
+from bot.when.windows import MaintenanceWindow
+from bot.when.zones import still_ahead, wall_reached, wall_readings
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a phrase is read against: the moment, the person's zone and the configured limits."""
+
+    now: datetime  # aware UTC
+    user_zone: ZoneInfo
+    user_tz: str
+    horizon: timedelta
+    languages: tuple[str, ...]
+    date_order: str
+    windows: tuple[MaintenanceWindow, ...] | None
+
+
+def _conflict(a: str, b: str) -> WhenError:
+    return WhenError(
+        f"“{a}” and “{b}” don't go together. Type one time, e.g. “tomorrow 15:00” or “in 2 hours”.",
+        reason="conflict",
+    )
+
+
+def _ambiguous_hour(h: int, text: str) -> WhenError:
+    if h == 12:
+        return WhenError(
+            f"“{text}” could be noon or midnight. Type “12:00” (noon) or “00:00” (midnight), e.g. “tomorrow 12:00”.",
+            understood=f"{text} (12:00 or 00:00)",
+            reason="ambiguous_hour",
+        )
+    return WhenError(
+        f"“{text}” could be {h:02d}:00 or {h + 12:02d}:00. Type “{h}am”, “{h}pm” or 24-hour time such as "
+        f"“{h + 12:02d}:00”.",
+        understood=f"{text} ({h:02d}:00 or {h + 12:02d}:00)",
+        reason="ambiguous_hour",
+    )
+
+
+def time_of_day(r: Reading) -> time | None:
+    """The clock time the reading names (``None`` if none), applying am/pm and parts of the day."""
+    if r.midnight:
+        if r.pod in ("morning", "afternoon", "evening"):
+            raise _conflict(r.pod_text, r.time_text)
+        return time(0, 0)
+    if r.hour is None:
+        return None
+    h, pod, ap = r.hour, r.pod, r.meridiem
+    text = " ".join(t for t in (r.time_text, r.pod_text) if t)
+    if ap is not None:
+        if h > 12 or h == 0:
+            if ap == "am" or h == 0:
+                raise WhenError(
+                    f"“{r.time_text}” is not a valid time; type “{h:02d}:{r.minute:02d}” without am/pm.",
+                    reason="invalid_time",
+                )
+            return time(h, r.minute, r.second)  # "13:00pm": redundant but clear
+        if (pod in ("morning", "early") and ap == "pm") or (pod in ("afternoon", "evening") and ap == "am"):
+            raise _conflict(r.time_text, r.pod_text)
+        if pod == "night" and ap == "am" and h not in (12, 1, 2, 3, 4):
+            raise _conflict(r.time_text, r.pod_text)
+        h = (0 if h == 12 else h) if ap == "am" else (12 if h == 12 else h + 12)
+        return time(h, r.minute, r.second)
+    if pod is None:
+        if r.has_minutes or h == 0 or 13 <= h <= 23:
+            return time(h, r.minute, r.second)
+        raise _ambiguous_hour(h, r.time_text)
+    # a part of the day decides am/pm
+    if r.noon:
+        if pod != "afternoon":
+            raise _conflict(r.time_text, r.pod_text)
+        return time(12, 0)
+    if pod in ("morning", "early"):
+        if h == 12:
+            raise _ambiguous_hour(12, text)
+        if h >= (12 if pod == "morning" else 7):
+            raise _conflict(r.time_text, r.pod_text)
+        return time(h, r.minute, r.second)
+    if pod in ("afternoon", "evening"):
+        if h == 0:
+            raise _conflict(r.time_text, r.pod_text)
+        return time(h + 12 if h < 12 else h, r.minute, r.second)
+    # night: 18-23 and 0-4; a 12-hour clock hour 5-11 is pm, 12 is midnight
+    if h == 12:
+        return time(0, r.minute, r.second)
+    if 5 <= h <= 11:
+        return time(h + 12, r.minute, r.second)
+    if 13 <= h <= 17:
+        raise _conflict(r.time_text, r.pod_text)
+    return time(h, r.minute, r.second)
+
+
+def localize(wall: datetime, zone: tzinfo, now: datetime) -> datetime:
+    """Wall time in ``zone`` → aware UTC, for a person speaking at ``now``.
+
+    A time the clocks repeat is the one reading still ahead when only one is (at 01:15 EST, the second
+    pass, “01:30” can only mean the 01:30 EST to come); with both ahead it is refused, naming both. With both
+    passed the later one is returned and the caller's check calls it past. A time the clocks skip is
+    refused, with the alternatives still ahead.
+    """
+    readings = wall_readings(wall, zone)
+    if len(readings) == 1:
+        return readings[0]
+    if not readings:
+        raise _gap_error(wall, zone, now)
+    ahead = [u for u in readings if u > now]
+    if len(ahead) < len(readings):
+        return ahead[0] if ahead else readings[-1]
+    raise _overlap_error(wall, zone, readings)
+
+
+def _gap_error(wall: datetime, zone: tzinfo, now: datetime) -> WhenError:
+    """``wall`` does not exist in ``zone``: suggest the times just before and after the jump still ahead."""
+    name, day, hm = zone_text(zone), wall_day(wall), f"{wall:%H:%M}"
+    # fold=1 reads the wall time with the offset after the jump (an instant before it), fold=0 with the one before
+    before, after = (wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (1, 0))
+    jump = format_relative(after - before, suffix=False)
+    options = [f"“{u.astimezone(zone):%Y-%m-%d %H:%M}”" for u in (before, after) if u > now]
+    if not options or wall_reached(wall, zone) <= now:
+        return WhenError(
+            f"{hm} was skipped on {day} in {name} (the clocks jumped forward {jump}), so it has passed. "
+            f"Type a time in the future, e.g. “tomorrow {hm}”.",
+            understood=f"{hm} on {day} ({name})",
+            reason="past",
+        )
+    return WhenError(
+        f"{hm} does not exist on {day} in {name}: the clocks jump forward {jump} that night. "
+        f"Type {' or '.join(options)} instead.",
+        understood=f"{hm} on {day} ({name})",
+        reason="dst_gap",
+    )
+
+
+def _overlap_error(wall: datetime, zone: tzinfo, readings: tuple[datetime, ...]) -> WhenError:
+    """``wall`` happens twice in ``zone`` and both are ahead: name both, each with a zone that picks it."""
+    first, second = (u.astimezone(zone) for u in readings)
+    name, day, iso_day, hm = zone_text(zone), wall_day(wall), wall.date().isoformat(), f"{wall:%H:%M}"
+    a1, a2 = zone_abbr(first), zone_abbr(second)
+    if a1 == a2 or not a1.isalpha() or not a2.isalpha():
+        a1, a2 = offset_text(first), offset_text(second)
+    return WhenError(
+        f"{hm} happens twice on {day} in {name} (the clocks go back that night). "
+        "Add the zone to pick one: "
+        f"“{iso_day} {hm} {a1}” (the first, {utc_time(readings[0], wall.date())}) or “{iso_day} {hm} {a2}” "
+        f"(the second, {utc_time(readings[1], wall.date())}).",
+        understood=f"{hm} on {day} ({name})",
+        reason="dst_overlap",
+    )
+
+
+def _add_months(wall: datetime, months: int) -> datetime:
+    total = wall.year * 12 + (wall.month - 1) + months
+    year, month = divmod(total, 12)
+    if not 1 <= year <= 9999:
+        raise OverflowError("year out of range")
+    last = _days_in_month(year, month + 1)
+    return wall.replace(year=year, month=month + 1, day=min(wall.day, last))
+
+
+def _days_in_month(year: int, month: int) -> int:
+    nxt = date(year + month // 12, month % 12 + 1, 1)
+    return (nxt - timedelta(days=1)).day
+
+
+def resolve_reading(r: Reading, ctx: Ctx) -> datetime:
+    """The instant a reading with no leftover means (checked against ``now`` and the horizon by the caller)."""
+    zone: tzinfo = r.zone.zone if r.zone else ctx.user_zone
+    local_now = ctx.now.astimezone(zone)
+    today = local_now.date()
+    if (
+        r.hour == 12
+        and r.minute == 0
+        and not r.noon
+        and (r.meridiem == "am" or (r.pod == "night" and r.meridiem is None))
+    ):
+        r.midnight, r.hour = True, None  # "12am", "a las 12 de la noche": midnight, with its ambiguity
+    tod = time_of_day(r)
+    if r.has_duration:
+        return _after_duration(r, ctx, zone, local_now, tod)
+    if tod is None:
+        _refuse_without_time(r, ctx, today, zone)
+    if r.month_only:
+        raise _month_only_error(r.month_only)
+    day = _midnight_day(r, ctx, today, zone) if r.midnight else _day_for_time(r, ctx, today, tod, zone)
+    return localize(datetime.combine(day, tod), zone, ctx.now)
+
+
+def _after_duration(r: Reading, ctx: Ctx, zone: tzinfo, local_now: datetime, tod: time | None) -> datetime:
+    """``in 2 hours`` (elapsed), ``in 2 days`` (wall clock), ``in 2 days at 3pm``, ``2 hours ago``."""
+    for other, text in (
+        (r.any_day(), r.day_text or r.weekday_text or r.date_text),
+        (r.midnight, r.time_text),
+        (bool(r.month_only), r.month_only),
+    ):
+        if other:
+            raise _conflict(r.duration_text, text)
+    sign = -1 if r.past else 1
+    try:
+        if r.years or r.months or r.days:
+            wall = _add_months(local_now.replace(tzinfo=None), sign * (r.years * 12 + r.months))
+            wall += timedelta(days=sign * r.days)
+            if tod is None and r.pod is not None:
+                raise WhenError(
+                    f"“{r.pod_text}” is not an exact time. Type the time, e.g. “{r.duration_text} at 09:00”.",
+                    reason="vague",
+                )
+            if tod is not None:
+                if r.elapsed:
+                    raise _conflict(r.duration_text, r.time_text)
+                wall = datetime.combine(wall.date(), tod)
+            instant = localize(wall, zone, ctx.now) + sign * r.elapsed
+        else:
+            if tod is not None or r.pod is not None:
+                raise _conflict(r.duration_text, r.time_text or r.pod_text)
+            instant = ctx.now + sign * r.elapsed
+    except OverflowError:
+        raise too_far(r.duration_text, ctx) from None
+    return instant
+
+
+def _refuse_without_time(r: Reading, ctx: Ctx, today: date, zone: tzinfo) -> NoReturn:
+    """A day, a part of the day or a month, but no time of day: say what was read and what to add."""
+    if r.any_day():
+        d = _day_of(r, ctx, today, None, zone)
+        what = r.day_text or r.weekday_text or r.date_text
+        label = day_label(d, today.year) if d else what
+        if r.pod is not None:
+            phrase = what if what == r.pod_text else f"{what} {r.pod_text}"
+            raise WhenError(
+                f"“{phrase}” is not an exact time. Type the time too, e.g. “{what} 09:00”.",
+                understood=label,
+                reason="vague",
+            )
+        raise WhenError(
+            f"I read “{what}” as {label} but there is no time of day. Add one, e.g. “{what} 02:00” or “{what} 2am”.",
+            understood=label,
+            reason="no_time",
+        )
+    if r.pod is not None:
+        raise WhenError(
+            f"“{r.pod_text}” is not an exact time. Type the time, e.g. “tomorrow 09:00” or “9pm”.",
+            understood=r.pod_text,
+            reason="vague",
+        )
+    if r.month_only:
+        raise _month_only_error(r.month_only)
+    raise not_understood(None)
+
+
+def _midnight_day(r: Reading, ctx: Ctx, today: date, zone: tzinfo) -> date:
+    """Midnight alone is the next 00:00; with a named day it could be that day's start or end, so it is refused."""
+    if (r.day_offset is not None and not (r.day_offset == 0)) or r.weekday is not None or r.date_parts or r.dom:
+        what = r.day_text or r.weekday_text or r.date_text
+        d = _day_of(r, ctx, today, None, zone)
+        if d is not None:
+            nxt = d + timedelta(days=1)
+            raise WhenError(
+                f"“{what} {r.time_text}” could be the start or the end of {day_label(d, today.year)}. Type "
+                f"“{d.isoformat()} 00:00” (start) or “{nxt.isoformat()} 00:00” (end).",
+                understood=f"midnight of {day_label(d, today.year)}",
+                reason="ambiguous_midnight",
+            )
+        raise not_understood(None)
+    return today + timedelta(days=1)  # the next midnight, also for "today/tonight at midnight"
+
+
+def _day_for_time(r: Reading, ctx: Ctx, today: date, tod: time, zone: tzinfo) -> date:
+    """The local day of a time of day: the day named, else today if the time is still ahead, else tomorrow."""
+    d = _day_of(r, ctx, today, tod, zone)
+    if d is None:
+        d = today if still_ahead(datetime.combine(today, tod), zone, ctx.now) else today + timedelta(days=1)
+    if r.tonight and (tod.hour < 5 or (tod.hour < 12 and r.meridiem == "am")):
+        d += timedelta(days=1)  # "tonight at 1am" is after midnight
+    elif (
+        r.pod == "night"
+        and r.meridiem is None
+        and not r.has_minutes
+        and r.hour is not None
+        and r.hour <= 4
+        and r.any_day()
+        and not r.tonight
+    ):
+        raise WhenError(
+            f"“{r.day_text or r.weekday_text or r.date_text} {r.time_text} {r.pod_text}”: "
+            "is that the night "
+            f"before or after? Type the hour as 24-hour time with the date, e.g. “{today.isoformat()} "
+            f"{r.hour:02d}:00”.",
+            reason="ambiguous_hour",
+        )
+    return d
+
+
+def _day_of(r: Reading, ctx: Ctx, today: date, tod: time | None, zone: tzinfo) -> date | None:
+    """The local date the reading names (``None`` when only a time was given)."""
+    chosen = _named_date(r, today)
+    if r.weekday is None:
+        return chosen
+    if chosen is not None:
+        if chosen.weekday() != r.weekday:
+            raise WhenError(
+                f"“{r.weekday_text}” and “{r.date_text or r.day_text}” don't match: "
+                f"{day_label(chosen, today.year)} is a {_weekday_name(chosen.weekday())}. "
+                "Type one of them, "
+                f"e.g. “{chosen.isoformat()} 02:00”.",
+                understood=day_label(chosen, today.year),
+                reason="conflict",
+            )
+        return chosen
+    start = 1 if r.weekday_mode == "next" else 0
+    for k in range(start, start + 14):
+        cand = today + timedelta(days=k)
+        if cand.weekday() != r.weekday:
+            continue
+        if (
+            r.weekday_mode in ("bare", "coming")
+            and tod is not None
+            and not still_ahead(datetime.combine(cand, tod), zone, ctx.now)
+        ):
+            continue
+        return cand
+    return None
+
+
+def _named_date(r: Reading, today: date) -> date | None:
+    """The date of a written date, a day of the month or a day word (``tomorrow``); ``None`` without one."""
+    if r.date_parts is not None:
+        year, month, day_ = r.date_parts
+        if year is not None:
+            return valid_date(year, month, day_, r.date_text)
+        return _date_without_year(month, day_, r.date_text, today)
+    if r.dom is not None:
+        return _day_of_month(r.dom, r.date_text, today)
+    if r.day_offset is not None:
+        return today + timedelta(days=r.day_offset)
+    return None
+
+
+def _date_without_year(month: int, day_: int, text: str, today: date) -> date:
+    """This year's date if that is today or later, otherwise next year's (29 Feb: the next year that has it)."""
+    # the year it is read in names the year in an error ("Feb 30" said in March is next February's)
+    first_year = today.year + (1 if (month, day_) < (today.month, today.day) else 0)
+    first_error: WhenError | None = None
+    for y in range(first_year, first_year + 9):
+        try:
+            cand = valid_date(y, month, day_, text)
+        except WhenError as exc:
+            first_error = first_error or exc
+            if not (month == 2 and day_ == 29):
+                raise
+            continue
+        if cand >= today:
+            return cand
+    raise first_error or not_understood(None)
+
+
+def _day_of_month(dom: int, text: str, today: date) -> date | None:
+    """``the 20th``: this month's, or the next month's that has that day and is not past."""
+    if not 1 <= dom <= 31:
+        raise WhenError(f"“{text}”: months have days 1 to 31; e.g. “the 20th at 9am”.", reason="invalid_date")
+    y, m = today.year, today.month
+    for _ in range(13):
+        if dom <= _days_in_month(y, m):
+            cand = date(y, m, dom)
+            if cand >= today:
+                return cand
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return None
+
+
+def _weekday_name(i: int) -> str:
+    return WEEKDAY_NAME[i]
+
+
+def valid_date(year: int, month: int, day_: int, text: str) -> date:
+    if not 1 <= month <= 12:
+        raise WhenError(f"“{text}” has no valid month; e.g. “2026-03-10 14:00”.", reason="invalid_date")
+    try:
+        return date(year, month, day_)
+    except ValueError:
+        if 1 <= year <= 9999 and day_ >= 1:
+            last = _days_in_month(year, month)
+            raise WhenError(
+                f"{MONTH_NAME[month - 1]} {year} has no day {day_} (it has {last} days). "
+                "Check the date, e.g. "
+                f"“{MONTH_ABBR[month - 1]} {last} 14:00”.",
+                understood=f"{MONTH_NAME[month - 1]} {day_}",
+                reason="invalid_date",
+            ) from None
+        raise WhenError(f"“{text}” is not a valid date; e.g. “2026-03-10 14:00”.", reason="invalid_date") from None
+
+
+def _month_only_error(text: str) -> WhenError:
+    return WhenError(f"“{text}” needs a day and a time, e.g. “{text} 10 14:00”.", understood=text, reason="month_only")
+
+
+def not_understood(words: Sequence[str] | None) -> WhenError:
+    if words:
+        return WhenError(
+            f"I couldn't understand “{' '.join(words)}”. Type only the time, e.g. {EXAMPLES}.",
+            reason="not_understood",
+        )
+    return WhenError(f"I couldn't find a time in that. Type when, e.g. {EXAMPLES}.", reason="not_understood")
+
+
+def horizon_text(horizon: timedelta) -> str:
+    """``365 days``, ``1 day``, or ``12 h`` for a horizon that is not whole days."""
+    if horizon.total_seconds() % 86400 == 0:
+        days = int(horizon.total_seconds() // 86400)
+        return f"{days} days" if days != 1 else "1 day"
+    return format_relative(horizon, suffix=False)
+
+
+def horizon_example(horizon: timedelta) -> str:
+    """A duration to suggest that is well inside ``horizon`` (“in 3 days” for the default year)."""
+    for days, phrase in ((4, "in 3 days"), (2, "in 1 day")):
+        if horizon >= timedelta(days=days):
+            return phrase
+    for hours, phrase in ((6, "in 3 hours"), (2, "in 1 hour")):
+        if horizon >= timedelta(hours=hours):
+            return phrase
+    return f"in {max(1, int(horizon.total_seconds() // 120))} min"
+
+
+def too_far(text: str, ctx: Ctx) -> WhenError:
+    return WhenError(
+        f"“{text}” is far beyond how far ahead you can schedule. Pick a time within the next "
+        f"{horizon_text(ctx.horizon)}, e.g. “{horizon_example(ctx.horizon)}”.",
+        reason="beyond_horizon",
+    )

@@ -1,0 +1,130 @@
+"""bot.when is a package of small modules: its old import paths keep working, its layers import one way.
+
+``from bot.when import X`` resolves lazily (PEP 562), so what a caller imports decides what is loaded; these tests
+hold the re-exports, the order of the layers inside the package, and the size limits of its modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import bot.when
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "bot" / "when"
+
+# Each module may import only modules of a lower rank (no cycles, one direction: zones ← … ← parse).
+RANKS: dict[str, int] = {
+    "errors": 0,
+    "vocabulary": 0,
+    "zones": 1,
+    "reading": 1,
+    "format": 2,
+    "grammar": 2,
+    "windows": 3,
+    "extract": 3,
+    "resolve": 4,
+    "preview": 4,
+    "fallback": 5,
+    "parse": 6,
+}
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module ``path`` imports, at any depth (including imports inside functions)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def _names_imported_from_bot_when() -> set[str]:
+    """What ``from bot.when import …`` names anywhere in the bot, the tests and the benchmarks."""
+    names: set[str] = set()
+    for folder in ("bot", "tests", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ImportFrom) and node.module == "bot.when":
+                    names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_every_module_has_a_rank() -> None:
+    assert {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"} == set(RANKS)
+
+
+@pytest.mark.parametrize("module", sorted(RANKS))
+def test_layers_import_one_way_and_nothing_of_the_bot_outside(module: str) -> None:
+    wrong = []
+    for name in _imports(PACKAGE / f"{module}.py"):
+        if name.startswith("bot.when."):
+            other = name.removeprefix("bot.when.")
+            if RANKS.get(other, 99) >= RANKS[module]:
+                wrong.append(f"{name} (rank {RANKS.get(other)} is not below {RANKS[module]})")
+        elif name == "bot" or name.startswith("bot.") or name in ("slack_sdk", "slack_bolt"):
+            wrong.append(f"{name} (bot.when is the bottom layer)")
+    assert not wrong, f"bot/when/{module}.py imports {wrong}"
+
+
+def test_the_package_init_imports_nothing_eagerly() -> None:
+    """Importing any bot.when module runs bot/when/__init__ first: it must not pull the grammar in behind it."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    typing_only = {
+        id(node)
+        for block in tree.body
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+        for node in ast.walk(block)
+    }
+    eager = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in typing_only and "bot" in ast.unparse(node)
+    ]
+    assert not eager, f"bot/when/__init__.py imports at run time: {eager}"
+
+
+def test_every_name_imported_from_bot_when_is_re_exported() -> None:
+    used = _names_imported_from_bot_when()
+    assert used, "the scan found the callers"
+    assert used <= set(bot.when.__all__), f"not re-exported: {sorted(used - set(bot.when.__all__))}"
+
+
+@pytest.mark.parametrize("name", sorted(bot.when.__all__))
+def test_a_re_exported_name_is_the_object_of_its_module(name: str) -> None:
+    value = getattr(bot.when, name)
+    defined_in = [
+        module
+        for module in RANKS
+        if name in vars(importlib.import_module(f"bot.when.{module}"))
+        and vars(importlib.import_module(f"bot.when.{module}"))[name] is value
+    ]
+    assert defined_in, f"bot.when.{name} is not the object of any bot.when module"
+    assert name in dir(bot.when)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="has no attribute 'parse_whenever'"):
+        bot.when.parse_whenever  # noqa: B018
+    with pytest.raises(ImportError):
+        exec("from bot.when import parse_whenever", {})  # noqa: S102
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_modules_and_functions_stay_small(path: Path) -> None:
+    source = path.read_text()
+    assert source.count("\n") <= 500, f"{path.name} has {source.count(chr(10))} lines (at most 500)"
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > 100
+    ]
+    assert not long, f"{path.name}: functions over 100 lines: {long}"
