@@ -41,8 +41,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.clock import OffsetClock
+from bot.domain.requests import RequestState
 from bot.settings import Settings, SettingsError, load_settings
-from bot.store import RequestState, StoreError
+from bot.store import StoreError
 
 YOU = "U0YOU"
 CHANNEL = "C0CONSOLE"

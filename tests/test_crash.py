@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.domain.requests import ItemState, RequestState
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
 from bot.store import Store
-from bot.store.records import ItemState, RequestState
 from tests.slackbench import SlackBench, SlackRequestSender
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
 from tests.support.servers import free_port, serve_asgi

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from bot.domain.requests import ItemState, RequestState
 from bot.simulator import DOCUMENTED_SERIAL, create_app
-from bot.store.records import ItemState, RequestState
 from tests.slackbench import RESPONSE_URL
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
 from tests.support.servers import ThreadedServer

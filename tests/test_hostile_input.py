@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
-from bot.store.records import RequestState
 from tests.slackbench import SlackRequest
 from tests.support.harness import (
     APPROVAL_CHANNEL,

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import text
 
+from bot.domain.requests import NewScheduleRequest
 from bot.store import (
-    NewScheduleRequest,
     NotFound,
     StateConflict,
     Store,
@@ -25,7 +25,7 @@ from bot.store import (
     with_schema,
 )
 from bot.store.migrate import current_revision, head_revision
-from bot.store.models import Base
+from bot.store.tables import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2030, 1, 6, 12, 0, tzinfo=UTC)

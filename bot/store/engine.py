@@ -22,6 +22,7 @@ SQLite
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -108,6 +109,16 @@ def with_schema(url: str | URL, schema: str) -> str:
     """``url`` with the ``schema`` query parameter set (for tests and deployments sharing one database)."""
     parsed = make_url(url).update_query_dict({"schema": schema})
     return parsed.render_as_string(hide_password=False)
+
+
+def advisory_lock_key(purpose: str, schema: str | None) -> int:
+    """A PostgreSQL advisory-lock key: stable, signed 64-bit, one per ``purpose`` (``migrate``, ``notifier``) and
+    schema, so replicas of one deployment share it and tests in separate schemas do not wait on each other.
+
+    The key is part of the contract between versions: a replica of the previous release must compute the same one.
+    """
+    digest = hashlib.blake2b(f"headless-bot:{purpose}:{schema or ''}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def create_engine_for(target: DatabaseTarget, *, echo: bool = False) -> AsyncEngine:
