@@ -17,6 +17,10 @@ SQLite
     "database is locked", whatever the busy timeout). Within one process, ``Store`` additionally queues its
     write transactions on an ``asyncio.Lock`` so they do not compete for the lock at all; across processes,
     ``BEGIN IMMEDIATE`` plus the busy timeout serialize them.
+
+PostgreSQL advisory locks
+    ``advisory_lock_key(purpose, schema)``: the keys of the migration lock (``bot.store.migrate``) and of the
+    notifier's leadership (``bot.store.outbox``), one function so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -132,7 +136,7 @@ def create_engine_for(target: DatabaseTarget, *, echo: bool = False) -> AsyncEng
         return create_async_engine(target.url, **kwargs)
 
     if target.is_sqlite_memory:
-        # One shared connection; Store serializes every transaction on it (see Store._transaction).
+        # One shared connection; Store serializes every transaction on it (see Database._transaction).
         kwargs.update(poolclass=StaticPool)
     engine = create_async_engine(target.url, **kwargs)
     _install_sqlite_hooks(engine)
