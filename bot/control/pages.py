@@ -1,0 +1,152 @@
+"""Reading the Control API's answers: DRF pages, the operations on them, and what could not be read.
+
+Pagination is followed DRF style (``count``/``next``/``previous``/``results``) with loop protection
+(``page_cap`` pages at most, and a ``next`` that repeats is refused). ``next`` links are only followed on the
+configured origin: DRF behind a proxy often builds them with an internal host or ``http://``, and the bearer
+token must never be sent anywhere else, so a foreign ``next`` keeps only its query string.
+
+One record that cannot be read as an operation is skipped (and counted) rather than hiding all the others;
+nothing here does HTTP: ``read_all`` is given the function that fetches one page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from bot.control.errors import UnexpectedAnswer
+from bot.control.models import Operation
+
+logger = logging.getLogger("bot.control")
+
+
+class OperationList(list[Operation]):
+    """What ``list_operations`` returns: the operations it could read (a plain ``list``), plus what it skipped.
+
+    ``unreadable_ids``: ids of records that could not be read as operations (and were not read elsewhere in the
+    list); they *are* listed, only unreadable. ``unidentified``: records skipped without a usable id. ``complete``
+    is ``False`` when some listed operation cannot be named, so "not in this list" proves nothing.
+    """
+
+    def __init__(
+        self,
+        operations: Iterable[Operation] = (),
+        *,
+        unreadable_ids: frozenset[str] = frozenset(),
+        unidentified: int = 0,
+    ) -> None:
+        super().__init__(operations)
+        self.unreadable_ids = unreadable_ids
+        self.unidentified = unidentified
+
+    @property
+    def complete(self) -> bool:
+        """Is every listed operation named (read, or at least identified by its id)?"""
+        return self.unidentified == 0
+
+    def listed_ids(self) -> set[str]:
+        """The ids of every listed operation, readable or not."""
+        return {operation.id for operation in self} | self.unreadable_ids
+
+
+async def read_all(
+    fetch: Callable[[httpx.URL], Awaitable[Any]],
+    endpoint: httpx.URL,
+    *,
+    page_cap: int,
+) -> OperationList:
+    """Every operation from ``endpoint`` on, ``fetch``-ing one page after the other (see the module docstring).
+
+    An operation that shows up on two pages (the list shifted while we paged) is returned once, with the
+    newest data.
+    """
+    url: httpx.URL | None = endpoint
+    seen: set[str] = set()
+    found: dict[str, Operation] = {}
+    unreadable: set[str] = set()
+    unidentified = 0
+    pages = 0
+    while url is not None:
+        key = str(url)
+        if key in seen:
+            raise UnexpectedAnswer("its pagination loops back to a page already read")
+        if pages >= page_cap:
+            raise UnexpectedAnswer(f"its list has more than {page_cap} pages; stopped reading")
+        seen.add(key)
+        pages += 1
+        payload = await fetch(url)
+        items, next_link = page_items(payload)
+        parsed, skipped = _parse_items(items)
+        for operation in parsed:
+            found[operation.id] = operation
+        for item_id in skipped:
+            if item_id is None:
+                unidentified += 1
+            else:
+                unreadable.add(item_id)
+        url = _follow(next_link, url, endpoint) if next_link else None
+    return OperationList(found.values(), unreadable_ids=frozenset(unreadable - found.keys()), unidentified=unidentified)
+
+
+def page_items(payload: Any) -> tuple[list[Any], str | None]:
+    """``(items, next)`` from a DRF page, a bare list, or a single object."""
+    if isinstance(payload, list):
+        return payload, None
+    if isinstance(payload, Mapping):
+        if "results" in payload:
+            results, next_link = payload.get("results"), payload.get("next")
+            if not isinstance(results, list) or not (next_link is None or isinstance(next_link, str)):
+                raise UnexpectedAnswer("its answer does not have the documented count/results shape")
+            return results, next_link or None
+        if "id" in payload:
+            return [payload], None
+    raise UnexpectedAnswer("its answer does not have the documented count/results shape")
+
+
+def invalid_fields(exc: ValidationError) -> str:
+    """Which fields were wrong, without echoing values (they may be long or sensitive)."""
+    names = sorted({".".join(str(part) for part in err.get("loc", ())) or "record" for err in exc.errors()})
+    return "bad or missing: " + ", ".join(names[:5])
+
+
+def _parse_items(items: list[Any]) -> tuple[list[Operation], list[str | None]]:
+    """The operations of one page, and the ids of the records skipped (``None``: no usable id)."""
+    parsed: list[Operation] = []
+    skipped: list[str | None] = []
+    for item in items:
+        try:
+            parsed.append(Operation.model_validate(item))
+        except ValidationError as exc:
+            logger.warning("Control API returned an operation the bot cannot read (%s); skipped", invalid_fields(exc))
+            skipped.append(_record_id(item))
+    if items and not parsed:
+        raise UnexpectedAnswer("its list contains nothing that looks like an operation")
+    return parsed, skipped
+
+
+def _follow(next_link: str, current: httpx.URL, endpoint: httpx.URL) -> httpx.URL:
+    """Where ``next`` points, kept on the configured origin so the token never leaves it."""
+    try:
+        target = current.join(next_link)
+    except (httpx.InvalidURL, ValueError):
+        raise UnexpectedAnswer("its pagination link is not a valid URL") from None
+    if (target.scheme, target.host, target.port) != (endpoint.scheme, endpoint.host, endpoint.port):
+        logger.debug("Control API next link on another origin; following its query on the configured endpoint")
+        target = endpoint.copy_with(query=target.query or None)
+    return target
+
+
+def _record_id(item: Any) -> str | None:
+    """The id of a record that is not a readable operation, if it has a usable one (as ``Operation`` reads it)."""
+    raw = item.get("id") if isinstance(item, Mapping) else None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return None
+    text = str(raw)
+    return text if text.strip() else None
+
+
+__all__ = ["OperationList", "invalid_fields", "page_items", "read_all"]
