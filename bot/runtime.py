@@ -22,6 +22,7 @@ from bot import __version__
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiError
+from bot.domain.requests import RequestState
 from bot.metrics import Metrics
 from bot.services.notifier import Notifier
 from bot.services.operations import OperationsService
@@ -30,7 +31,6 @@ from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
 from bot.stalls import LoopWatch
 from bot.store import Store, StoreUnavailable
-from bot.store.records import RequestState
 
 log = logging.getLogger("bot.runtime")
 

@@ -1,4 +1,5 @@
-"""The outcome of a click on Confirm / Approve / Reject / Cancel, and why a click lost, in words.
+"""Why a click on Confirm / Approve / Reject / Cancel lost, in words (the outcome itself is
+``bot.domain.requests.Decision``).
 
 Every decision is a compare-and-set in the store; the clicks that lose are told where the request stands *now*
 (read after their attempt, never the state they saw before it), in the words of what they tried: a second Confirm
@@ -7,20 +8,7 @@ reads "already confirmed", not "approved" nor "still waiting for its requester t
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
-from bot.store.records import RequestState, ScheduleRecord
-
-
-class Decision(BaseModel):
-    """The outcome of a click on Confirm / Approve / Reject / Cancel."""
-
-    model_config = ConfigDict(frozen=True)
-
-    won: bool
-    record: ScheduleRecord | None
-    reason: str | None = None  # why it did not win, in words for the person
-    expired: bool = False  # this click came too close to the scheduled time and expired the request: show it now
+from bot.domain.requests import RequestState, ScheduleRecord
 
 
 def already(record: ScheduleRecord, *, confirming: bool = False) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from bot.store.records import ScheduleRecord
+from bot.domain.requests import ScheduleRecord
 from bot.when import format_local, format_preview, format_relative
 
 

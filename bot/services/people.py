@@ -12,10 +12,10 @@ import logging
 import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.settings import users_and_groups as split_users_and_groups
+from bot.domain.ids import users_and_groups as split_users_and_groups
+from bot.domain.people import Person
 
 log = logging.getLogger("bot.people")
 
@@ -23,18 +23,6 @@ PERSON_TTL_SECONDS = 3600.0
 GROUP_TTL_SECONDS = 300.0
 FAILURE_TTL_SECONDS = 60.0
 LOOKUP_TIMEOUT_SECONDS = 2.0
-
-
-class Person(BaseModel):
-    """What the bot knows of a Slack user."""
-
-    model_config = ConfigDict(frozen=True)
-
-    user_id: str
-    tz: str
-    locale: str | None = None
-    name: str | None = None
-    tz_from_profile: bool = True
 
 
 class Directory:

@@ -16,7 +16,6 @@ Exactly once, how:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,27 +31,27 @@ from bot.control.errors import (
     Unauthorized,
 )
 from bot.control.models import CreateOperationRequest, Operation
-from bot.services import lead
-from bot.services.decisions import Decision, already
-from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
-from bot.services.schedule_form import FormErrors, Preview, ScheduleDraft, ScheduleForm, TimeMoved
-from bot.settings import Settings
-from bot.store import Store
-from bot.store.records import (
+from bot.domain.ids import CHANNEL_ID, serial_key
+from bot.domain.requests import (
     UNDECIDED_REQUEST_STATES,
+    Decision,
     ItemRecord,
     ItemState,
     NewScheduleRequest,
     RequestState,
     ScheduleRecord,
 )
+from bot.services import lead
+from bot.services.decisions import already
+from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
+from bot.services.schedule_form import FormErrors, Preview, ScheduleDraft, ScheduleForm, TimeMoved
+from bot.settings import Settings
+from bot.store import Store
 from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
 
-__all__ = ["Decision", "FormErrors", "Preview", "ScheduleDraft", "ScheduleForm", "SchedulingService", "TimeMoved"]
+__all__ = ["FormErrors", "Preview", "ScheduleDraft", "ScheduleForm", "SchedulingService", "TimeMoved"]
 
 log = logging.getLogger("bot.scheduling")
-
-CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,63}$")  # what a conversations_select can hold
 
 
 class SchedulingService:
@@ -95,7 +94,7 @@ class SchedulingService:
             parameters = parse_parameters(form.parameters)
         except InputError as exc:
             errors["parameters"] = str(exc)
-        if form.notify_channel_id is not None and not CHANNEL_ID_RE.match(form.notify_channel_id):
+        if form.notify_channel_id is not None and not CHANNEL_ID.match(form.notify_channel_id):
             errors["notify_channel_id"] = "Pick the channel from the list."
         now = self._clock()
         try:
@@ -486,7 +485,7 @@ def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: It
     not_before = (item.attempted_at or record.created_at) - timedelta(minutes=5)
     for op in operations:
         if (
-            op.device_serial.casefold() == item.device_serial.casefold()  # as parse_serials compares
+            serial_key(op.device_serial) == serial_key(item.device_serial)  # as parse_serials compares
             and op.operation_type == record.operation_type
             and abs((op.scheduled_time - record.scheduled_time).total_seconds()) < 1
             and (op.created_at is None or op.created_at >= not_before)

@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.control.models import DeviceStatus, Operation, is_failure, is_terminal
+from bot.control.models import DeviceStatus, Operation
+from bot.domain.ids import USER_ID
+from bot.domain.statuses import is_failure, is_terminal
 from bot.services.operations import ListCursor
-from bot.slack.commands import USER_ID
 from bot.when import format_local
 
 Block = dict[str, Any]
@@ -280,7 +281,7 @@ def help_message(*, word: str | None = None, suggestion: str | None = None, prob
 
 
 def audit_message(entries: Sequence[Any], *, subject: str | None) -> Message:
-    """Recent audit entries (``bot.store.records.AuditRecord``), newest first."""
+    """Recent audit entries (``bot.domain.requests.AuditRecord``), newest first."""
     scope = f" for `{escape(subject)}`" if subject else ""
     if not entries:
         return text_message(f":ledger: No audit entries{scope}.")

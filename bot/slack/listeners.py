@@ -25,13 +25,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
 from bot.control.models import Operation
+from bot.domain.ids import CHANNEL_ID, SERIAL, STATUS_WORD, TXN_ID
 from bot.services.operations import ListCursor
 from bot.slack import blocks
 from bot.slack.commands import (
-    CHANNEL_ID,
-    SERIAL,
-    STATUS_WORD,
-    TXN_ID,
     AuditRequest,
     HelpRequest,
     InvalidRequest,
@@ -45,6 +42,7 @@ from bot.slack.commands import (
     WatchRequest,
     parse_command,
 )
+from bot.slack.payloads import user_id_of
 from bot.slack.wording import cannot_post_in, explain
 from bot.slack.workflow import MAX_RETRY_WAIT_SECONDS, retry_after_seconds
 from bot.store.errors import StoreUnavailable
@@ -285,10 +283,10 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
                 runtime.metrics.count(request.kind, "user_error")
                 return
             await ack()
-            runtime.spawn(run_watch(respond, str(command.get("user_id")), request, channel, context.bot_user_id))
+            runtime.spawn(run_watch(respond, user_id_of(command), request, channel, context.bot_user_id))
         elif isinstance(request, AuditRequest):
             await ack()
-            runtime.spawn(run_audit(respond, str(command.get("user_id")), request.subject))
+            runtime.spawn(run_audit(respond, user_id_of(command), request.subject))
         else:
             await ack(
                 text=f":construction: `/headless {request.kind}` is not available in this version yet. "

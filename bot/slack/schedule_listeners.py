@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,17 +19,18 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.ids import CHANNEL_ID, REQUEST_ID
+from bot.domain.people import Person
+from bot.domain.requests import RequestState
 from bot.services.decisions import already
 from bot.services.inputs import InputError, split_quick_form
-from bot.services.people import Person
 from bot.services.scheduling import FormErrors, ScheduleForm, TimeMoved
 from bot.slack import schedule_blocks as sb
 from bot.slack.blocks import escape, neutralize, text_message
-from bot.slack.commands import CHANNEL_ID
 from bot.slack.listeners import safe_respond
+from bot.slack.payloads import user_id_of
 from bot.slack.schedule_modal import ModalContext, as_dict, form_from_view, typed_text, zone_note
 from bot.store.errors import StoreUnavailable
-from bot.store.records import RequestState
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime
@@ -42,10 +42,6 @@ MODAL_NOT_OPENED = (
     "or schedule in one line: `/headless schedule SERIAL TYPE WHEN`, like "
     "`/headless schedule SN123456789 reboot tomorrow at 2am`."
 )
-
-
-# A request id as the store makes them (uuid4 hex); anything else in a button is not one of ours.
-REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def request_id_of(action: dict[str, Any]) -> str:
@@ -119,7 +115,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             log.info("views.update after open skipped: %s", type(exc).__name__)
 
     async def quick_form(respond: AsyncRespond, body: dict[str, Any], args: tuple[str, ...]) -> None:
-        user_id = str(body.get("user_id"))
+        user_id = user_id_of(body)
         try:
             serials, op_type, when_text, params = split_quick_form(args)
         except InputError as exc:
@@ -152,7 +148,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     @app.shortcut(sb.SCHEDULE_SHORTCUT)
     async def on_shortcut(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user_id = str((shortcut.get("user") or {}).get("id"))
+        user_id = user_id_of(shortcut)
         runtime.spawn(open_modal(client, str(shortcut.get("trigger_id")), user_id, None))
 
     @app.action(sb.ACTION_WHEN)
@@ -167,7 +163,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         except ValidationError:
             meta = ModalContext()
         if meta.tz is None:  # the zone is filled in when the modal opens; only a very quick keystroke beats it
-            person = await directory.person(str((body.get("user") or {}).get("id")))
+            person = await directory.person(user_id_of(body))
             meta = meta.model_copy(update={"tz": person.tz, "locale": person.locale})
         form = form_from_view(view)
         shown = service.preview_at(form.when, tz=meta.tz, locale=meta.locale)
@@ -189,7 +185,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     async def on_modal_submit(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user_id = str((body.get("user") or {}).get("id"))
+        user_id = user_id_of(body)
         try:
             meta = ModalContext.model_validate_json(view.get("private_metadata") or "{}")
         except ValidationError:
@@ -244,7 +240,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     async def confirm_or_cancel(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, *, confirm: bool
     ) -> None:
-        user_id = str((body.get("user") or {}).get("id"))
+        user_id = user_id_of(body)
         request_id = request_id_of(action)
         decision = await (service.confirm if confirm else service.cancel)(request_id, user_id)
         if decision.expired:  # the Confirm came too late: the preview says so in place (its reader is the requester)
@@ -282,7 +278,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
         runtime.spawn(_guarded(runtime, respond, approve(body, action, respond), CLICK))
 
     async def approve(body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
-        user_id = str((body.get("user") or {}).get("id"))
+        user_id = user_id_of(body)
         record = await checked_request(body, action, respond)
         if record is None:
             return
@@ -315,7 +311,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
             or record.approval_ts != message_ts
             or (record.approval_channel_id != _channel(body))
         ):
-            user_id = str((body.get("user") or {}).get("id"))
+            user_id = user_id_of(body)
             if await superseded(record, body, respond):
                 return None
             log.warning("a decision button did not match its request (user %s)", user_id)
@@ -364,7 +360,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     async def open_reject(
         body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        user_id = str((body.get("user") or {}).get("id"))
+        user_id = user_id_of(body)
         record = await checked_request(body, action, respond)
         if record is None:
             return
@@ -385,7 +381,7 @@ def register(app: AsyncApp, runtime: BotRuntime) -> None:
     @app.view(sb.REJECT_MODAL)
     async def on_reject_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
-        user_id = str((body.get("user") or {}).get("id"))
+        user_id = user_id_of(body)
         try:
             meta = as_dict(json.loads(view.get("private_metadata") or "{}"))
         except (json.JSONDecodeError, TypeError):
@@ -433,9 +429,7 @@ def _schedule_command(runtime: BotRuntime, open_modal: Any, quick_form: Any) -> 
         await ack()
         if not args:
             runtime.spawn(
-                open_modal(
-                    client, str(body.get("trigger_id")), str(body.get("user_id")), body.get("channel_id"), respond
-                )
+                open_modal(client, str(body.get("trigger_id")), user_id_of(body), body.get("channel_id"), respond)
             )
             runtime.metrics.count("schedule", "modal")
         else:

@@ -6,20 +6,16 @@ value the bot could not have written is dropped (never an exception before the a
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, field_validator
 
-from bot.services.people import Person
+from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, LOCALE
+from bot.domain.people import Person
 from bot.services.scheduling import ScheduleForm
 from bot.slack import schedule_blocks as sb
-from bot.slack.commands import CHANNEL_ID
 from bot.when import MAX_TEXT_LENGTH, resolve_zone
-
-LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t and \n (parameters are one per line)
 
 
 class ModalContext(BaseModel):
@@ -82,7 +78,7 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def typed_text(value: Any) -> str:
     """A text input's value as typed, without control characters (which no form field needs)."""
-    return _CONTROL.sub(" ", value) if isinstance(value, str) else ""
+    return CONTROL_CHARACTERS.sub(" ", value) if isinstance(value, str) else ""
 
 
 def zone_note(person: Person) -> str:

@@ -15,8 +15,8 @@ from bot.control.errors import (
     Unauthorized,
     UnexpectedAnswer,
 )
+from bot.domain.ids import USER_ID
 from bot.slack.blocks import escape
-from bot.slack.commands import USER_ID
 from bot.store.errors import StoreUnavailable
 
 

@@ -27,9 +27,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.clock import utcnow
 from bot.control.errors import ControlApiError
+from bot.domain.requests import ItemState, RequestState, ScheduleRecord
 from bot.slack import schedule_blocks as sb
 from bot.slack.blocks import escape, section
-from bot.store.records import ItemState, RequestState, ScheduleRecord
 
 if TYPE_CHECKING:
     from bot.runtime import BotRuntime

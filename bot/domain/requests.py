@@ -1,4 +1,5 @@
-"""What the store hands out: frozen pydantic records and the state names. Never ORM objects.
+"""Schedule requests and their items: the states they move through and the frozen records the store hands out
+(never ORM objects), the store's other records (watches, audit lines), and the outcome of a decision.
 
 States are ``StrEnum`` members, so ``record.state == "approved"`` works and plain strings are accepted
 wherever a state is expected.
@@ -25,6 +26,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from bot.domain.ids import serial_key
 
 
 class RequestState(StrEnum):
@@ -85,12 +88,12 @@ class NewScheduleRequest(BaseModel):
     @classmethod
     def _dedupe_serials(cls, serials: list[str]) -> list[str]:
         """Strip, drop blanks, deduplicate keeping the first occurrence's order and spelling (serials differing
-        only by case are one device, as ``bot.services.inputs.parse_serials`` reads them)."""
+        only by case are one device: ``serial_key``, as ``bot.services.inputs.parse_serials`` reads them)."""
         seen: dict[str, str] = {}
         for serial in serials:
             cleaned = serial.strip()
             if cleaned:
-                seen.setdefault(cleaned.casefold(), cleaned)
+                seen.setdefault(serial_key(cleaned), cleaned)
         if not seen:
             raise ValueError("at least one device serial is required")
         return list(seen.values())
@@ -189,3 +192,14 @@ class AuditRecord(BaseModel):
     channel_id: str | None
     outcome: str
     detail: dict[str, Any] | None
+
+
+class Decision(BaseModel):
+    """The outcome of a click on Confirm / Approve / Reject / Cancel (``bot.services.decisions`` words it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    won: bool
+    record: ScheduleRecord | None
+    reason: str | None = None  # why it did not win, in words for the person
+    expired: bool = False  # this click came too close to the scheduled time and expired the request: show it now
