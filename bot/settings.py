@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.ids import CHANNEL_ID, GROUP_ID, OPERATION_TYPE, USER_ID, users_and_groups
 from bot.when.vocabulary import DEFAULT_LANGUAGES
 from bot.when.windows import MaintenanceWindow, WindowPolicy, parse_windows
 
@@ -30,11 +31,6 @@ DEFAULT_OPERATION_TYPES = (
     "diagnostics",
 )
 
-# Slack IDs: users (U…/W…), user groups (S…), channels (C…/G…/D…). Upper-case letters and digits.
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_OPERATION_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _HTTP_URL = re.compile(r"^https?://[^\s/]+")
 ZONE_EXPECTED = "expected an IANA time zone such as America/Costa_Rica or UTC"
 URL_EXPECTED = "expected an http(s):// URL such as https://example.com/api"
@@ -206,7 +202,7 @@ class Settings(BaseSettings):
     @field_validator("approvers")
     @classmethod
     def _check_approvers(cls, value: list[str]) -> list[str]:
-        bad = [n for n, item in enumerate(value, 1) if not (_USER_ID.match(item) or _GROUP_ID.match(item))]
+        bad = [n for n, item in enumerate(value, 1) if not (USER_ID.match(item) or GROUP_ID.match(item))]
         if bad:
             raise ValueError(
                 "expected Slack user IDs (U…/W…) or user-group IDs (S…), comma-separated; "
@@ -217,14 +213,14 @@ class Settings(BaseSettings):
     @field_validator("approval_channel", "notify_channel")
     @classmethod
     def _check_channel(cls, value: str | None) -> str | None:
-        if value is not None and not _CHANNEL_ID.match(value):
+        if value is not None and not CHANNEL_ID.match(value):
             raise ValueError("expected a Slack channel ID such as C0123ABCD (not a #name)")
         return value
 
     @field_validator("oncall_group")
     @classmethod
     def _check_group(cls, value: str | None) -> str | None:
-        if value is not None and not _GROUP_ID.match(value):
+        if value is not None and not GROUP_ID.match(value):
             raise ValueError("expected a Slack user-group ID such as S0123ABCD")
         return value
 
@@ -233,7 +229,7 @@ class Settings(BaseSettings):
     def _check_types(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("expected at least one operation type, e.g. firmware_update,reboot")
-        bad = [n for n, item in enumerate(value, 1) if not _OPERATION_TYPE.match(item)]
+        bad = [n for n, item in enumerate(value, 1) if not OPERATION_TYPE.match(item)]
         if bad:
             raise ValueError(f"expected snake_case operation types such as firmware_update; {_entries(bad)} not")
         return list(dict.fromkeys(value))
@@ -364,11 +360,6 @@ def _check_database_url(url: str) -> None:
             "number? characters such as @ : / in the password must be %-encoded, e.g. @ as %40)"
         ) from None
     parse_database_url(url)  # its ValueErrors (a schema on SQLite, a bad schema name) name no secret
-
-
-def users_and_groups(entries: list[str]) -> tuple[list[str], list[str]]:
-    """Split a list like APPROVERS into Slack user ids (U…/W…) and user-group ids (S…); anything else is dropped."""
-    return [e for e in entries if _USER_ID.match(e)], [e for e in entries if _GROUP_ID.match(e)]
 
 
 class SettingsError(Exception):

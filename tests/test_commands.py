@@ -64,6 +64,15 @@ def test_invalid_arguments_say_what_to_type(text: str) -> None:
     assert "`/headless" in request.problem or "#" in request.problem or "at most" in request.problem
 
 
+def test_a_typed_channel_is_read_by_the_same_rule_as_everywhere() -> None:
+    """``#C…`` in a command is checked with ``bot.domain.ids.CHANNEL_ID`` (it was a looser copy of it)."""
+    longest = "C" + "A" * 63
+    assert parse_command(f"watch txn_1 #{longest}") == WatchRequest(operation_id="txn_1", channel_id=longest)
+    assert parse_command(f"unwatch txn_1 {longest}") == UnwatchRequest(operation_id="txn_1", channel_id=longest)
+    assert isinstance(parse_command(f"watch txn_1 #{longest}A"), InvalidRequest)
+    assert isinstance(parse_command("watch txn_1 ##C0123ABCD"), InvalidRequest)
+
+
 def test_normalize_slack_escapes() -> None:
     assert normalize("list <@U123ABC|alice> &lt;b&gt; &amp;") == "list @U123ABC <b> &"
     assert normalize("x\u00a0\u00a0y\t\nz") == "x y z"

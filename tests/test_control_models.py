@@ -17,16 +17,8 @@ from bot.control.errors import (
     OperationNotFound,
     Unauthorized,
 )
-from bot.control.models import (
-    FAILURE_STATUSES,
-    KNOWN_STATUSES,
-    TERMINAL_STATUSES,
-    CreateOperationRequest,
-    DeviceStatus,
-    Operation,
-    is_failure,
-    is_terminal,
-)
+from bot.control.models import CreateOperationRequest, DeviceStatus, Operation
+from bot.domain.statuses import FAILURE_STATUSES, KNOWN_STATUSES, TERMINAL_STATUSES, is_failure, is_terminal
 
 DOC_GET_RESULT = {
     "id": "txn_12345",

@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.domain.requests import ItemState, RequestState
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
 from bot.slackkit import SlackBench, SlackRequestSender
 from bot.slackkit.servers import free_port, serve_asgi
 from bot.store import Store
-from bot.store.records import ItemState, RequestState
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
 from tests.support.slack_text import texts
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
-from bot.store.records import RequestState
 from tests.support.harness import APPROVER, Harness, bot_harness
 from tests.support.tcp_proxy import TcpProxy
 from tests.test_faults import LEAKS, everything_sent, no_leak

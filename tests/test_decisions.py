@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from bot.control.client import ControlApiClient
+from bot.domain.requests import ItemState, NewScheduleRequest, RequestState
 from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
-from bot.store.records import ItemState, NewScheduleRequest, RequestState
 from tests.support.harness import APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
 from tests.support.slack_text import texts
 from tests.test_scheduling import (

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from bot.domain.requests import ItemState, RequestState
 from bot.simulator import DOCUMENTED_SERIAL, create_app
 from bot.slackkit import RESPONSE_URL
 from bot.slackkit.servers import ThreadedServer
-from bot.store.records import ItemState, RequestState
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
 from tests.test_scheduling import approval_posts, buttons, db, ops_for, texts, wait_until
 

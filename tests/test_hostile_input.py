@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -23,9 +24,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.slackkit import SlackRequest
-from bot.store.records import RequestState
 from tests.support.harness import (
     APPROVAL_CHANNEL,
     APPROVER,
@@ -528,6 +529,29 @@ def test_missing_fields_never_crash_the_bot(h: Harness, victim: dict[str, str], 
     time.sleep(0.2)
     scan(h)
     assert record(h, victim["request_id"]).state is RequestState.PENDING_APPROVAL
+
+
+@pytest.mark.parametrize("user", ["U0APPROVER", 5, ["U0APPROVER"], {"name": "nobody"}])
+@pytest.mark.parametrize("kind", ["block_actions", "view_submission", "shortcut"])
+def test_a_user_field_of_the_wrong_shape_never_crashes_the_bot(
+    h: Harness, victim: dict[str, str], kind: str, user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``user`` is an object in every interaction; a crafted one (a bare id, a number, a list, no id) reads as
+    nobody (``bot.slack.payloads.user_id_of``), never as a crash (a listener's traceback in the log), and decides
+    nothing."""
+    request = _requests(h, victim)[kind]
+    caplog.set_level(logging.WARNING)
+    response = timed_send(h, rebuild(request, {**request.payload, "user": user}))
+    assert response.status_code in (200, 400, 404), response.status_code
+    if response.status_code == 200 and response.text not in ("", "null"):
+        body = response.json()
+        if "errors" not in body:
+            check_message(body, where=f"{kind} with user {user!r}")
+    time.sleep(0.2)
+    scan(h)
+    assert [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    assert record(h, victim["request_id"]).state is RequestState.PENDING_APPROVAL
+    assert h.sim_state.operations == {}, "nothing was created"
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot.app import build_runtime
+from bot.domain.requests import RequestState
 from bot.slackkit import SlackBench
 from bot.store import Store
-from bot.store.records import RequestState
 from tests.support.harness import APPROVAL_CHANNEL, REQUESTER, default_settings
 from tests.test_store import T0, new_request
 

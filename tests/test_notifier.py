@@ -21,8 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.client import ControlApiClient
 from bot.control.models import DeviceStatus, Operation
+from bot.domain.changes import Failure, KnownState, OperationChange, diff_operations
+from bot.domain.requests import NewScheduleRequest, RequestState
 from bot.services.notifier import Notifier
-from bot.services.notifier_events import Failure, OperationChange, diff_operations
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
 from bot.slack.blocks import notifications as notify_blocks
@@ -30,8 +31,7 @@ from bot.slack.delivery import SlackDelivery
 from bot.slack.web import SlackWeb
 from bot.slackkit import SlackBench, block_kit_problems
 from bot.slackkit.servers import serve_asgi
-from bot.store import NewScheduleRequest, RequestState, Store
-from bot.store.notifier_records import KnownState
+from bot.store import Store
 from tests.conftest import _asyncpg_dsn
 from tests.support.harness import OffsetClock, bot_harness
 from tests.support.slack_text import texts

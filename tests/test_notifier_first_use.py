@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.client import ControlApiClient
 from bot.control.models import CreateOperationRequest
+from bot.domain.requests import NewScheduleRequest, RequestState
 from bot.services.scheduling import SchedulingService
 from bot.simulator import DOCUMENTED_SERIAL
-from bot.store import NewScheduleRequest, RequestState, Store
+from bot.store import Store
 from tests import test_notifier as base
 from tests.support.slack_text import texts
 from tests.test_notifier import CHOSEN, INTERVAL, NOTIFY, ONCALL, THREADS, TOKEN, World, eventually

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from bot.domain.requests import ItemState, NewScheduleRequest, RequestState, ScheduleRecord
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
-from bot.store.records import ItemState, NewScheduleRequest, RequestState, ScheduleRecord
 from tests.support.harness import (
     APPROVAL_CHANNEL,
     APPROVER,

@@ -14,15 +14,14 @@ from typing import Any
 import pytest
 
 from bot.control.client import ControlApiClient
+from bot.domain.requests import Decision, ItemState, NewScheduleRequest, Refusal, RequestState, ScheduleRecord
 from bot.services.approvals import Approvals, Verdict
-from bot.services.decisions import Decision, Refusal
 from bot.services.scheduling import SchedulingService, find_match
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
 from bot.slack.wording import refusal_text
 from bot.slackkit.servers import ThreadedServer, serve_asgi
 from bot.store import Store
-from bot.store.records import ItemState, NewScheduleRequest, RequestState, ScheduleRecord
 
 TOKEN = "sim-token-scheduling"
 REQUESTER = "U0REQUESTER"

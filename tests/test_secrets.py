@@ -26,10 +26,10 @@ from slack_sdk.errors import SlackApiError
 import tests.support.harness as harness_module
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiError
+from bot.domain.requests import RequestState
 from bot.logs import MASK, RedactSecrets, setup_logging
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL
-from bot.store.records import RequestState
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness, bot_harness
 from tests.test_scheduling import buttons, click_decision, db, schedule_and_confirm, texts, wait_until
 

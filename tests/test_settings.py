@@ -91,6 +91,25 @@ def test_one_line_per_problem(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "SECRET" not in str(info.value)
 
 
+def test_slack_ids_follow_the_rules_the_rest_of_the_bot_reads_them_by(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings check ids with ``bot.domain.ids``, as the command parser and the forms do: up to 64 characters."""
+    monkeypatch.setenv("APPROVAL_CHANNEL", "C" + "A" * 63)
+    monkeypatch.setenv("APPROVERS", "U" + "A" * 63 + ",S" + "A" * 63)
+    settings = load_settings()
+    assert settings.approval_channel == "C" + "A" * 63
+    assert settings.approver_users == ["U" + "A" * 63] and settings.approver_groups == ["S" + "A" * 63]
+    monkeypatch.setenv("APPROVAL_CHANNEL", "C" + "A" * 64)
+    monkeypatch.setenv("APPROVERS", "U" + "A" * 64)
+    monkeypatch.setenv("ONCALL_GROUP", "S" + "A" * 64)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert sorted(line.split(":", 1)[0] for line in info.value.problems) == [
+        "APPROVAL_CHANNEL",
+        "APPROVERS",
+        "ONCALL_GROUP",
+    ]
+
+
 def test_approval_types_must_exist(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPERATION_TYPES", "reboot")
     monkeypatch.setenv("APPROVAL_REQUIRED_FOR", "firmware_update")

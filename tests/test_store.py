@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import text
 
+from bot.domain.requests import NewScheduleRequest
 from bot.store import (
-    NewScheduleRequest,
     NotFound,
     StateConflict,
     Store,
@@ -24,8 +24,9 @@ from bot.store import (
     parse_database_url,
     with_schema,
 )
+from bot.store.engine import advisory_lock_key
 from bot.store.migrate import current_revision, head_revision
-from bot.store.models import Base
+from bot.store.tables import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2030, 1, 6, 12, 0, tzinfo=UTC)
@@ -71,6 +72,15 @@ def test_urls_switch_to_async_drivers_and_carry_the_schema() -> None:
         parse_database_url("postgresql://h/db?schema=a;drop")
     with pytest.raises(ValueError, match="unsupported"):
         parse_database_url("mysql://h/db")
+
+
+def test_advisory_lock_keys_are_those_of_the_previous_release() -> None:
+    """Replicas of two releases run side by side during a rolling deploy: they must lock the same keys, or two
+    of them migrate at once / two notifiers poll at once. (The values the keys had before they shared a function.)"""
+    assert advisory_lock_key("migrate", None) == 8655089843282729355
+    assert advisory_lock_key("migrate", "bot") == -6945441826592360292
+    assert advisory_lock_key("notifier", None) == -1178422274233628375
+    assert advisory_lock_key("notifier", "bot") == 578021713818030888
 
 
 @given(st.lists(st.sampled_from(["A", "B", " C ", "", "a"]), min_size=1))

@@ -23,10 +23,11 @@ from rich.console import Console
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.clock import OffsetClock
+from bot.domain.ids import USER_ID
+from bot.domain.requests import RequestState
 from bot.settings import Settings, load_settings
 from bot.slackkit import SlackRequest, User
 from bot.slackkit.servers import LoopServer
-from bot.store import RequestState
 
 from .forms import fill_form
 from .render import Renderer
@@ -233,7 +234,7 @@ class ConsoleSession:
                 self.user = person.id
                 self.renderer.note(f"You are now @{person.name} ({person.real_name}, {person.tz}).", style="bold")
                 return
-        if re.fullmatch(r"[UW][A-Z0-9]{2,}", who) and who not in self.slack.workspace.users:
+        if USER_ID.match(who) and who not in self.slack.workspace.users:
             self.slack.workspace.add_user(who, name=who.lower(), real_name=who, tz="UTC")
             self.user = who
             self.renderer.note(f"You are now {who}.", style="bold")

@@ -30,11 +30,11 @@ from enum import StrEnum
 
 from bot.clock import utcnow
 from bot.control.errors import ControlApiError
+from bot.domain.requests import ItemState, RequestState, ScheduleRecord
 from bot.services.ports import Messenger
 from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.records import ItemState, RequestState, ScheduleRecord
 
 log = logging.getLogger("bot.slack.workflow")
 

@@ -22,9 +22,10 @@ from bot.clock import Clock
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNotFound, InvalidRequest, Unauthorized
 from bot.control.models import CreateOperationRequest, Operation
+from bot.domain.ids import serial_key
+from bot.domain.requests import ItemRecord, ItemState, RequestState, ScheduleRecord
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.records import ItemRecord, ItemState, RequestState, ScheduleRecord
 
 log = logging.getLogger("bot.scheduling")
 
@@ -161,7 +162,7 @@ def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: It
     not_before = (item.attempted_at or record.created_at) - timedelta(minutes=5)
     for op in operations:
         if (
-            op.device_serial.casefold() == item.device_serial.casefold()  # as parse_serials compares
+            serial_key(op.device_serial) == serial_key(item.device_serial)  # as parse_serials compares
             and op.operation_type == record.operation_type
             and abs((op.scheduled_time - record.scheduled_time).total_seconds()) < 1
             and (op.created_at is None or op.created_at >= not_before)

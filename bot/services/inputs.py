@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-SERIAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$")
+from bot.domain.ids import SERIAL, serial_key
+
 PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 MAX_PARAMETERS = 50
 MAX_PARAMETERS_JSON = 4000
@@ -33,7 +34,7 @@ def parse_serials(text: str, *, limit: int) -> list[str]:
     words = [w for w in re.split(r"[\s,;]+", text or "") if w]
     if not words:
         raise InputError("Give at least one device serial, like SN123456789.")
-    bad = [w for w in words if not SERIAL_RE.match(w)]
+    bad = [w for w in words if not SERIAL.match(w)]
     if bad:
         shown = ", ".join(w[:40] for w in bad[:3])
         raise InputError(
@@ -42,7 +43,7 @@ def parse_serials(text: str, *, limit: int) -> list[str]:
         )
     first_spelling: dict[str, str] = {}
     for word in words:
-        first_spelling.setdefault(word.casefold(), word)
+        first_spelling.setdefault(serial_key(word), word)
     serials = list(first_spelling.values())
     if len(serials) > limit:
         raise InputError(f"{len(serials)} serials is more than {limit} in one request; split it into several.")

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.control.errors import ControlApiError
+from bot.domain.requests import RequestState
 from bot.services.approvals import Approvals
 from bot.services.scheduling import SchedulingService
 from bot.store import Store, StoreUnavailable
-from bot.store.records import RequestState
 
 log = logging.getLogger("bot.runtime")
 

@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.control.models import Operation
+from bot.domain.ids import serial_key
 
 STATUS_SHARE_SECONDS = 1.0  # a status call is joined only this soon after it started (answers stay fresh)
 
@@ -154,8 +155,8 @@ class OperationsService:
         """Every operation the token can see, filtered client-side (the API has no filters), newest first."""
         operations = await self._all_operations()
         if serial:
-            wanted = serial.casefold()
-            operations = [op for op in operations if op.device_serial.casefold() == wanted]
+            wanted = serial_key(serial)
+            operations = [op for op in operations if serial_key(op.device_serial) == wanted]
         if status:
             wanted = status.casefold()
             operations = [op for op in operations if op.status.casefold() == wanted]

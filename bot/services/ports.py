@@ -13,22 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
-
-from bot.services.notifier_events import OperationChange
-from bot.store.records import ScheduleRecord
-
-
-class Person(BaseModel):
-    """What the bot knows of a chat user."""
-
-    model_config = ConfigDict(frozen=True)
-
-    user_id: str
-    tz: str
-    locale: str | None = None
-    name: str | None = None
-    tz_from_profile: bool = True
+from bot.domain.changes import OperationChange
+from bot.domain.people import Person
+from bot.domain.requests import ScheduleRecord
 
 
 class Directory(Protocol):

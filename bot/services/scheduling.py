@@ -16,15 +16,23 @@ Exactly once, how:
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
+from bot.domain.ids import CHANNEL_ID
+from bot.domain.requests import (
+    UNDECIDED_REQUEST_STATES,
+    Action,
+    Decision,
+    NewScheduleRequest,
+    Refusal,
+    RequestState,
+    ScheduleRecord,
+)
 from bot.services import lead
 from bot.services.creation import Creation, find_match
-from bot.services.decisions import Action, Decision, Refusal
 from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
 from bot.services.schedule_form import (
     FormErrors,
@@ -36,12 +44,6 @@ from bot.services.schedule_form import (
 )
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.records import (
-    UNDECIDED_REQUEST_STATES,
-    NewScheduleRequest,
-    RequestState,
-    ScheduleRecord,
-)
 from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
 
 __all__ = [
@@ -58,8 +60,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("bot.scheduling")
-
-CHANNEL_ID_RE = re.compile(r"^[CGD][A-Z0-9]{2,63}$")  # what a conversations_select can hold
 
 
 class SchedulingService(Creation):
@@ -103,7 +103,7 @@ class SchedulingService(Creation):
             parameters = parse_parameters(form.parameters)
         except InputError as exc:
             errors["parameters"] = str(exc)
-        if form.notify_channel_id is not None and not CHANNEL_ID_RE.match(form.notify_channel_id):
+        if form.notify_channel_id is not None and not CHANNEL_ID.match(form.notify_channel_id):
             errors["notify_channel_id"] = "Pick the channel from the list."
         now = self._clock()
         try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.clock import Clock, utcnow
+from bot.domain.requests import AuditRecord
 from bot.store import Store
-from bot.store.records import AuditRecord
 
 
 class WatchService:

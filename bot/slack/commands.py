@@ -14,16 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, SERIAL, STATUS_WORD, TXN_ID
 from bot.services.inputs import parameter_end
 
 SUBCOMMANDS: tuple[str, ...] = ("list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "help")
 ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
-
-TXN_ID = re.compile(r"^txn_[A-Za-z0-9_-]{1,64}$")
-SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$")
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,63}$")
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,63}$")
-STATUS_WORD = re.compile(r"^[A-Za-z_]{1,40}$")
 
 # Phones' typography: curly quotes (English “…” ‘…’, German „…“ ‚…‘) and no-break spaces.
 _SMART = str.maketrans(
@@ -37,7 +32,6 @@ _USER_ESCAPE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL_ESCAPE = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
 _GROUP_ESCAPE = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK_ESCAPE = re.compile(r"<(?:mailto:|https?://)?([^>|]+)\|([^>]*)>|<(https?://[^>]+)>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _WORD = re.compile(r"\S")
 _SPACE = re.compile(r"\s")
 
@@ -131,7 +125,7 @@ def normalize(text: str) -> str:
 
 def _unescape(text: str) -> str:
     """``normalize`` but with whitespace as typed (a quoted parameter value keeps its spaces)."""
-    text = _CONTROL.sub(" ", text or "").translate(_SMART)
+    text = CONTROL_CHARACTERS.sub(" ", text or "").translate(_SMART)
     text = _USER_ESCAPE.sub(r"@\1", text)
     text = _CHANNEL_ESCAPE.sub(r"#\1", text)
     text = _GROUP_ESCAPE.sub(r"@\1", text)
@@ -171,8 +165,8 @@ def suggest(word: str, choices: tuple[str, ...] = SUBCOMMANDS) -> str | None:
 
 
 def _channel_arg(word: str) -> str | None:
-    match = re.fullmatch(r"#?([CGD][A-Z0-9]{2,})", word)
-    return match.group(1) if match else None
+    channel = word.removeprefix("#")
+    return channel if CHANNEL_ID.match(channel) else None
 
 
 def parse_command(text: str) -> ParsedCommand:
@@ -220,7 +214,7 @@ def _parse_list(rest: list[str]) -> ParsedCommand:
     for word in rest:
         key, sep, value = word.partition("=")
         if sep:
-            if key.lower() != "status" or not re.fullmatch(r"[A-Za-z_]{1,40}", value):
+            if key.lower() != "status" or not STATUS_WORD.match(value):
                 return InvalidRequest(
                     subcommand="list", problem="Filter with `status=STATUS`, like `/headless list status=failed`."
                 )

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.ports import Person
-from bot.settings import users_and_groups as split_users_and_groups
+from bot.domain.ids import users_and_groups as split_users_and_groups
+from bot.domain.people import Person
 
 log = logging.getLogger("bot.people")
 

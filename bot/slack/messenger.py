@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
+from bot.domain.requests import ScheduleRecord
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import Message, escape, section
 from bot.slack.web import POST, UPDATE, SlackWeb
-from bot.store.records import ScheduleRecord
 
 log = logging.getLogger("bot.slack.workflow")
 

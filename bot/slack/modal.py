@@ -7,17 +7,16 @@ value the bot could not have written is dropped (never an exception before the a
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ValidationError, field_validator
 
-from bot.services.ports import Person
+from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, LOCALE
+from bot.domain.people import Person
 from bot.services.scheduling import ScheduleForm
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
-from bot.slack.commands import CHANNEL_ID
 from bot.slack.respond import Respond, safe_respond
 from bot.slack.wording import MODAL_NOT_OPENED
 from bot.when import MAX_TEXT_LENGTH, resolve_zone
@@ -30,9 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.slack.schedule")
 
 TYPE_WHEN = "Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”."
-
-LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t and \n (parameters are one per line)
 
 
 class ModalContext(BaseModel):
@@ -95,7 +91,7 @@ def as_dict(value: Any) -> dict[str, Any]:
 
 def typed_text(value: Any) -> str:
     """A text input's value as typed, without control characters (which no form field needs)."""
-    return _CONTROL.sub(" ", value) if isinstance(value, str) else ""
+    return CONTROL_CHARACTERS.sub(" ", value) if isinstance(value, str) else ""
 
 
 def zone_note(person: Person) -> str:

@@ -4,17 +4,16 @@ shape reads as empty, never as an exception before the ack."""
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Mapping
 from typing import Any
 
-# A request id as the store makes them (uuid4 hex); anything else in a button is not one of ours.
-REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from bot.domain.ids import REQUEST_ID
 
 
-def user_id_of(body: dict[str, Any]) -> str:
+def user_id_of(body: Mapping[str, Any]) -> str:
     """The person behind an interaction (``user.id``) or a slash command (``user_id``)."""
     user = body.get("user")
-    if isinstance(user, dict):
+    if isinstance(user, Mapping):
         return str(user.get("id"))
     return str(body.get("user_id"))
 

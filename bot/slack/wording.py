@@ -17,11 +17,10 @@ from bot.control.errors import (
     Unauthorized,
     UnexpectedAnswer,
 )
-from bot.services.decisions import Decision, Refusal
+from bot.domain.ids import USER_ID
+from bot.domain.requests import Decision, Refusal, RequestState, ScheduleRecord
 from bot.slack.blocks.common import escape
-from bot.slack.commands import USER_ID
 from bot.store.errors import StoreUnavailable
-from bot.store.records import RequestState, ScheduleRecord
 from bot.when import format_relative
 
 

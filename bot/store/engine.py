@@ -17,11 +17,16 @@ SQLite
     "database is locked", whatever the busy timeout). Within one process, ``Store`` additionally queues its
     write transactions on an ``asyncio.Lock`` so they do not compete for the lock at all; across processes,
     ``BEGIN IMMEDIATE`` plus the busy timeout serialize them.
+
+PostgreSQL advisory locks
+    ``advisory_lock_key(purpose, schema)``: the keys of the migration lock (``bot.store.migrate``) and of the
+    notifier's leadership (``bot.store.outbox``), one function so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -110,6 +115,16 @@ def with_schema(url: str | URL, schema: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def advisory_lock_key(purpose: str, schema: str | None) -> int:
+    """A PostgreSQL advisory-lock key: stable, signed 64-bit, one per ``purpose`` (``migrate``, ``notifier``) and
+    schema, so replicas of one deployment share it and tests in separate schemas do not wait on each other.
+
+    The key is part of the contract between versions: a replica of the previous release must compute the same one.
+    """
+    digest = hashlib.blake2b(f"headless-bot:{purpose}:{schema or ''}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def create_engine_for(target: DatabaseTarget, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``target``, configured for this store's transaction discipline."""
     kwargs: dict[str, Any] = {"echo": echo}
@@ -121,7 +136,7 @@ def create_engine_for(target: DatabaseTarget, *, echo: bool = False) -> AsyncEng
         return create_async_engine(target.url, **kwargs)
 
     if target.is_sqlite_memory:
-        # One shared connection; Store serializes every transaction on it (see Store._transaction).
+        # One shared connection; Store serializes every transaction on it (see Database._transaction).
         kwargs.update(poolclass=StaticPool)
     engine = create_async_engine(target.url, **kwargs)
     _install_sqlite_hooks(engine)

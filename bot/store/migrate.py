@@ -16,7 +16,6 @@ objects connecting at once, as tests of replicas do) would trample each other.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import weakref
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.engine import advisory_lock_key
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -60,12 +61,6 @@ def _process_lock() -> asyncio.Lock:
     return lock
 
 
-def advisory_lock_key(schema: str | None) -> int:
-    """A stable signed 64-bit key per schema, so different schemas (e.g. tests) do not wait on each other."""
-    digest = hashlib.blake2b(f"headless-bot:migrate:{schema or ''}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def _upgrade(connection: Connection, schema: str | None) -> None:
     config = alembic_config(schema)
     config.attributes["connection"] = connection
@@ -79,7 +74,7 @@ async def upgrade(connection: AsyncConnection, schema: str | None = None) -> Non
     """
     async with _process_lock(), connection.begin():
         if connection.dialect.name == "postgresql":
-            await connection.execute(select(func.pg_advisory_xact_lock(advisory_lock_key(schema))))
+            await connection.execute(select(func.pg_advisory_xact_lock(advisory_lock_key("migrate", schema))))
             if schema is not None:
                 exists = await connection.scalar(
                     text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema}

@@ -5,7 +5,7 @@ One cycle (``Notifier.run_cycle``; one module per step: ``poll`` → ``route`` �
 1. **Poll**: one ``list_operations()`` (the list endpoint and its pages; never one request per operation, never
    ``update_status=true``).
 2. **Diff** against the states recorded after the previous poll (one bulk select), see
-   ``bot.services.notifier_events``.
+   ``bot.domain.changes``.
 3. **Route** each change (bulk look-ups for the changed operations only): an operation the bot created → a reply
    in the thread of its approval / confirmation message (plus, for a failure, a message in that channel, and
    messages in the channel its requester chose for status updates); channels watching it
@@ -25,7 +25,7 @@ the list no longer has get ``missing_since`` (one UPDATE for them, only the newl
 it cleared, and rows missing for more than ``NOTIFIER_FORGET_AFTER_DAYS`` are deleted. A failed poll (API error,
 page cap, pagination loop) or one with a record that has no usable id marks nothing. An operation listed again
 after it was forgotten is a first sighting like any other; scheduled before the retention, it is history and
-recorded silently (see ``bot.services.notifier_events``).
+recorded silently (see ``bot.domain.changes``).
 
 The first cycle on a database with no baseline records every operation silently. When the Control API cannot be
 listed, the loop backs off exponentially (``min(interval * 2**n, 15 min)``) but probes the API every poll interval

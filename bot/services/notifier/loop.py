@@ -14,16 +14,15 @@ from typing import Any
 from bot import faultpoints
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
+from bot.domain.changes import NewNotification, OperationChange
 from bot.metrics import Metrics
 from bot.services.notifier.outbox import MAX_ATTEMPTS, UNPOSTABLE_TTL_SECONDS, Outbox
 from bot.services.notifier.poll import Poller
 from bot.services.notifier.report import CycleReport, count
 from bot.services.notifier.route import Router
-from bot.services.notifier_events import OperationChange
 from bot.services.ports import NotificationSink
 from bot.settings import Settings
-from bot.store import Store
-from bot.store.notifier_records import NewNotification, NotifierLease
+from bot.store import NotifierLease, Store
 
 log = logging.getLogger("bot.notifier")
 

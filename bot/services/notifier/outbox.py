@@ -14,12 +14,11 @@ from datetime import datetime, timedelta
 
 from bot import faultpoints
 from bot.clock import Clock
+from bot.domain.changes import NotificationRecord, NotificationState, OperationChange
 from bot.metrics import Metrics
 from bot.services.notifier.report import KIND_CHANGE, KIND_OUTAGE, KIND_RECOVERY, CycleReport, count, parse_time
-from bot.services.notifier_events import OperationChange
 from bot.services.ports import DeliveryOutcome, Notice, NoticeKind, NotificationSink
 from bot.store import Store
-from bot.store.notifier_records import NotificationRecord, NotificationState
 
 log = logging.getLogger("bot.notifier")
 

@@ -15,6 +15,7 @@ from typing import Any
 from bot import faultpoints
 from bot.control.client import ControlApiClient, OperationList
 from bot.control.errors import ControlApiError
+from bot.domain.changes import KnownState, NewNotification, diff_operations
 from bot.metrics import Metrics
 from bot.services.notifier.report import (
     BASELINE_KEY,
@@ -28,10 +29,8 @@ from bot.services.notifier.report import (
     reason_of,
 )
 from bot.services.notifier.route import Router
-from bot.services.notifier_events import diff_operations
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.notifier_records import KnownState, NewNotification
 
 log = logging.getLogger("bot.notifier")
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.changes import BotThread, NewNotification, OperationChange
 from bot.services.notifier.report import KIND_CHANGE
-from bot.services.notifier_events import OperationChange
 from bot.settings import NotifyScope, Settings
 from bot.store import Store
-from bot.store.notifier_records import BotThread, NewNotification
 
 
 @dataclass

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.control.models import DeviceStatus, is_failure, is_terminal
+from bot.control.models import DeviceStatus
+from bot.domain.statuses import is_failure, is_terminal
 from bot.when import format_local
 
 Block = dict[str, Any]

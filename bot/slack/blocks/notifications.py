@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.control.models import DeviceStatus
-from bot.services.notifier_events import Failure, OperationChange
+from bot.domain.changes import Failure, OperationChange
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
     MAX_SECTION_TEXT,

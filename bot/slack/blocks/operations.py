@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.control.models import Operation
+from bot.domain.ids import USER_ID
 from bot.services.operations import ListCursor
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
@@ -29,7 +30,6 @@ from bot.slack.blocks.common import (
     text_message,
     truncate,
 )
-from bot.slack.commands import USER_ID
 
 LIST_PAGE_SIZE = 15
 
@@ -166,7 +166,7 @@ def help_message(*, word: str | None = None, suggestion: str | None = None, prob
 
 
 def audit_message(entries: Sequence[Any], *, subject: str | None) -> Message:
-    """Recent audit entries (``bot.store.records.AuditRecord``), newest first."""
+    """Recent audit entries (``bot.domain.requests.AuditRecord``), newest first."""
     scope = f" for `{escape(subject)}`" if subject else ""
     if not entries:
         return text_message(f":ledger: No audit entries{scope}.")

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.domain.requests import ItemState, RequestState, ScheduleRecord
 from bot.services.scheduling import ScheduleDraft
 from bot.slack.blocks.common import (
     Block,
@@ -21,7 +22,6 @@ from bot.slack.blocks.common import (
     slack_date,
     truncate,
 )
-from bot.store.records import ItemState, RequestState, ScheduleRecord
 
 SCHEDULE_MODAL = "schedule_modal"
 REJECT_MODAL = "reject_modal"

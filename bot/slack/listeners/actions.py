@@ -14,13 +14,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.ids import SERIAL, STATUS_WORD, TXN_ID
+from bot.domain.requests import Decision, RequestState, ScheduleRecord
 from bot.services.approvals import Verdict
-from bot.services.decisions import Decision
 from bot.services.operations import ListCursor
 from bot.slack.blocks import operations as blocks
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
-from bot.slack.commands import SERIAL, STATUS_WORD, TXN_ID, ListRequest
+from bot.slack.commands import ListRequest
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners.commands import run_list, run_refresh
 from bot.slack.listeners.followup import follow_up, reject
@@ -28,7 +29,6 @@ from bot.slack.modal import live_preview
 from bot.slack.payloads import channel_of, message_shows, message_ts_of, request_id_of, user_id_of
 from bot.slack.respond import CLICK, Respond, guarded, safe_respond
 from bot.slack.wording import refusal_text
-from bot.store.records import RequestState, ScheduleRecord
 
 log = logging.getLogger("bot.slack.schedule")
 

@@ -17,6 +17,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.models import Operation
+from bot.domain.ids import CHANNEL_ID
 from bot.services.inputs import InputError, split_quick_form
 from bot.services.operations import ListCursor
 from bot.services.scheduling import FormErrors, NoApprovalChannel, ScheduleForm
@@ -24,7 +25,6 @@ from bot.slack.blocks import operations as blocks
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import Message, escape, status_badge, text_message
 from bot.slack.commands import (
-    CHANNEL_ID,
     AuditRequest,
     HelpRequest,
     InvalidRequest,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.domain.requests import ScheduleRecord
 from bot.slack.deps import SlackDeps
 from bot.slack.respond import SavedButUnfinished
 from bot.slack.wording import refusal_text
-from bot.store.records import ScheduleRecord
 
 
 async def follow_up(deps: SlackDeps, record: ScheduleRecord) -> None:

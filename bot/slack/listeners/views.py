@@ -13,10 +13,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.ids import CHANNEL_ID
 from bot.services.scheduling import FormErrors, NoApprovalChannel, ScheduleDraft, TimeMoved
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import neutralize
-from bot.slack.commands import CHANNEL_ID
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners.followup import follow_up, reject
 from bot.slack.modal import as_dict, context_of, form_from_view, show_preview, typed_text

@@ -17,7 +17,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.store.engine import create_engine_for, parse_database_url
-from bot.store.models import Base
+from bot.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

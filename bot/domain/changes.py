@@ -1,4 +1,5 @@
-"""What changed since the last poll: the notifier's diff, as pure functions (no I/O, no clock, no Slack).
+"""What changed since the last poll: the notifier's diff, as pure functions (no I/O, no clock, no Slack), and the
+records the notifier keeps in the store (known states, outbox rows, where the bot's own operations report).
 
 ``diff_operations(operations, known, now=…, baseline=…)`` compares one poll of the Control API with the states
 recorded after the previous one and returns the rows to write back and the changes worth telling people about:
@@ -17,8 +18,13 @@ refuses to schedule in the past, so such an operation is not new but history —
 left the list (``NOTIFIER_FORGET_AFTER_DAYS``) and that is listed again, or one the token could not see before.
 
 An operation the bot created is never a first sighting: the store records it as known, in its POST answer's status
-(``scheduled``), when its item is marked created (``seed_known_state``), so its first change reads "Scheduled → In
-progress" (on the very first poll too); "first seen" is only said of operations the bot never knew.
+(``scheduled``), when its item is marked created (``bot.store.outbox.seed_known_state``), so its first change
+reads "Scheduled → In progress" (on the very first poll too); "first seen" is only said of operations the bot never
+knew.
+
+The known states are plain ``NamedTuple``s, not pydantic records: the notifier's hot path loads 10,000 of them per
+poll and they must be cheap to build. Outbox rows are few per cycle and stay pydantic. An operation is anything
+shaped like ``bot.control.models.Operation`` (``PolledOperation``): this module sits below the API client.
 """
 
 from __future__ import annotations
@@ -29,16 +35,57 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from bot.control.models import Operation, is_failure, is_terminal, normalize_status
-from bot.store.notifier_records import KnownState
+from pydantic import BaseModel, ConfigDict
+
+from bot.domain.statuses import is_failure, is_terminal, normalize_status
 
 #: Statuses in which a first sighting is not news (the operation has not started doing anything yet).
 INITIAL_STATUSES = frozenset({"scheduled", "pending", "created", "queued", "new", "waiting"})
 
 #: Longest status / serial / type the store keeps (longer values are cut, consistently, before comparing).
 FIELD_LIMIT = 128
+
+#: The status an operation is created in: the Control API's answer to the POST says ``scheduled``.
+CREATED_STATUS = "scheduled"
+
+
+class PolledDevice(Protocol):
+    """What a poll says of an operation's device (``bot.control.models.DeviceStatus``)."""
+
+    @property
+    def online(self) -> bool | None: ...
+    @property
+    def last_seen(self) -> datetime | None: ...
+    @property
+    def firmware_version(self) -> str | None: ...
+
+
+class PolledOperation(Protocol):
+    """One operation of a poll (``bot.control.models.Operation``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def device_serial(self) -> str: ...
+    @property
+    def operation_type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def scheduled_time(self) -> datetime: ...
+    @property
+    def device_status(self) -> PolledDevice | None: ...
+
+
+class KnownState(NamedTuple):
+    """The part of an operation's stored state the diff needs (loaded for every operation, every poll)."""
+
+    status: str
+    device_online: bool | None
+    offline_reported: bool
+    version: int
 
 
 class Failure(StrEnum):
@@ -164,7 +211,7 @@ class Diff:
 
 
 def diff_operations(
-    operations: Iterable[Operation],
+    operations: Iterable[PolledOperation],
     known: Mapping[str, KnownState],
     *,
     now: datetime,
@@ -250,12 +297,67 @@ def diff_operations(
     return result
 
 
+class NotificationState(StrEnum):
+    """Where one outbox row stands."""
+
+    PENDING = "pending"  # recorded, not yet accepted by Slack
+    SENT = "sent"  # Slack accepted it (alone or inside a digest)
+    SKIPPED = "skipped"  # will never be posted (channel unpostable, message refused, too many attempts)
+
+
+class BotThread(NamedTuple):
+    """Where an operation the bot created reports: the thread of its approval / confirmation message, and the
+    channel its requester chose for status updates (the schedule form's "Post status updates in")."""
+
+    thread_channel_id: str | None
+    thread_ts: str | None
+    notify_channel_id: str | None
+
+
+class NewNotification(NamedTuple):
+    """An outbox row to insert (insert-or-ignore on ``dedupe_key``)."""
+
+    dedupe_key: str
+    operation_id: str | None
+    channel_id: str
+    thread_ts: str | None
+    kind: str
+    payload: dict[str, Any]
+
+
+class NotificationRecord(BaseModel):
+    """An outbox row as stored."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    dedupe_key: str
+    operation_id: str | None
+    channel_id: str
+    thread_ts: str | None
+    kind: str
+    payload: dict[str, Any]
+    state: NotificationState
+    attempts: int
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
 __all__ = [
+    "CREATED_STATUS",
     "FIELD_LIMIT",
     "INITIAL_STATUSES",
+    "BotThread",
     "ChangeKind",
     "Diff",
     "Failure",
+    "KnownState",
+    "NewNotification",
+    "NotificationRecord",
+    "NotificationState",
     "OperationChange",
+    "PolledDevice",
+    "PolledOperation",
     "diff_operations",
 ]
