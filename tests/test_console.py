@@ -131,6 +131,18 @@ def test_a_second_session_on_the_same_database_shows_what_is_waiting(tmp_path: P
     assert "Traceback" not in out
 
 
+def test_a_later_session_numbers_new_operations_after_the_earlier_ones(tmp_path: Path) -> None:
+    """The built-in simulator starts empty each session, but the database remembers txn_10000: a new operation must
+    not take that id again (it did, and the bot could not record it: "will finish it by itself")."""
+    script = "/headless schedule SN123456789 {} in 2 hours\n/press Confirm\n/as ana\n/press Approve\n"
+    first = run_console(script.format("reboot"), tmp_path)
+    assert "SN123456789 → operation txn_10000" in first.replace("`", "")
+    second = run_console(script.format("diagnostics"), tmp_path)
+    approved = after(second, "ana> /press Approve").replace("`", "")
+    assert "SN123456789 → operation txn_10001" in approved
+    assert "finish it by itself" not in approved and "Traceback" not in second
+
+
 def test_spanish_only_times_start_and_schedule(tmp_path: Path) -> None:
     """WHEN_LANGUAGES without English: the start-up warm-up used an English phrase and stopped the bot."""
     out = run_console("/headless schedule SN123456789 reboot mañana a las 15:00\n", tmp_path, WHEN_LANGUAGES="es")

@@ -104,6 +104,8 @@ class ConsoleSession:
         self.runtime = build_runtime(settings, socket_mode=True, clock=self.clock)
         self.runtime.maintenance_interval = 2.0
         await self.runtime.store.connect()
+        if self.sim_state is not None:  # it starts empty; the database may remember an earlier session's ids
+            self.sim_state.number_after(await self.runtime.store.operation_states())
         where = "the built-in Control API simulator" if self.sim_state else api_url
         self.renderer.note(
             f"headless-bot console — Control API: {where}; database: {database}\n"

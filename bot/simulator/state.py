@@ -31,8 +31,9 @@ import bisect
 import hashlib
 import math
 import random
+import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +45,7 @@ Clock = Callable[[], datetime]
 DOCUMENTED_SERIAL = "SN123456789"
 DOCUMENTED_FIRMWARE = "1.2.3"
 FIRST_OPERATION_NUMBER = 10000
+_TXN_NUMBER = re.compile(r"txn_(\d{1,18})")
 
 OPERATION_TYPES = ("firmware_update", "configuration_update", "reboot", "diagnostics", "factory_reset")
 TIMEZONES = (
@@ -289,6 +291,12 @@ class SimulatorState:
         device.overrides.sort(key=lambda item: item[0])
 
     # --- operations ---------------------------------------------------------------------------------------
+
+    def number_after(self, operation_ids: Iterable[str]) -> None:
+        """Number new operations after every ``txn_N`` in ``operation_ids``: a fresh simulator serving a bot whose
+        database remembers an earlier simulator's operations must not hand out their ids again."""
+        numbers = [int(match.group(1)) for op_id in operation_ids if (match := _TXN_NUMBER.fullmatch(op_id))]
+        self._next_number = max([self._next_number, *(number + 1 for number in numbers)])
 
     def create_operation(
         self,
