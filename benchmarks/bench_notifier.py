@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.runtime import build_runtime
+from bot.app import build_runtime
 from bot.services.notifier import CycleReport
 from bot.settings import Settings
 from bot.slackkit import SlackBench

@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.app import BotRuntime, build_runtime
 from bot.logs import setup_logging
-from bot.runtime import BotRuntime, build_runtime
 from bot.settings import Settings
 from bot.store import StoreError
 

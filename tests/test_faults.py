@@ -542,7 +542,7 @@ def test_failure_after_the_request_is_recorded_never_says_try_again(
     """Confirm is recorded, then what follows it (posting the approval) fails: the person is told the request is
     saved and will be finished, not to send it again (that would schedule the device twice); the maintenance loop
     then posts it."""
-    workflow = h.runtime.workflow
+    workflow = h.runtime.approvals
     real = workflow.after_decision
 
     async def broken(record: Any) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from bot.services.inputs import InputError, parse_parameters, parse_serials, split_quick_form
-from bot.slack.blocks import escape, neutralize, operation_message, parameters_text
+from bot.slack.blocks.common import escape, neutralize, parameters_text
+from bot.slack.blocks.operations import operation_message
+from bot.slack.blocks.scheduling import draft_details
 from bot.slack.commands import ScheduleRequest, parse_command
-from bot.slack.schedule_blocks import draft_details
 from tests.support.slack_text import texts
 
 

@@ -7,8 +7,8 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+from bot.app import build_runtime
 from bot.domain.requests import RequestState
-from bot.runtime import build_runtime
 from bot.slackkit import SlackBench
 from bot.store import Store
 from tests.support.harness import APPROVAL_CHANNEL, REQUESTER, default_settings

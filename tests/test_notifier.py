@@ -26,7 +26,9 @@ from bot.domain.requests import NewScheduleRequest, RequestState
 from bot.services.notifier import Notifier
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
-from bot.slack import notify_blocks
+from bot.slack.blocks import notifications as notify_blocks
+from bot.slack.delivery import SlackDelivery
+from bot.slack.web import SlackWeb
 from bot.slackkit import SlackBench, block_kit_problems
 from bot.slackkit.servers import serve_asgi
 from bot.store import Store
@@ -67,9 +69,11 @@ class World:
         control = ControlApiClient(f"{self.sim_url}/api/v1", TOKEN, timeout=3, max_retries=0, backoff_base=0.01,
                                    observer=observer)  # fmt: skip
         web = AsyncWebClient(token=self.bench.bot_token, base_url=self.bench.api_url)
+        settings = self.settings(**overrides)
+        sleep = options.pop("sleep", asyncio.sleep)
+        sink = SlackDelivery(SlackWeb(web, sleep=sleep), oncall_group=settings.oncall_group)
         notifier = Notifier(
-            self.settings(**overrides), store or self.store, control, web, clock=self.clock,
-            poll_interval=INTERVAL, **options,
+            settings, store or self.store, control, sink, clock=self.clock, poll_interval=INTERVAL, **options,
         )  # fmt: skip
         self.notifiers.append(notifier)
         return notifier

@@ -88,7 +88,7 @@ class ConsoleSession:
     # ------------------------------------------------------------------ set-up
 
     async def start(self) -> None:
-        from bot.runtime import build_runtime
+        from bot.app import build_runtime
         from bot.simulator import SimulatorConfig, SimulatorState, create_app
 
         await self.slack.start()
@@ -123,7 +123,7 @@ class ConsoleSession:
         the ts the store remembers (so Approve matches it, and updates replace it); a draft's Confirm / Cancel,
         ephemeral in Slack, is shown again to be pressed.
         """
-        from bot.slack import schedule_blocks as sb
+        from bot.slack.blocks import scheduling as sb
 
         waiting = [RequestState.DRAFT, RequestState.PENDING_APPROVAL]
         records = await self.runtime.store.list_requests(waiting, limit=50, oldest_first=True)

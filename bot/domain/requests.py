@@ -21,9 +21,9 @@ Each of its device serials is an item::
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -194,12 +194,38 @@ class AuditRecord(BaseModel):
     detail: dict[str, Any] | None
 
 
+Action = Literal["confirm", "cancel", "approve", "reject"]
+
+
+class Refusal(StrEnum):
+    """Why a decision did not win (``bot.slack.wording.refusal_text`` words it)."""
+
+    NO_SUCH_REQUEST = "no_such_request"
+    NOT_REQUESTER = "not_requester"  # only the requester may confirm or cancel
+    SELF_APPROVAL = "self_approval"  # the four-eyes rule (ALLOW_SELF_APPROVAL off)
+    NOT_APPROVER = "not_approver"
+    ALREADY_DECIDED = "already_decided"  # another decision won first: ``record`` (read after the attempt) says which
+    TOO_LATE = "too_late"  # too close to the scheduled time: this click expired the request
+
+
 class Decision(BaseModel):
-    """The outcome of a click on Confirm / Approve / Reject / Cancel (``bot.services.decisions`` words it)."""
+    """The outcome of a click on Confirm / Approve / Reject / Cancel: who won, and why a click lost, as facts.
+
+    Every decision is a compare-and-set in the store; a click that loses carries where the request stands *now*
+    (``record`` is read after its attempt, never the state seen before it), so its words can be those of what was
+    tried: a second Confirm reads "already confirmed", not "approved".
+    """
 
     model_config = ConfigDict(frozen=True)
 
     won: bool
     record: ScheduleRecord | None
-    reason: str | None = None  # why it did not win, in words for the person
-    expired: bool = False  # this click came too close to the scheduled time and expired the request: show it now
+    action: Action = "approve"
+    refusal: Refusal | None = None
+    time_left: timedelta | None = None  # TOO_LATE: how far the scheduled time was when the click came
+    lead: timedelta | None = None  # TOO_LATE: how far ahead it had to be (MIN_LEAD_SECONDS)
+
+    @property
+    def expired(self) -> bool:
+        """This click came too close to the scheduled time and expired the request: show it now."""
+        return self.refusal is Refusal.TOO_LATE

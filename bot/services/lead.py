@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from bot.domain.requests import ScheduleRecord
 from bot.when import format_local, format_preview, format_relative
 
 
@@ -49,19 +48,6 @@ def moved_problem(text: str, now_means: datetime, shown: datetime, now: datetime
         f"“{text}” now means {format_preview(now_means, tz=tz, now=now)}, not {format_local(shown, tz, ref=now)} "
         "as the preview showed. Check the new time and press Submit again to schedule it."
     )
-
-
-def too_late_reason(record: ScheduleRecord, now: datetime, lead: timedelta) -> str:
-    """What the person whose click came too late reads (the request has just expired)."""
-    left = record.scheduled_time - now
-    if left <= timedelta(0):
-        why = "its scheduled time has passed"
-    else:
-        why = (
-            f"its scheduled time is only {format_relative(left, suffix=False)} away, less than the "
-            f"{format_relative(lead, suffix=False)} needed to create the operation"
-        )
-    return f"Too late: {why}, so this request expired and nothing was created. Schedule it again for a later time."
 
 
 def _suggestion(lead: timedelta) -> str:

@@ -32,6 +32,15 @@ class TimeMoved(FormErrors):
         self.preview = preview
 
 
+class NoApprovalChannel(FormErrors):
+    """The request is valid but needs approval, and ``APPROVAL_CHANNEL`` is not set: nobody could approve it."""
+
+    TEXT = "This operation needs approval, but no approval channel is configured. Ask an admin to set APPROVAL_CHANNEL."
+
+    def __init__(self) -> None:
+        super().__init__({"operation_type": self.TEXT})
+
+
 class Preview(BaseModel):
     """The modal's live preview: the line shown under "When", and the instant it shows (``None`` if none)."""
 

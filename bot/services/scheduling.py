@@ -1,6 +1,6 @@
 """Scheduling with four-eyes approval: validate a request, decide it once, create its operations exactly once.
 
-Slack-agnostic: this module knows requests, approvals and operations; ``bot.slack.workflow`` turns its results
+Slack-agnostic: this module knows requests, approvals and operations; ``bot.services.approvals`` carries its results
 into messages.
 
 Exactly once, how:
@@ -16,45 +16,53 @@ Exactly once, how:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import faultpoints
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
-from bot.control.errors import (
-    ControlApiError,
-    ControlApiUnavailable,
-    DeviceNotFound,
-    InvalidRequest,
-    Unauthorized,
-)
-from bot.control.models import CreateOperationRequest, Operation
-from bot.domain.ids import CHANNEL_ID, serial_key
+from bot.domain.ids import CHANNEL_ID
 from bot.domain.requests import (
     UNDECIDED_REQUEST_STATES,
+    Action,
     Decision,
-    ItemRecord,
-    ItemState,
     NewScheduleRequest,
+    Refusal,
     RequestState,
     ScheduleRecord,
 )
 from bot.services import lead
-from bot.services.decisions import already
+from bot.services.creation import Creation, find_match
 from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
-from bot.services.schedule_form import FormErrors, Preview, ScheduleDraft, ScheduleForm, TimeMoved
+from bot.services.schedule_form import (
+    FormErrors,
+    NoApprovalChannel,
+    Preview,
+    ScheduleDraft,
+    ScheduleForm,
+    TimeMoved,
+)
 from bot.settings import Settings
 from bot.store import Store
 from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
 
-__all__ = ["FormErrors", "Preview", "ScheduleDraft", "ScheduleForm", "SchedulingService", "TimeMoved"]
+__all__ = [
+    "Decision",
+    "FormErrors",
+    "NoApprovalChannel",
+    "Preview",
+    "Refusal",
+    "ScheduleDraft",
+    "ScheduleForm",
+    "SchedulingService",
+    "TimeMoved",
+    "find_match",
+]
 
 log = logging.getLogger("bot.scheduling")
 
 
-class SchedulingService:
+class SchedulingService(Creation):
     def __init__(self, settings: Settings, store: Store, control: ControlApiClient, *, clock: Clock = utcnow) -> None:
         self._settings = settings
         self._store = store
@@ -71,7 +79,8 @@ class SchedulingService:
     def validate(
         self, form: ScheduleForm, *, tz: str, locale: str | None = None, shown_at: datetime | None = None
     ) -> ScheduleDraft:
-        """Every field checked at once; raises ``FormErrors`` naming each bad field.
+        """Every field checked at once; raises ``FormErrors`` naming each bad field (``NoApprovalChannel`` for a
+        valid request that nobody could approve).
 
         ``shown_at``: the instant the form previewed for this very text. The draft keeps that instant while the
         text still means the same minute; when it means another one now, ``TimeMoved`` asks again.
@@ -123,7 +132,7 @@ class SchedulingService:
         if errors:
             raise FormErrors(errors)
         assert when is not None
-        return ScheduleDraft(
+        draft = ScheduleDraft(
             device_serials=serials,
             operation_type=operation_type,
             scheduled_time=when,
@@ -135,6 +144,9 @@ class SchedulingService:
             window_inside=window_inside,
             approval_required=settings.approval_required(operation_type) or needs_approval,
         )
+        if draft.approval_required and settings.approval_channel is None:
+            raise NoApprovalChannel()
+        return draft
 
     def parse_time(self, text: str, *, tz: str, now: datetime, locale: str | None = None) -> datetime:
         """``parse_when`` with this deployment's languages, horizon and windows."""
@@ -217,49 +229,72 @@ class SchedulingService:
 
     async def confirm(self, request_id: str, user_id: str) -> Decision:
         """The requester's Confirm: ``draft → pending_approval`` or ``→ approved`` when no approval is needed."""
-        record = await self._store.get_request(request_id)
-        if record is None:
-            return Decision(won=False, record=None, reason="This request no longer exists.")
-        if record.requester_id != user_id:
-            await self.audit(user_id, "confirm_refused", record, outcome="not_requester")
-            return Decision(won=False, record=record, reason="Only the person who asked can confirm this request.")
+        record, refused = await self._requesters_own(request_id, user_id, "confirm")
+        if refused is not None:
+            return refused
+        assert record is not None
         now = self._clock()
         if lead.too_close(record.scheduled_time, now, self.min_lead):
             return await self._expire_instead(record, user_id, RequestState.DRAFT, "confirm", now=now)
         target = RequestState.PENDING_APPROVAL if record.approval_required else RequestState.APPROVED
         by = None if record.approval_required else user_id
         won = await self._store.transition(request_id, from_states=[RequestState.DRAFT], to_state=target, by=by, at=now)
-        if won is None:
-            latest = await self._store.get_request(request_id)
-            return Decision(won=False, record=latest, reason=already(latest or record, confirming=True))
-        await self.audit(user_id, "confirm", won, outcome=target.value)
-        return Decision(won=True, record=won)
+        return await self._settled(record, won, user_id, "confirm", outcome=target.value)
 
     async def cancel(self, request_id: str, user_id: str) -> Decision:
         """The requester withdraws a request nobody has decided yet."""
-        record = await self._store.get_request(request_id)
-        if record is None:
-            return Decision(won=False, record=None, reason="This request no longer exists.")
-        if record.requester_id != user_id:
-            await self.audit(user_id, "cancel_refused", record, outcome="not_requester")
-            return Decision(won=False, record=record, reason="Only the person who asked can cancel this request.")
+        record, refused = await self._requesters_own(request_id, user_id, "cancel")
+        if refused is not None:
+            return refused
+        assert record is not None
         won = await self._store.transition(
             request_id, from_states=UNDECIDED_REQUEST_STATES, to_state=RequestState.CANCELLED, by=user_id,
             at=self._clock(),
         )  # fmt: skip
-        if won is None:
-            latest = await self._store.get_request(request_id)
-            return Decision(won=False, record=latest, reason=already(latest or record))
-        await self.audit(user_id, "cancel", won, outcome="cancelled")
-        return Decision(won=True, record=won)
+        return await self._settled(record, won, user_id, "cancel", outcome="cancelled")
 
-    def may_decide(self, record: ScheduleRecord, user_id: str, *, is_approver: bool) -> str | None:
-        """``None`` if ``user_id`` may approve or reject ``record``; otherwise the polite reason."""
+    async def _requesters_own(
+        self, request_id: str, user_id: str, action: Action
+    ) -> tuple[ScheduleRecord | None, Decision | None]:
+        """The request, if ``user_id`` asked for it (only the requester confirms or cancels); else the refusal."""
+        record = await self._store.get_request(request_id)
+        if record is None:
+            return None, Decision(won=False, record=None, action=action, refusal=Refusal.NO_SUCH_REQUEST)
+        if record.requester_id != user_id:
+            await self.audit(user_id, f"{action}_refused", record, outcome="not_requester")
+            return record, Decision(won=False, record=record, action=action, refusal=Refusal.NOT_REQUESTER)
+        return record, None
+
+    async def _settled(
+        self, record: ScheduleRecord, won: ScheduleRecord | None, user_id: str, action: Action, *, outcome: str
+    ) -> Decision:
+        """The requester's compare-and-set done: audited when it won, else where the request stands now."""
+        if won is None:
+            latest = await self._store.get_request(record.id)
+            return Decision(won=False, record=latest or record, action=action, refusal=Refusal.ALREADY_DECIDED)
+        await self.audit(user_id, action, won, outcome=outcome)
+        return Decision(won=True, record=won, action=action)
+
+    def may_decide(self, record: ScheduleRecord, user_id: str, *, is_approver: bool) -> Refusal | None:
+        """``None`` if ``user_id`` may approve or reject ``record``; otherwise why not."""
         if record.requester_id == user_id and not self._settings.allow_self_approval:
-            return "You asked for this operation, so someone else has to approve it (four-eyes rule)."
+            return Refusal.SELF_APPROVAL
         if not is_approver:
-            return "Only the configured approvers can approve or reject requests."
+            return Refusal.NOT_APPROVER
         return None
+
+    async def check_reject(
+        self, record: ScheduleRecord, user_id: str, *, is_approver: bool, channel_id: str | None
+    ) -> Decision | None:
+        """Before the Reject button asks for a reason: ``None`` if ``user_id`` may reject ``record`` now, else the
+        refusal (audited), where it stands as an Approve click would read it."""
+        refusal = self.may_decide(record, user_id, is_approver=is_approver)
+        if refusal is None and record.state is not RequestState.PENDING_APPROVAL:
+            refusal = Refusal.ALREADY_DECIDED
+        if refusal is None:
+            return None
+        await self.audit(user_id, "reject_refused", record, channel_id=channel_id, outcome="not_allowed")
+        return Decision(won=False, record=record, action="reject", refusal=refusal)
 
     async def decide(
         self,
@@ -272,14 +307,14 @@ class SchedulingService:
         channel_id: str | None = None,
     ) -> Decision:
         """Approve or reject; exactly one decision wins, whatever the clicks, retries and replicas."""
+        action: Action = "approve" if approve else "reject"
         record = await self._store.get_request(request_id)
         if record is None:
-            return Decision(won=False, record=None, reason="This request no longer exists.")
+            return Decision(won=False, record=None, action=action, refusal=Refusal.NO_SUCH_REQUEST)
         refusal = self.may_decide(record, user_id, is_approver=is_approver)
-        action = "approve" if approve else "reject"
         if refusal is not None:
             await self.audit(user_id, f"{action}_refused", record, channel_id=channel_id, outcome="not_allowed")
-            return Decision(won=False, record=record, reason=refusal)
+            return Decision(won=False, record=record, action=action, refusal=refusal)
         now = self._clock()
         if approve and lead.too_close(record.scheduled_time, now, self.min_lead):
             return await self._expire_instead(
@@ -296,19 +331,19 @@ class SchedulingService:
         if won is None:
             latest = await self._store.get_request(request_id)
             await self.audit(user_id, action, record, channel_id=channel_id, outcome="already_decided")
-            return Decision(won=False, record=latest, reason=already(latest or record))
+            return Decision(won=False, record=latest or record, action=action, refusal=Refusal.ALREADY_DECIDED)
         await self.audit(
             user_id, action, won, channel_id=channel_id, outcome="approved" if approve else "rejected",
             detail={"reason": reason} if reason else None,
         )  # fmt: skip
-        return Decision(won=True, record=won)
+        return Decision(won=True, record=won, action=action)
 
     async def _expire_instead(
         self,
         record: ScheduleRecord,
         user_id: str,
         expected: RequestState,
-        action: str,
+        action: Action,
         *,
         now: datetime,
         channel_id: str | None = None,
@@ -320,10 +355,13 @@ class SchedulingService:
         )
         if won is None:
             latest = await self._store.get_request(record.id) or record
-            return Decision(won=False, record=latest, reason=already(latest, confirming=action == "confirm"))
+            return Decision(won=False, record=latest, action=action, refusal=Refusal.ALREADY_DECIDED)
         await self.audit(user_id, action, won, channel_id=channel_id, outcome="expired",
                          detail={"scheduled_time": won.scheduled_time.isoformat()})  # fmt: skip
-        return Decision(won=False, record=won, reason=lead.too_late_reason(won, now, self.min_lead), expired=True)
+        return Decision(
+            won=False, record=won, action=action, refusal=Refusal.TOO_LATE, time_left=won.scheduled_time - now,
+            lead=self.min_lead,
+        )  # fmt: skip
 
     async def expire_due(self) -> list[ScheduleRecord]:
         """Undecided requests too close to their time to be decided any more: ``→ expired``.
@@ -343,112 +381,6 @@ class SchedulingService:
                 if record.state is not RequestState.DRAFT:
                     announce.append(won)
         return announce
-
-    # ------------------------------------------------------------------ creating operations
-
-    async def create_operations(self, request_id: str) -> ScheduleRecord | None:
-        """Create the operation of every ``waiting`` item of an approved request, each exactly once."""
-        record = await self._store.get_request(request_id)
-        if record is None or record.state is not RequestState.APPROVED:
-            return record
-        for item in record.items:
-            if item.state is ItemState.WAITING:
-                await self._create_one(record, item)
-        return await self._settle(request_id)
-
-    async def _create_one(self, record: ScheduleRecord, item: ItemRecord) -> None:
-        claimed = await self._store.claim_item(item.id, at=self._clock())
-        if claimed is None:
-            return  # someone else (a double click, another replica) holds it
-        if record.scheduled_time <= self._clock():
-            # Approved in time, but its creation was held up (the Control API down, a restart) until the time went
-            # by: an operation in the past is never created. The decision-time check (MIN_LEAD_SECONDS) covers
-            # clicks; this covers resumption.
-            error = "its scheduled time passed before the bot could create it; nothing was sent (schedule it again)"
-            await self._store.fail_item(item.id, error=error, at=self._clock())
-            await self.audit("bot", "create", record, outcome="failed", detail={"serial": item.device_serial,
-                             "error": "scheduled_time_passed"})  # fmt: skip
-            return
-        request = CreateOperationRequest(
-            device_serial=item.device_serial,
-            operation_type=record.operation_type,
-            scheduled_time=record.scheduled_time,
-            parameters=record.parameters,
-        )
-        await faultpoints.reached(faultpoints.BEFORE_POST)
-        try:
-            operation = await self._control.create_operation(request)
-        except (DeviceNotFound, InvalidRequest) as exc:
-            await self._store.fail_item(item.id, error=_error_text(exc), at=self._clock())
-            await self.audit("bot", "create", record, outcome="failed", detail={"serial": item.device_serial,
-                             "error": _error_text(exc)})  # fmt: skip
-            return
-        except ControlApiUnavailable as exc:
-            if getattr(exc, "outcome_unknown", False):
-                # The POST may have landed: leave the intent for reconciliation, never re-send blindly.
-                log.warning("create for item %s: outcome unknown (%s); will reconcile", item.id, exc.reason)
-                return
-            await self._store.release_item(item.id, at=self._clock())
-            await self.audit_once("create", record, outcome="api_unavailable", detail={"serial": item.device_serial})
-            raise
-        except Unauthorized:
-            # The token is wrong (401/403): nothing was created and the request is not at fault. Keep the approved
-            # item waiting, so it is created once an admin fixes CONTROL_API_TOKEN, instead of failing it for good.
-            await self._store.release_item(item.id, at=self._clock())
-            await self.audit_once("create", record, outcome="api_unauthorized", detail={"serial": item.device_serial})
-            raise
-        except ControlApiError as exc:
-            await self._store.fail_item(item.id, error=_error_text(exc), at=self._clock())
-            await self.audit("bot", "create", record, outcome="failed", detail={"error": _error_text(exc)})
-            return
-        await faultpoints.reached(faultpoints.AFTER_POST)
-        await self._store.complete_item(
-            item.id, operation_id=operation.id, at=self._clock(), created_status=operation.status
-        )
-        await self.audit(
-            "bot", "create", record, outcome="created",
-            detail={"serial": item.device_serial, "operation_id": operation.id},
-        )  # fmt: skip
-
-    async def _settle(self, request_id: str) -> ScheduleRecord | None:
-        done = await self._store.complete_request_if_settled(request_id, at=self._clock())
-        return done or await self._store.get_request(request_id)
-
-    async def reconcile(self, *, older_than: timedelta | None = None) -> list[str]:
-        """Resolve items left ``creating``: find their operation in the API, or release them to be created.
-
-        Returns the ids of requests that changed. Raises ``ControlApiError`` if the API cannot be listed (the
-        items stay as they are, to be reconciled on the next call).
-        """
-        now = self._clock()
-        if older_than is None:
-            # Longer than any POST can take, so an item another replica is creating right now is left alone.
-            older_than = timedelta(seconds=self._settings.reconcile_after_seconds)
-        stuck = [
-            item
-            for item in await self._store.items_in_state(ItemState.CREATING)
-            if item.attempted_at is None or now - item.attempted_at >= older_than
-        ]
-        if not stuck:
-            return []
-        operations = await self._control.list_operations()
-        changed: list[str] = []
-        for item in stuck:
-            record = await self._store.get_request(item.request_id)
-            if record is None:
-                continue
-            match = find_match(operations, record, item)
-            if match is not None:
-                await self._store.complete_item(item.id, operation_id=match.id, at=self._clock())
-                await self.audit(
-                    "bot", "reconcile", record, outcome="found", detail={"serial": item.device_serial,
-                    "operation_id": match.id},
-                )  # fmt: skip
-            else:
-                await self._store.release_item(item.id, at=self._clock())
-                await self.audit("bot", "reconcile", record, outcome="not_found", detail={"serial": item.device_serial})
-            changed.append(record.id)
-        return list(dict.fromkeys(changed))
 
     # ------------------------------------------------------------------ audit
 
@@ -478,25 +410,3 @@ class SchedulingService:
         if last is not None and (last.actor_id, last.action, last.outcome) == ("bot", action, outcome):
             return
         await self.audit("bot", action, record, outcome=outcome, detail=detail)
-
-
-def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: ItemRecord) -> Operation | None:
-    """The operation a lost POST created: same serial, type and scheduled time, created around the attempt."""
-    not_before = (item.attempted_at or record.created_at) - timedelta(minutes=5)
-    for op in operations:
-        if (
-            serial_key(op.device_serial) == serial_key(item.device_serial)  # as parse_serials compares
-            and op.operation_type == record.operation_type
-            and abs((op.scheduled_time - record.scheduled_time).total_seconds()) < 1
-            and (op.created_at is None or op.created_at >= not_before)
-        ):
-            return op
-    return None
-
-
-def _error_text(exc: ControlApiError) -> str:
-    if isinstance(exc, DeviceNotFound):
-        return f"device serial {exc.device_serial} is not in the inventory"
-    if isinstance(exc, InvalidRequest):
-        return f"the Control API refused it: {exc.detail}"
-    return str(exc)

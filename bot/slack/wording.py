@@ -1,10 +1,12 @@
-"""The one place that turns errors into the words a person reads in Slack.
+"""The one place that turns errors and refusals into the words a person reads in Slack.
 
 Every message says which thing it is about, what happened, and what to do next. Details (status codes, reasons)
 go to the log; secrets go nowhere.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from bot.control.errors import (
     ControlApiError,
@@ -16,8 +18,10 @@ from bot.control.errors import (
     UnexpectedAnswer,
 )
 from bot.domain.ids import USER_ID
-from bot.slack.blocks import escape
+from bot.domain.requests import Decision, Refusal, RequestState, ScheduleRecord
+from bot.slack.blocks.common import escape
 from bot.store.errors import StoreUnavailable
+from bot.when import format_relative
 
 
 def explain(exc: BaseException, *, what: str = "the request", reading: bool = False) -> str:
@@ -124,3 +128,83 @@ def cannot_post_in(channel: str, error: str, *, subject: str, bot_user_id: str |
         f":no_entry_sign: Slack does not let me post in {where} (`{escape(error)}`), so it cannot follow {subject}. "
         "Pick another channel, or ask a Slack admin. Nothing was set up."
     )
+
+
+# ---------------------------------------------------------------------------------------------- refusals
+
+
+def refusal_text(decision: Decision) -> str:
+    """Why a Confirm / Cancel / Approve / Reject did not win, in the words of what was tried."""
+    refusal, record = decision.refusal, decision.record
+    if refusal is Refusal.NOT_REQUESTER:
+        return f"Only the person who asked can {decision.action} this request."
+    if refusal is Refusal.SELF_APPROVAL:
+        return "You asked for this operation, so someone else has to approve it (four-eyes rule)."
+    if refusal is Refusal.NOT_APPROVER:
+        return "Only the configured approvers can approve or reject requests."
+    if refusal is Refusal.TOO_LATE and decision.time_left is not None and decision.lead is not None:
+        return too_late(decision.time_left, decision.lead)
+    if refusal is Refusal.NO_SUCH_REQUEST or record is None:
+        return "This request no longer exists."
+    return already(record, confirming=decision.action == "confirm")
+
+
+def already(record: ScheduleRecord, *, confirming: bool = False) -> str:
+    """Why a click lost, from where the request stands now (``confirming``: the click was a Confirm)."""
+    who = f" by <@{_mrkdwn_safe(record.decided_by)}>" if record.decided_by else ""
+    # Without approval, the requester's Confirm is the decision: "confirmed", and by whom goes without saying.
+    decided = f"approved{who}" if record.approval_required else "confirmed"
+    words = {
+        RequestState.DRAFT: "is still waiting for its requester to confirm",
+        RequestState.PENDING_APPROVAL: "was already confirmed and is waiting for approval"
+        if confirming
+        else "is waiting for approval",
+        RequestState.APPROVED: f"was already {decided}",
+        RequestState.DONE: f"was already {decided} and handled",
+        RequestState.REJECTED: f"was already rejected{who}",
+        RequestState.CANCELLED: "was cancelled by its requester",
+        RequestState.EXPIRED: "expired: it was decided too close to its scheduled time, so nothing was created"
+        if record.decided_by
+        else "expired: its scheduled time passed (or came too close) before anyone decided",
+    }
+    return f"This request {words.get(record.state, record.state.value)}."
+
+
+def _mrkdwn_safe(text: str) -> str:
+    """An id repeated inside ``<@…>``: the three characters mrkdwn reserves escaped (ids never contain them)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def too_late(left: timedelta, lead: timedelta) -> str:
+    """What the person whose click came too late reads (the request has just expired)."""
+    if left <= timedelta(0):
+        why = "its scheduled time has passed"
+    else:
+        why = (
+            f"its scheduled time is only {format_relative(left, suffix=False)} away, less than the "
+            f"{format_relative(lead, suffix=False)} needed to create the operation"
+        )
+    return f"Too late: {why}, so this request expired and nothing was created. Schedule it again for a later time."
+
+
+# ---------------------------------------------------------------------------------------------- scheduling
+
+MODAL_NOT_OPENED = (
+    ":warning: Slack could not open the scheduling form just now. Run `/headless schedule` again in a moment, "
+    "or schedule in one line: `/headless schedule SERIAL TYPE WHEN`, like "
+    "`/headless schedule SN123456789 reboot tomorrow at 2am`."
+)
+
+_FIELD_NAMES = {
+    "serials": "Device serial",
+    "operation_type": "Operation",
+    "when": "When",
+    "parameters": "Parameters",
+    "notify_channel_id": "Post status updates in",
+}
+
+
+def form_errors(errors: dict[str, str]) -> str:
+    """The quick form's problems, one line per field."""
+    lines = [f"• *{_FIELD_NAMES.get(k, k)}*: {escape(v)}" for k, v in errors.items()]
+    return ":warning: I could not schedule that:\n" + "\n".join(lines)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.runtime import BotRuntime, build_runtime
+from bot.app import BotRuntime, build_runtime
 from bot.server import create_http_app
 from bot.settings import Settings
 from bot.simulator import SimulatorConfig, SimulatorState, create_app

@@ -12,8 +12,7 @@ from datetime import datetime
 
 from bot.control.models import DeviceStatus
 from bot.domain.changes import Failure, OperationChange
-from bot.slack.blocks import (
-    ACTION_REFRESH,
+from bot.slack.blocks.common import (
     MAX_BLOCKS,
     MAX_SECTION_TEXT,
     Block,
@@ -28,6 +27,7 @@ from bot.slack.blocks import (
     status_badge,
     truncate,
 )
+from bot.slack.blocks.operations import ACTION_REFRESH
 
 #: Lines of a digest before "and N more" (a digest is for skimming; `/headless list` has the rest).
 DIGEST_MAX_LINES = 300

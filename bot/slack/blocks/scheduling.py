@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain.requests import ItemState, RequestState, ScheduleRecord
 from bot.services.scheduling import ScheduleDraft
-from bot.slack.blocks import (
+from bot.slack.blocks.common import (
     Block,
     Message,
     button,

@@ -1,4 +1,5 @@
-"""Who people are: their time zone and locale (``users.info``) and user-group membership, cached.
+"""The ``Directory`` port on Slack: who people are (zone and locale from ``users.info``) and user-group membership,
+cached.
 
 A person's zone decides what "tomorrow at 2am" means, so it comes from their Slack profile; when Slack cannot be
 asked, ``DEFAULT_TIMEZONE`` is used and the preview shows which zone was assumed. Approvers may be named by
@@ -25,8 +26,8 @@ FAILURE_TTL_SECONDS = 60.0
 LOOKUP_TIMEOUT_SECONDS = 2.0
 
 
-class Directory:
-    """Cached lookups of people and user groups through the Web API."""
+class SlackDirectory:
+    """Cached lookups of people and user groups through the Web API (the ``Directory`` port)."""
 
     def __init__(self, client: AsyncWebClient, *, default_tz: str) -> None:
         self._client = client

@@ -1,13 +1,17 @@
-"""The Slack side of scheduling: post the approval request, update it in place, tell the requester.
+"""After a decision: post the approval request, update it in place, create the operations, tell the requester.
 
-Services decide; this module shows the decisions. Every Web API failure is logged and survivable: the request
-stays in the store in a state someone can act on, and the maintenance loop re-posts what could not be posted.
+Services decide (``bot.services.scheduling``); this module carries the decisions out, speaking to people only
+through the ``Messenger`` port. Every Messenger failure is survivable: the request stays in the store in a state
+someone can act on, and the maintenance loop re-posts what could not be posted.
 
 The listeners (after a click) and the maintenance loop (every few seconds), in this process or in another
 replica, may all want to act on one request; per request, one of them at a time does, and each re-reads the request
-first, so a slow Slack never gets the same approval message (or announcement, or outcome) twice. "One at a time" is
-an asyncio lock inside the process plus a lease in the database across processes (``Store.take_lease``, renewed
-while held, expiring after ``REQUEST_LEASE_SECONDS`` if its holder dies).
+first, so a slow chat service never gets the same approval message (or announcement, or outcome) twice. "One at a
+time" is an asyncio lock inside the process plus a lease in the database across processes (``Store.take_lease``,
+renewed while held, expiring after ``REQUEST_LEASE_SECONDS`` if its holder dies).
+
+It also holds the rules of a click on an approval message: which button belongs to which request (a very quick click
+can race the recording of where the message was posted), and which click is on a superseded copy of the message.
 """
 
 from __future__ import annotations
@@ -20,56 +24,22 @@ import os
 import socket
 import uuid
 import weakref
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
-
-from slack_sdk.errors import SlackApiError
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.clock import utcnow
 from bot.control.errors import ControlApiError
 from bot.domain.requests import ItemState, RequestState, ScheduleRecord
-from bot.slack import schedule_blocks as sb
-from bot.slack.blocks import escape, section
-
-if TYPE_CHECKING:
-    from bot.runtime import BotRuntime
+from bot.services.ports import Messenger
+from bot.services.scheduling import SchedulingService
+from bot.settings import Settings
+from bot.store import Store
 
 log = logging.getLogger("bot.slack.workflow")
 
 CLICK_WAIT_SECONDS = 5.0  # a click's follow-up waits this long for another process to finish with the request
-MAX_RETRY_WAIT_SECONDS = 5.0  # the longest Retry-After honoured inline; longer waits are left to the maintenance loop
-
-
-def retry_after_seconds(headers: Any, default: float = 1.0) -> float:
-    """Slack's ``Retry-After`` (seconds) from response headers of any mapping shape; ``default`` if absent."""
-    for key in (headers or {}).keys():
-        if str(key).lower() == "retry-after":
-            value = headers[key]
-            value = value[0] if isinstance(value, list | tuple) and value else value
-            try:
-                return max(0.0, float(value))
-            except (TypeError, ValueError):
-                return default
-    return default
-
-
-def _retry_wait(exc: Exception) -> float | None:
-    """Seconds to wait before one more attempt of a Web API call that failed with ``exc``; ``None``: do not retry.
-
-    Slack's 429 says how long to wait; a 5xx or a dropped connection gets one quick retry. A refusal (``ok: false``
-    with HTTP 200: ``channel_not_found``, ``invalid_auth``…) would only be refused again.
-    """
-    if not isinstance(exc, SlackApiError):
-        return 1.0
-    status = getattr(exc.response, "status_code", 200)
-    if status == 429:
-        wait = retry_after_seconds(getattr(exc.response, "headers", None))
-        return wait if wait <= MAX_RETRY_WAIT_SECONDS else None
-    return 1.0 if status >= 500 else None
-
-
-def _error_name(exc: Exception) -> str:
-    return str(exc.response.get("error")) if isinstance(exc, SlackApiError) else type(exc).__name__
+BUTTON_WAITS = 20  # a click on a message whose ts is not recorded yet looks again this often, 0.1 s apart
 
 
 def _resumable(record: ScheduleRecord) -> bool:
@@ -82,15 +52,80 @@ class RequestBusy(Exception):
     """Another bot process is acting on the request; it will finish the job (or its lease runs out)."""
 
 
-class Workflow:
-    def __init__(self, runtime: BotRuntime, *, owner: str | None = None) -> None:
-        self.rt = runtime
+class Verdict(StrEnum):
+    """What a click on an approval message's button is on."""
+
+    MATCH = "match"  # the request's own, live approval message
+    SUPERSEDED = "superseded"  # an older copy of the request's approval message (posted again after a crash)
+    MISMATCH = "mismatch"  # not this request's message (a forged or edited payload, another channel)
+
+
+@dataclass(frozen=True)
+class ButtonCheck:
+    verdict: Verdict
+    record: ScheduleRecord | None
+
+
+class Approvals:
+    """The approval workflow after each decision, and the maintenance loop's resumption of it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        scheduling: SchedulingService,
+        messenger: Messenger,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.scheduling = scheduling
+        self.messenger = messenger
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    @property
-    def client(self) -> Any:
-        return self.rt.web_client
+    # ------------------------------------------------------------------ buttons
+
+    async def request_for_button(
+        self,
+        request_id: str,
+        *,
+        user_id: str,
+        channel_id: str | None,
+        message_ts: str | None,
+        shows_request: Callable[[str], bool],
+    ) -> ButtonCheck:
+        """The request a button names, if the button is really on that request's approval message.
+
+        ``shows_request(id)``: does the clicked message show that request id (a copy of its approval message)?
+        A mismatch on a known request is audited."""
+        record = await self.store.get_request(request_id) if request_id else None
+        for _ in range(BUTTON_WAITS):  # a very quick click can race the bot recording where it posted the message
+            if record is None or record.approval_ts is not None:
+                break
+            await asyncio.sleep(0.1)
+            record = await self.store.get_request(request_id)
+        if (
+            record is not None
+            and record.approval_ts is not None
+            and record.approval_ts == message_ts
+            and record.approval_channel_id == channel_id
+        ):
+            return ButtonCheck(Verdict.MATCH, record)
+        if (
+            record is not None
+            and record.approval_ts is not None
+            and record.approval_channel_id == channel_id
+            and shows_request(record.id)
+        ):
+            return ButtonCheck(Verdict.SUPERSEDED, record)
+        log.warning("a decision button did not match its request (user %s)", user_id)
+        if record is not None:
+            await self.scheduling.audit(user_id, "decision_mismatch", record, channel_id=channel_id, outcome="refused")
+        return ButtonCheck(Verdict.MISMATCH, record)
+
+    # ------------------------------------------------------------------ one actor at a time
 
     @contextlib.asynccontextmanager
     async def _exclusive(self, request_id: str, *, wait: float = 0.0) -> AsyncIterator[None]:
@@ -103,7 +138,7 @@ class Workflow:
             lock = asyncio.Lock()
             self._locks[request_id] = lock
         async with lock:
-            seconds = self.rt.settings.request_lease_seconds
+            seconds = self.settings.request_lease_seconds
             deadline = asyncio.get_running_loop().time() + wait
             while not await self._take_lease(request_id, seconds):
                 if asyncio.get_running_loop().time() >= deadline:
@@ -117,13 +152,13 @@ class Workflow:
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
                 try:
-                    await self.rt.store.drop_lease(request_id, self.owner)
+                    await self.store.drop_lease(request_id, self.owner)
                 except Exception as exc:  # the lease runs out by itself; never hide the caller's own error
                     log.warning("could not give back the lease on %s: %s", request_id, type(exc).__name__)
 
     async def _take_lease(self, request_id: str, seconds: float) -> bool:
         now = utcnow()  # real time, not the runtime's (tests move that one): leases are about processes dying
-        return await self.rt.store.take_lease(
+        return await self.store.take_lease(
             request_id, self.owner, at=now, until=now + datetime.timedelta(seconds=seconds)
         )
 
@@ -136,45 +171,6 @@ class Workflow:
             except Exception as exc:
                 log.warning("could not renew the lease on %s: %s", request_id, type(exc).__name__)
 
-    async def post(self, channel: str, message: dict[str, Any], **kwargs: Any) -> str | None:
-        """``chat.postMessage``; the ``ts`` or ``None`` (logged) when Slack refuses or is unreachable.
-
-        Retried once only after a 429 (nothing was posted); after a 5xx or a dropped connection the message may
-        have been posted, so it is not sent again here.
-        """
-        for attempt in (1, 2):
-            try:
-                response = await self.client.chat_postMessage(channel=channel, **message, **kwargs)
-            except Exception as exc:  # Slack's refusal or the network: log, never crash the caller
-                wait = _retry_wait(exc)
-                rate_limited = isinstance(exc, SlackApiError) and getattr(exc.response, "status_code", 200) == 429
-                log.warning("chat.postMessage to %s failed: %s", channel, _error_name(exc))
-                if attempt == 1 and rate_limited and wait is not None:
-                    await asyncio.sleep(wait)
-                    continue
-                return None
-            return str(response.get("ts"))
-        return None
-
-    async def update(self, channel: str, ts: str, message: dict[str, Any]) -> bool:
-        """``chat.update`` (idempotent, so retried once after a 429, a 5xx or a dropped connection)."""
-        for attempt in (1, 2):
-            try:
-                await self.client.chat_update(channel=channel, ts=ts, **message)
-            except Exception as exc:
-                wait = _retry_wait(exc)
-                log.warning("chat.update of %s/%s failed: %s", channel, ts, _error_name(exc))
-                if attempt == 1 and wait is not None:
-                    await asyncio.sleep(wait)
-                    continue
-                return False
-            return True
-        return False
-
-    async def tell_requester(self, record: ScheduleRecord, text: str) -> None:
-        """A direct message (the app's Messages tab) to the person who asked."""
-        await self.post(record.requester_id, {"text": text, "blocks": [section(text)]})
-
     async def post_approval(self, record: ScheduleRecord, *, wait: float = 0.0) -> ScheduleRecord:
         """Post the request to APPROVAL_CHANNEL and remember the message (its thread carries the updates).
 
@@ -183,7 +179,7 @@ class Workflow:
         """
         try:
             async with self._exclusive(record.id, wait=wait):
-                fresh = await self.rt.store.get_request(record.id)
+                fresh = await self.store.get_request(record.id)
                 if fresh is None or fresh.state is not RequestState.PENDING_APPROVAL or fresh.approval_ts is not None:
                     return fresh or record
                 return await self._post_approval(fresh)
@@ -191,43 +187,38 @@ class Workflow:
             return record  # another replica is posting it
 
     async def _post_approval(self, record: ScheduleRecord) -> ScheduleRecord:
-        channel = self.rt.settings.approval_channel
+        channel = self.settings.approval_channel
         if channel is None:
             log.error("request %s needs approval but APPROVAL_CHANNEL is not set", record.id)
             return record
-        ts = await self.post(channel, sb.approval_message(record, self_approval=self.rt.settings.allow_self_approval))
+        ts = await self.messenger.post_approval_request(record, channel)
         if ts is None:
             return record  # the maintenance loop tries again; the request stays pending and visible in the store
-        updated = await self.rt.store.set_approval_message(record.id, channel, ts) or record
+        updated = await self.store.set_approval_message(record.id, channel, ts) or record
         for item in updated.items:
-            await self.rt.store.set_item_thread(item.id, channel, ts)
-        await self.tell_requester(
-            updated,
-            f":raised_hand: Your {escape(record.operation_type)} request is waiting for approval in <#{channel}>. "
-            "You will hear here when someone decides.",
-        )
-        return await self.rt.store.get_request(record.id) or updated
+            await self.store.set_item_thread(item.id, channel, ts)
+        await self.messenger.tell_waiting_for_approval(updated, channel)
+        return await self.store.get_request(record.id) or updated
 
     async def show_decision(self, record: ScheduleRecord) -> None:
         """Update the request's message in place (buttons gone, who decided, what was created)."""
-        if record.approval_channel_id and record.approval_ts:
-            await self.update(record.approval_channel_id, record.approval_ts, sb.decided_message(record))
+        await self.messenger.show_decision(record)
 
     async def announce(self, record: ScheduleRecord) -> ScheduleRecord:
         """For a request that needed no approval: a message in its channel, whose thread carries the updates."""
         channel = record.notify_channel_id or record.origin_channel_id
-        ts = await self.post(channel, sb.decided_message(record)) if channel else None
+        ts = await self.messenger.announce(record, channel) if channel else None
         if ts is None or channel is None:
             return record
-        updated = await self.rt.store.set_approval_message(record.id, channel, ts) or record
+        updated = await self.store.set_approval_message(record.id, channel, ts) or record
         for item in updated.items:
-            await self.rt.store.set_item_thread(item.id, channel, ts)
+            await self.store.set_item_thread(item.id, channel, ts)
         return updated
 
     async def show_outcome(self, record: ScheduleRecord) -> None:
         """Update the request's message and tell the requester how it ended."""
         await self.show_decision(record)
-        await self.tell_requester(record, sb.requester_outcome(record))
+        await self.messenger.tell_outcome(record)
 
     async def after_decision(self, record: ScheduleRecord) -> None:
         """What follows a decision that won: create (if approved), update the message, tell the requester."""
@@ -237,7 +228,7 @@ class Workflow:
         if record.state is RequestState.APPROVED:
             try:
                 async with self._exclusive(record.id, wait=CLICK_WAIT_SECONDS):
-                    fresh = await self.rt.store.get_request(record.id)
+                    fresh = await self.store.get_request(record.id)
                     if fresh is None:
                         return
                     if fresh.state is not RequestState.APPROVED:
@@ -262,7 +253,7 @@ class Workflow:
             return  # checked again under the lease; this spares the lease's writes for the common case
         try:
             async with self._exclusive(record.id):
-                fresh = await self.rt.store.get_request(record.id)
+                fresh = await self.store.get_request(record.id)
                 if fresh is not None and fresh.state is RequestState.APPROVED:
                     await self._resume(fresh)
         except RequestBusy:
@@ -280,7 +271,7 @@ class Workflow:
     async def create(self, record: ScheduleRecord) -> ScheduleRecord:
         """Create the request's operations; an unreachable API leaves them waiting for the maintenance loop."""
         try:
-            return await self.rt.scheduling.create_operations(record.id) or record
+            return await self.scheduling.create_operations(record.id) or record
         except ControlApiError as exc:
             log.warning("creating the operations of %s: %s; will retry", record.id, exc)
-            return await self.rt.store.get_request(record.id) or record
+            return await self.store.get_request(record.id) or record

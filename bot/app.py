@@ -1,0 +1,249 @@
+"""The composition root: settings → clients → store → services → Slack deps → AsyncApp. No rules live here.
+
+``serve``, ``serve --socket``, the console and the tests all build the bot through ``build_runtime``, passing local
+stand-ins (a Web API client pointed at a test bench, a Control API client pointed at the simulator, a clock) where
+they need them, so every front end runs the same listeners and services. ``BotRuntime`` holds what one process
+runs and starts / stops it; the work itself is the services' (``bot.services``) and the listeners'
+(``bot.slack.listeners``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import __version__
+from bot.clock import Clock, utcnow
+from bot.control.client import ControlApiClient
+from bot.metrics import Metrics
+from bot.services.approvals import Approvals
+from bot.services.maintenance import Maintenance
+from bot.services.notifier import Notifier
+from bot.services.operations import OperationsService
+from bot.services.scheduling import SchedulingService
+from bot.services.watches import WatchService
+from bot.settings import Settings
+from bot.slack.app import Authorization, build_app
+from bot.slack.delivery import SlackDelivery
+from bot.slack.deps import SlackDeps
+from bot.slack.directory import SlackDirectory
+from bot.slack.messenger import SlackMessenger
+from bot.slack.web import SlackWeb
+from bot.stalls import LoopWatch
+from bot.store import Store
+from bot.tasks import Tasks
+
+log = logging.getLogger("bot.runtime")
+
+HEALTH_CACHE_SECONDS = 15.0
+HEALTH_CHECK_SECONDS = 3.0  # per dependency, checked concurrently
+
+
+@dataclass
+class BotRuntime:
+    """Everything one bot process holds, built by ``build_runtime``; ``start()`` before serving, ``stop()`` on the
+    way out."""
+
+    settings: Settings
+    control: ControlApiClient
+    store: Store
+    metrics: Metrics
+    deps: SlackDeps
+    authorization: Authorization
+    app: AsyncApp
+    maintenance: Maintenance
+    notifier: Notifier
+    ready: bool = False
+    freeze_after_start: bool = False  # ``serve`` sets it (see ``start``)
+    loop_watch: LoopWatch = field(init=False)
+    _health: tuple[float, str] | None = None
+    _loops: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.loop_watch = LoopWatch(observe=self.metrics.loop_lag.observe)
+
+    # What the tests, the console and the benchmarks reach for, by the names they have always had.
+    @property
+    def web_client(self) -> AsyncWebClient:
+        return self.deps.web.client
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    @property
+    def directory(self) -> SlackDirectory:
+        directory = self.deps.directory
+        assert isinstance(directory, SlackDirectory)
+        return directory
+
+    @property
+    def operations(self) -> OperationsService:
+        return self.deps.operations
+
+    @property
+    def scheduling(self) -> SchedulingService:
+        return self.deps.scheduling
+
+    @property
+    def approvals(self) -> Approvals:
+        return self.deps.approvals
+
+    @property
+    def tasks(self) -> Tasks:
+        return self.deps.tasks
+
+    @property
+    def _background(self) -> set[asyncio.Task[Any]]:
+        return self.deps.tasks.running
+
+    @property
+    def maintenance_interval(self) -> float:
+        return self.maintenance.interval
+
+    @maintenance_interval.setter
+    def maintenance_interval(self, seconds: float) -> None:  # tests and the console shorten it
+        self.maintenance.interval = seconds
+
+    async def maintain(self) -> None:
+        """One maintenance pass now (the console's ``tick``, tests)."""
+        await self.maintenance.run_pass()
+
+    async def start(self) -> None:
+        """Migrate the database, load what the first person must not wait for, start the background loops."""
+        from bot.when import warm_up
+
+        await self.store.connect()
+        await self.deps.web.open()
+        await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
+        await self.authorization.warm_up()
+        self.loop_watch.start()
+        self._loops.append(asyncio.ensure_future(self.maintenance.run_forever()))
+        if self.settings.notifier_enabled:
+            self.notifier.start()
+        if self.freeze_after_start:
+            # Everything loaded so far (modules, the time parser's tables, the app) lives as long as the process:
+            # out of the collector's reach, a full collection under load does not walk it again each time. Only for
+            # a process that runs one bot (``serve``): frozen objects are never collected.
+            gc.collect()
+            gc.freeze()
+        self.ready = True
+        self.metrics.ready.set(1)
+        log.info("headless-bot %s ready", __version__)
+
+    async def stop(self) -> None:
+        """Stop taking work, let background work finish briefly, close the clients and the database."""
+        self.ready = False
+        self.metrics.ready.set(0)
+        await self.notifier.stop()  # releases the notifier lock at once, so another replica takes over
+        for loop in self._loops:
+            loop.cancel()
+        if self._loops:
+            await asyncio.wait(self._loops, timeout=5)
+        await self.deps.tasks.wait(timeout=5)
+        await self.loop_watch.stop()
+        await self.control.aclose()
+        await self.deps.web.close()
+        await self.store.close()
+
+    async def control_health(self) -> str:
+        """``ok`` / ``unauthorized`` / ``unavailable``, cached briefly so health probes do not load the API."""
+        now = time.monotonic()
+        if self._health is not None and now - self._health[0] < HEALTH_CACHE_SECONDS:
+            return self._health[1]
+        try:
+            state = await asyncio.wait_for(self.control.health(), timeout=HEALTH_CHECK_SECONDS)
+        except TimeoutError:
+            state = "unavailable"
+        self._health = (now, state)
+        return state
+
+    async def health(self) -> dict[str, Any]:
+        """For ``/healthz``: both dependencies checked at once, each within ``HEALTH_CHECK_SECONDS``, so the answer
+        comes inside the Docker HEALTHCHECK's timeout (5 s) whatever they do."""
+        database_ok, control_api = await asyncio.gather(
+            self.store.ping(seconds=HEALTH_CHECK_SECONDS), self.control_health()
+        )
+        return {
+            "status": "ok",
+            "version": __version__,
+            "ready": self.ready,
+            "control_api": control_api,
+            "database": "ok" if database_ok else "unavailable",
+            "notifier": self.notifier.health(),
+        }
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    web_client: AsyncWebClient | None = None,
+    control: ControlApiClient | None = None,
+    clock: Clock = utcnow,
+    socket_mode: bool = False,
+    store: Store | None = None,
+) -> BotRuntime:
+    """Build the bot from ``settings``; pass stand-ins to replace the real Slack or Control API clients."""
+    metrics = Metrics()
+    if control is None:
+        token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
+        control = ControlApiClient(
+            settings.control_api_url,
+            token,
+            timeout=settings.control_api_timeout_seconds,
+            refresh_timeout=settings.control_api_refresh_timeout_seconds,
+            observer=metrics.observe_control,
+            max_connections=settings.control_api_max_connections,
+        )
+    if web_client is None:
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        web_client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    store = store or Store(settings.database_url, clock=clock)
+    web = SlackWeb(web_client)
+    messenger = SlackMessenger(web, self_approval=settings.allow_self_approval)
+    scheduling = SchedulingService(settings, store, control, clock=clock)
+    approvals = Approvals(settings, store, scheduling, messenger)
+    authorization = Authorization(web_client)
+    deps = SlackDeps(
+        settings=settings,
+        operations=OperationsService(
+            control,
+            clock=clock,
+            refresh_cooldown=settings.refresh_cooldown_seconds,
+            list_cache_seconds=settings.list_cache_seconds,
+        ),
+        scheduling=scheduling,
+        approvals=approvals,
+        watches=WatchService(store, clock=clock),
+        directory=SlackDirectory(web_client, default_tz=settings.default_timezone),
+        metrics=metrics,
+        tasks=Tasks(),
+        web=web,
+        messenger=messenger,
+        clock=clock,
+    )
+    delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
+    return BotRuntime(
+        settings=settings,
+        control=control,
+        store=store,
+        metrics=metrics,
+        deps=deps,
+        authorization=authorization,
+        app=build_app(deps, authorization, socket_mode=socket_mode),
+        maintenance=Maintenance(
+            store,
+            scheduling,
+            approvals,
+            interval=settings.maintenance_interval_seconds,
+            before_pass=authorization.warm_up,
+        ),
+        notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics),
+    )

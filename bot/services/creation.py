@@ -1,0 +1,179 @@
+"""Creating a request's operations exactly once, and reconciling creations whose answer was lost.
+
+Exactly once, how: before each POST the item is claimed (``waiting → creating``): the intent is on disk before the
+call that cannot be undone, and only the claimer POSTs. An item left ``creating`` (a crash, or a POST whose answer
+never came) is reconciled, never re-posted blindly: the list of operations is searched for one with the same
+serial, type and scheduled time created since the attempt; found → recorded; provably absent → the item goes back
+to ``waiting`` and is created again.
+
+``Creation`` is a part of ``SchedulingService`` (its ``_store``, ``_control``, ``_clock``, ``_settings`` and
+``audit``), kept in its own module by aggregate, as the store is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot import faultpoints
+from bot.clock import Clock
+from bot.control.client import ControlApiClient
+from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNotFound, InvalidRequest, Unauthorized
+from bot.control.models import CreateOperationRequest, Operation
+from bot.domain.ids import serial_key
+from bot.domain.requests import ItemRecord, ItemState, RequestState, ScheduleRecord
+from bot.settings import Settings
+from bot.store import Store
+
+log = logging.getLogger("bot.scheduling")
+
+
+class Creation:
+    _settings: Settings
+    _store: Store
+    _control: ControlApiClient
+    _clock: Clock
+
+    if TYPE_CHECKING:
+
+        async def audit(
+            self,
+            actor_id: str,
+            action: str,
+            record: ScheduleRecord,
+            *,
+            outcome: str,
+            channel_id: str | None = None,
+            detail: dict[str, Any] | None = None,
+        ) -> None: ...
+
+        async def audit_once(
+            self, action: str, record: ScheduleRecord, *, outcome: str, detail: dict[str, Any] | None = None
+        ) -> None: ...
+
+    async def create_operations(self, request_id: str) -> ScheduleRecord | None:
+        """Create the operation of every ``waiting`` item of an approved request, each exactly once."""
+        record = await self._store.get_request(request_id)
+        if record is None or record.state is not RequestState.APPROVED:
+            return record
+        for item in record.items:
+            if item.state is ItemState.WAITING:
+                await self._create_one(record, item)
+        return await self._settle(request_id)
+
+    async def _create_one(self, record: ScheduleRecord, item: ItemRecord) -> None:
+        claimed = await self._store.claim_item(item.id, at=self._clock())
+        if claimed is None:
+            return  # someone else (a double click, another replica) holds it
+        if record.scheduled_time <= self._clock():
+            # Approved in time, but its creation was held up (the Control API down, a restart) until the time went
+            # by: an operation in the past is never created. The decision-time check (MIN_LEAD_SECONDS) covers
+            # clicks; this covers resumption.
+            error = "its scheduled time passed before the bot could create it; nothing was sent (schedule it again)"
+            await self._fail(record, item, error, audited="scheduled_time_passed")
+            return
+        request = CreateOperationRequest(
+            device_serial=item.device_serial,
+            operation_type=record.operation_type,
+            scheduled_time=record.scheduled_time,
+            parameters=record.parameters,
+        )
+        await faultpoints.reached(faultpoints.BEFORE_POST)
+        try:
+            operation = await self._control.create_operation(request)
+        except ControlApiUnavailable as exc:
+            if getattr(exc, "outcome_unknown", False):
+                # The POST may have landed: leave the intent for reconciliation, never re-send blindly.
+                log.warning("create for item %s: outcome unknown (%s); will reconcile", item.id, exc.reason)
+                return
+            await self._store.release_item(item.id, at=self._clock())
+            await self.audit_once("create", record, outcome="api_unavailable", detail={"serial": item.device_serial})
+            raise
+        except Unauthorized:
+            # The token is wrong (401/403): nothing was created and the request is not at fault. Keep the approved
+            # item waiting, so it is created once an admin fixes CONTROL_API_TOKEN, instead of failing it for good.
+            await self._store.release_item(item.id, at=self._clock())
+            await self.audit_once("create", record, outcome="api_unauthorized", detail={"serial": item.device_serial})
+            raise
+        except ControlApiError as exc:  # refused for good (DeviceNotFound, InvalidRequest, …): the item fails
+            await self._fail(record, item, _error_text(exc))
+            return
+        await faultpoints.reached(faultpoints.AFTER_POST)
+        await self._store.complete_item(
+            item.id, operation_id=operation.id, at=self._clock(), created_status=operation.status
+        )
+        await self.audit(
+            "bot", "create", record, outcome="created",
+            detail={"serial": item.device_serial, "operation_id": operation.id},
+        )  # fmt: skip
+
+    async def _fail(self, record: ScheduleRecord, item: ItemRecord, error: str, *, audited: str | None = None) -> None:
+        """The item will never be created: recorded with ``error`` (shown to people), audited with its serial."""
+        await self._store.fail_item(item.id, error=error, at=self._clock())
+        await self.audit(
+            "bot", "create", record, outcome="failed", detail={"serial": item.device_serial, "error": audited or error}
+        )
+
+    async def _settle(self, request_id: str) -> ScheduleRecord | None:
+        done = await self._store.complete_request_if_settled(request_id, at=self._clock())
+        return done or await self._store.get_request(request_id)
+
+    async def reconcile(self, *, older_than: timedelta | None = None) -> list[str]:
+        """Resolve items left ``creating``: find their operation in the API, or release them to be created.
+
+        Returns the ids of requests that changed. Raises ``ControlApiError`` if the API cannot be listed (the
+        items stay as they are, to be reconciled on the next call).
+        """
+        now = self._clock()
+        if older_than is None:
+            # Longer than any POST can take, so an item another replica is creating right now is left alone.
+            older_than = timedelta(seconds=self._settings.reconcile_after_seconds)
+        stuck = [
+            item
+            for item in await self._store.items_in_state(ItemState.CREATING)
+            if item.attempted_at is None or now - item.attempted_at >= older_than
+        ]
+        if not stuck:
+            return []
+        operations = await self._control.list_operations()
+        changed: list[str] = []
+        for item in stuck:
+            record = await self._store.get_request(item.request_id)
+            if record is None:
+                continue
+            match = find_match(operations, record, item)
+            if match is not None:
+                await self._store.complete_item(item.id, operation_id=match.id, at=self._clock())
+                await self.audit(
+                    "bot", "reconcile", record, outcome="found", detail={"serial": item.device_serial,
+                    "operation_id": match.id},
+                )  # fmt: skip
+            else:
+                await self._store.release_item(item.id, at=self._clock())
+                await self.audit("bot", "reconcile", record, outcome="not_found", detail={"serial": item.device_serial})
+            changed.append(record.id)
+        return list(dict.fromkeys(changed))
+
+
+def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: ItemRecord) -> Operation | None:
+    """The operation a lost POST created: same serial, type and scheduled time, created around the attempt."""
+    not_before = (item.attempted_at or record.created_at) - timedelta(minutes=5)
+    for op in operations:
+        if (
+            serial_key(op.device_serial) == serial_key(item.device_serial)  # as parse_serials compares
+            and op.operation_type == record.operation_type
+            and abs((op.scheduled_time - record.scheduled_time).total_seconds()) < 1
+            and (op.created_at is None or op.created_at >= not_before)
+        ):
+            return op
+    return None
+
+
+def _error_text(exc: ControlApiError) -> str:
+    if isinstance(exc, DeviceNotFound):
+        return f"device serial {exc.device_serial} is not in the inventory"
+    if isinstance(exc, InvalidRequest):
+        return f"the Control API refused it: {exc.detail}"
+    return str(exc)

@@ -1,0 +1,244 @@
+"""Buttons and inputs: More, Refresh, the form's "When" as it is typed, Confirm / Cancel, Approve / Reject.
+
+Each acks first and spawns the rest. The rules behind a click (is it this request's button, who may decide, did
+another decision win) are the services'; the words are ``bot.slack.wording``'s.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, field_validator
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.ids import SERIAL, STATUS_WORD, TXN_ID
+from bot.domain.requests import Decision, RequestState, ScheduleRecord
+from bot.services.approvals import Verdict
+from bot.services.operations import ListCursor
+from bot.slack.blocks import operations as blocks
+from bot.slack.blocks import scheduling as sb
+from bot.slack.blocks.common import text_message
+from bot.slack.commands import ListRequest
+from bot.slack.deps import SlackDeps
+from bot.slack.listeners.commands import run_list, run_refresh
+from bot.slack.listeners.followup import follow_up, reject
+from bot.slack.modal import live_preview
+from bot.slack.payloads import channel_of, message_shows, message_ts_of, request_id_of, user_id_of
+from bot.slack.respond import CLICK, Respond, guarded, safe_respond
+from bot.slack.wording import refusal_text
+
+log = logging.getLogger("bot.slack.schedule")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(blocks.ACTION_LIST_MORE)(handle_list_more)
+    app.action(blocks.ACTION_REFRESH)(handle_refresh)
+    app.action(sb.ACTION_WHEN)(handle_when_typed)
+    app.action(sb.ACTION_CONFIRM)(handle_confirm)
+    app.action(sb.ACTION_CANCEL)(handle_cancel)
+    app.action(sb.ACTION_APPROVE)(handle_approve)
+    app.action(sb.ACTION_REJECT)(handle_reject)
+
+
+# ---------------------------------------------------------------------------------------------- lookups
+
+
+class ListPage(BaseModel):
+    """The More button's value: which list, and where the next page starts (only what ``/headless list`` accepts).
+
+    ``after`` is where the next page starts: after the last operation shown. Buttons posted before cursors existed
+    carry only ``offset``, which is still honoured.
+    """
+
+    serial: str | None = None
+    status: str | None = None
+    offset: int = 0
+    after: ListCursor | None = None
+
+    @field_validator("serial")
+    @classmethod
+    def _a_serial(cls, value: str | None) -> str | None:
+        if value is not None and not SERIAL.match(value):
+            raise ValueError("not a device serial")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _a_status(cls, value: str | None) -> str | None:
+        if value is not None and not STATUS_WORD.match(value):
+            raise ValueError("not a status")
+        return value
+
+    @field_validator("offset")
+    @classmethod
+    def _bounded(cls, value: int) -> int:
+        if not 0 <= value <= 100_000:
+            raise ValueError("offset out of range")
+        return value
+
+
+async def handle_list_more(ack: AsyncAck, action: dict[str, Any], respond: Respond, deps: SlackDeps) -> None:
+    await ack()
+    try:
+        page = ListPage.model_validate_json(str(action.get("value") or ""))
+    except ValidationError:  # answered after the ack: the listener must return at once
+        deps.tasks.spawn(safe_respond(
+            respond, text_message(":warning: That list is out of date; run `/headless list` again."),
+            replace_original=False,
+        ))  # fmt: skip
+        return
+    request = ListRequest(serial=page.serial, status=page.status, offset=page.offset)
+    deps.tasks.spawn(run_list(deps, respond, request, replace=True, after=page.after))
+
+
+async def handle_refresh(ack: AsyncAck, action: dict[str, Any], respond: Respond, deps: SlackDeps) -> None:
+    await ack()
+    operation_id = str(action.get("value") or "")
+    if not TXN_ID.match(operation_id):
+        deps.tasks.spawn(safe_respond(
+            respond, text_message(":warning: That button is broken; use `/headless refresh TXN_ID`."),
+            replace_original=False,
+        ))  # fmt: skip
+        return
+    deps.tasks.spawn(run_refresh(deps, respond, operation_id, replace=False))
+
+
+async def handle_when_typed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    await ack()
+    deps.tasks.spawn(live_preview(deps, client, body, user_id_of(body)))
+
+
+# ---------------------------------------------------------------------------------------------- decisions
+
+
+async def handle_confirm(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: SlackDeps
+) -> None:
+    await ack()
+    work = confirm_or_cancel(deps, body, action, respond, confirm=True)
+    deps.tasks.spawn(guarded(deps, respond, work, CLICK))
+
+
+async def handle_cancel(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: SlackDeps
+) -> None:
+    await ack()
+    work = confirm_or_cancel(deps, body, action, respond, confirm=False)
+    deps.tasks.spawn(guarded(deps, respond, work, CLICK))
+
+
+async def confirm_or_cancel(
+    deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], respond: Respond, *, confirm: bool
+) -> None:
+    scheduling = deps.scheduling
+    decide = scheduling.confirm if confirm else scheduling.cancel
+    decision = await decide(request_id_of(action), user_id_of(body))
+    if decision.expired:  # the Confirm came too late: the preview says so in place (its reader is the requester)
+        await safe_respond(respond, text_message(f":alarm_clock: {refusal_text(decision)}"), replace_original=True,
+                           response_type=None)  # fmt: skip
+        return
+    if not decision.won or decision.record is None:
+        await _refused(respond, decision)
+        return
+    record = decision.record
+    if record.state is RequestState.CANCELLED:
+        shown: dict[str, Any] = {"text": ":no_entry_sign: Cancelled. Nothing was scheduled."}
+    elif record.state is RequestState.PENDING_APPROVAL:
+        shown = text_message(f":outbox_tray: Sent for approval in <#{deps.settings.approval_channel}>. "
+                             "You will get a message when someone decides.")  # fmt: skip
+    else:
+        shown = text_message(":rocket: Confirmed. Creating the operation now…")
+    await safe_respond(respond, shown, replace_original=True, response_type=None)
+    if record.state is not RequestState.CANCELLED:
+        await follow_up(deps, record)
+
+
+async def _refused(respond: Respond, decision: Decision) -> None:
+    await safe_respond(respond, {"text": f":information_source: {refusal_text(decision)}"}, replace_original=False)
+
+
+async def handle_approve(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: SlackDeps
+) -> None:
+    await ack()
+    deps.tasks.spawn(guarded(deps, respond, approve(deps, body, action, respond), CLICK))
+
+
+async def approve(deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    user_id = user_id_of(body)
+    record = await checked_request(deps, body, action, respond)
+    if record is None:
+        return
+    is_approver = await deps.directory.is_approver(user_id, deps.settings.approvers)
+    decision = await deps.scheduling.decide(
+        record.id, user_id, approve=True, is_approver=is_approver, channel_id=channel_of(body)
+    )
+    if decision.expired and decision.record is not None:
+        # Too late to approve: the approver reads why, the message and the requester hear of it at once.
+        await safe_respond(respond, {"text": f":alarm_clock: {refusal_text(decision)}"}, replace_original=False)
+        await follow_up(deps, decision.record)
+        return
+    if not decision.won or decision.record is None:
+        await _refused(respond, decision)
+        return
+    await follow_up(deps, decision.record)
+
+
+async def checked_request(
+    deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], respond: Respond
+) -> ScheduleRecord | None:
+    """The request a button names, if the button is really on that request's approval message; else the clicker
+    reads why (a superseded copy is retired in place)."""
+    check = await deps.approvals.request_for_button(
+        request_id_of(action),
+        user_id=user_id_of(body),
+        channel_id=channel_of(body),
+        message_ts=message_ts_of(body),
+        shows_request=lambda request_id: message_shows(body, request_id),
+    )
+    if check.verdict is Verdict.MATCH:
+        return check.record
+    if check.verdict is Verdict.SUPERSEDED:
+        text = ":recycle: This copy of the request was replaced by a newer message in this channel; decide there."
+        await safe_respond(respond, {"text": text}, replace_original=True, response_type=None)
+        return None
+    text = ":warning: That button does not belong to this request. Use the buttons on the request itself."
+    await safe_respond(respond, {"text": text}, replace_original=False)
+    return None
+
+
+async def handle_reject(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: AsyncWebClient,
+    deps: SlackDeps,
+) -> None:
+    await ack()
+    deps.tasks.spawn(guarded(deps, respond, open_reject(deps, body, action, respond, client), CLICK))
+
+
+async def open_reject(
+    deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: AsyncWebClient
+) -> None:
+    """Reject asks for a reason in a modal; nothing is decided until it is submitted
+    (``views.handle_reject_submit``)."""
+    user_id = user_id_of(body)
+    record = await checked_request(deps, body, action, respond)
+    if record is None:
+        return
+    is_approver = await deps.directory.is_approver(user_id, deps.settings.approvers)
+    refused = await deps.scheduling.check_reject(record, user_id, is_approver=is_approver, channel_id=channel_of(body))
+    if refused is not None:
+        await _refused(respond, refused)
+        return
+    view = sb.reject_modal(record.id, record.approval_channel_id, record.approval_ts)
+    try:
+        await client.views_open(trigger_id=str(body.get("trigger_id")), view=view)
+    except Exception as exc:  # expired trigger: reject without a reason rather than lose the click
+        log.warning("views.open for a reason failed (%s); rejecting without one", type(exc).__name__)
+        await reject(deps, record.id, user_id, None, channel_of(body))
