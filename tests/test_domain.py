@@ -3,7 +3,6 @@ repositories composing one ``Store`` without shadowing each other, and payloads 
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -122,38 +121,6 @@ def test_every_identifier_rule_is_written_once() -> None:
     assert copies == [], "use bot.domain.ids instead of a copy of its rule"
     text = (BOT / "domain" / "ids.py").read_text()
     assert [piece for piece in RULE_PIECES if piece not in text] == [], "the pieces above must be the rules'"
-
-
-def _imports(path: Path) -> set[str]:
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
-
-
-def test_the_domain_imports_nothing_of_the_bot_nor_of_io() -> None:
-    allowed_bot = ("bot.domain",)
-    io = ("sqlalchemy", "slack_sdk", "slack_bolt", "httpx", "asyncpg", "aiosqlite", "alembic", "dateparser")
-    wrong = {
-        f"{path.name}: {module}"
-        for path in (BOT / "domain").glob("*.py")
-        for module in _imports(path)
-        if (module.split(".")[0] == "bot" and not module.startswith(allowed_bot)) or module.split(".")[0] in io
-    }
-    assert wrong == set()
-
-
-def test_the_store_knows_no_slack_nor_services() -> None:
-    wrong = {
-        f"{path.relative_to(BOT)}: {module}"
-        for path in (BOT / "store").rglob("*.py")
-        for module in _imports(path)
-        if module.startswith(("bot.slack", "bot.services", "bot.settings", "slack_sdk", "slack_bolt", "bot.control"))
-    }
-    assert wrong == set()
 
 
 def test_the_store_is_its_repositories_and_none_shadows_another() -> None:

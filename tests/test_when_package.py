@@ -1,7 +1,8 @@
 """bot.when is a package of small modules: its old import paths keep working, its layers import one way.
 
 ``from bot.when import X`` resolves lazily (PEP 562), so what a caller imports decides what is loaded; these tests
-hold the re-exports, the order of the layers inside the package, and the size limits of its modules.
+hold the re-exports. The order of the layers inside the package and the size limits are held with the rest of the
+house, in ``tests/unit/test_architecture.py`` (import-linter's ``when-inside`` contract).
 """
 
 from __future__ import annotations
@@ -17,32 +18,8 @@ import bot.when
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "bot" / "when"
 
-# Each module may import only modules of a lower rank (no cycles, one direction: zones ← … ← parse).
-RANKS: dict[str, int] = {
-    "errors": 0,
-    "vocabulary": 0,
-    "zones": 1,
-    "reading": 1,
-    "format": 2,
-    "grammar": 2,
-    "windows": 3,
-    "extract": 3,
-    "resolve": 4,
-    "preview": 4,
-    "fallback": 5,
-    "parse": 6,
-}
 
-
-def _imports(path: Path) -> list[str]:
-    """Every module ``path`` imports, at any depth (including imports inside functions)."""
-    names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
-    return names
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
 
 
 def _names_imported_from_bot_when() -> set[str]:
@@ -54,23 +31,6 @@ def _names_imported_from_bot_when() -> set[str]:
                 if isinstance(node, ast.ImportFrom) and node.module == "bot.when":
                     names.update(alias.name for alias in node.names)
     return names
-
-
-def test_every_module_has_a_rank() -> None:
-    assert {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"} == set(RANKS)
-
-
-@pytest.mark.parametrize("module", sorted(RANKS))
-def test_layers_import_one_way_and_nothing_of_the_bot_outside(module: str) -> None:
-    wrong = []
-    for name in _imports(PACKAGE / f"{module}.py"):
-        if name.startswith("bot.when."):
-            other = name.removeprefix("bot.when.")
-            if RANKS.get(other, 99) >= RANKS[module]:
-                wrong.append(f"{name} (rank {RANKS.get(other)} is not below {RANKS[module]})")
-        elif name == "bot" or name.startswith("bot.") or name in ("slack_sdk", "slack_bolt"):
-            wrong.append(f"{name} (bot.when is the bottom layer)")
-    assert not wrong, f"bot/when/{module}.py imports {wrong}"
 
 
 def test_the_package_init_imports_nothing_eagerly() -> None:
@@ -101,7 +61,7 @@ def test_a_re_exported_name_is_the_object_of_its_module(name: str) -> None:
     value = getattr(bot.when, name)
     defined_in = [
         module
-        for module in RANKS
+        for module in MODULES
         if name in vars(importlib.import_module(f"bot.when.{module}"))
         and vars(importlib.import_module(f"bot.when.{module}"))[name] is value
     ]
@@ -114,17 +74,3 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         bot.when.parse_whenever  # noqa: B018
     with pytest.raises(ImportError):
         exec("from bot.when import parse_whenever", {})  # noqa: S102
-
-
-@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
-def test_modules_and_functions_stay_small(path: Path) -> None:
-    source = path.read_text()
-    assert source.count("\n") <= 500, f"{path.name} has {source.count(chr(10))} lines (at most 500)"
-    long = [
-        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.end_lineno is not None
-        and node.end_lineno - node.lineno + 1 > 100
-    ]
-    assert not long, f"{path.name}: functions over 100 lines: {long}"

@@ -3,10 +3,27 @@ submission sent as Slack sends it, and its inline errors sending you back to tho
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .session import ConsoleSession
+from bot.slackkit import SlackRequest
+
+from .render import Renderer
+from .slack import ConsoleSlack
+
+
+class ConsoleSession(Protocol):
+    """What a form needs of the session that shows it (``session.ConsoleSession`` is one; a protocol, so the two
+    modules do not import each other)."""
+
+    slack: ConsoleSlack
+    renderer: Renderer
+    user: str
+
+    async def read(self, prompt: str) -> str | None: ...
+
+    async def dispatch(self, request: SlackRequest) -> dict[str, Any] | None: ...
+
+    async def settle(self, quiet: float = 0.4, limit: float = 15.0) -> None: ...
 
 
 async def fill_form(session: ConsoleSession, view_id: str) -> None:
