@@ -6,8 +6,8 @@ never came) is reconciled, never re-posted blindly: the list of operations is se
 serial, type and scheduled time created since the attempt; found → recorded; provably absent → the item goes back
 to ``waiting`` and is created again.
 
-``Creation`` is a part of ``SchedulingService`` (its ``_store``, ``_control``, ``_clock``, ``_settings`` and
-``audit``), kept in its own module by aggregate, as the store is.
+``Creation`` is a part of ``SchedulingService`` (its ``_store``, ``_control``, ``_clock``, ``_settings``; the
+audit lines come from ``RequestAudit``), kept in its own module by aggregate, as the store is.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
 from bot import faultpoints
 from bot.clock import Clock
@@ -24,34 +23,18 @@ from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNot
 from bot.control.models import CreateOperationRequest, Operation
 from bot.domain.ids import serial_key
 from bot.domain.requests import ItemRecord, ItemState, RequestState, ScheduleRecord
+from bot.services.request_audit import RequestAudit
 from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger("bot.scheduling")
 
 
-class Creation:
+class Creation(RequestAudit):
     _settings: Settings
     _store: Store
     _control: ControlApiClient
     _clock: Clock
-
-    if TYPE_CHECKING:
-
-        async def audit(
-            self,
-            actor_id: str,
-            action: str,
-            record: ScheduleRecord,
-            *,
-            outcome: str,
-            channel_id: str | None = None,
-            detail: dict[str, Any] | None = None,
-        ) -> None: ...
-
-        async def audit_once(
-            self, action: str, record: ScheduleRecord, *, outcome: str, detail: dict[str, Any] | None = None
-        ) -> None: ...
 
     async def create_operations(self, request_id: str) -> ScheduleRecord | None:
         """Create the operation of every ``waiting`` item of an approved request, each exactly once."""
