@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from bot.store import Store, parse_database_url, with_schema
 
 # -----------------------------------------------------------------------------------------------------------
-# Databases (owned by bot/store; used by tests/test_store.py and by any test that needs a Store)
+# Databases (owned by bot/store; used by tests/store/test_store.py and by any test that needs a Store)
 #
 #   database_url — parametrized ``sqlite`` / ``postgres``: a URL for ``Store(database_url)``. On PostgreSQL it
 #                  carries ``?schema=t_xxxxxxxx``, a fresh schema for this test (dropped afterwards), so every

@@ -10,7 +10,6 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +17,9 @@ import yaml
 
 from bot.simulator import DOCUMENTED_SERIAL
 from tests.support.harness import APPROVER, Harness, bot_harness
+from tests.support.paths import ROOT
 from tests.support.slack_text import texts
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT.parent / "shared" / "reference" / "slack" / "manifest.schema.1.0.0.json"
 
 
@@ -179,7 +178,7 @@ def test_newest_first_holds_for_operations_scheduled_and_created_together(h: Har
 def test_list_right_after_the_bot_created_shows_the_operation() -> None:
     """Lists are shared for ``LIST_CACHE_SECONDS``; an operation the bot itself creates drops the shared answer, so
     the next ``/headless list`` shows it (issue #12, item 6)."""
-    from tests.test_scheduling import click_decision, ops_for, schedule_and_confirm, wait_until
+    from tests.integration.test_scheduling import click_decision, ops_for, schedule_and_confirm, wait_until
 
     with bot_harness(list_cache_seconds=60) as harness:
         serial = sorted(harness.sim_state.devices)[3]

@@ -19,10 +19,18 @@ from sqlalchemy.engine import make_url
 
 from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
+from tests.integration.test_faults import LEAKS, everything_sent, no_leak
+from tests.integration.test_scheduling import (
+    buttons,
+    click_decision,
+    db,
+    ops_for,
+    schedule_and_confirm,
+    texts,
+    wait_until,
+)
 from tests.support.harness import APPROVER, Harness, bot_harness
 from tests.support.tcp_proxy import TcpProxy
-from tests.test_faults import LEAKS, everything_sent, no_leak
-from tests.test_scheduling import buttons, click_decision, db, ops_for, schedule_and_confirm, texts, wait_until
 
 
 @pytest.fixture

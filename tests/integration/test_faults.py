@@ -21,8 +21,8 @@ from bot.domain.requests import ItemState, RequestState
 from bot.simulator import DOCUMENTED_SERIAL, create_app
 from bot.slackkit import RESPONSE_URL
 from bot.slackkit.servers import ThreadedServer
+from tests.integration.test_scheduling import approval_posts, buttons, db, ops_for, texts, wait_until
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
-from tests.test_scheduling import approval_posts, buttons, db, ops_for, texts, wait_until
 
 ACK_DEADLINE = 3.0  # Slack's
 ACK_BUDGET = 2.0  # what we allow ourselves, so the 3 s hold on a loaded CI machine too

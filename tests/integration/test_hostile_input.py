@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.slackkit import SlackRequest
+from tests.integration.test_scheduling import buttons, db, texts, wait_until
 from tests.support.harness import (
     APPROVAL_CHANNEL,
     APPROVER,
@@ -36,7 +37,6 @@ from tests.support.harness import (
     Harness,
     bot_harness,
 )
-from tests.test_scheduling import buttons, db, texts, wait_until
 
 ACK_DEADLINE = 3.0
 PROPERTY = settings(
@@ -712,7 +712,7 @@ def test_a_broken_reason_form_is_answered(h: Harness, metadata: str) -> None:
 
 
 def test_edited_button_values_cannot_act_on_another_request(h: Harness, victim: dict[str, str]) -> None:
-    """Approve (in tests/test_scheduling.py) and here: Reject, another channel, Confirm and Cancel of someone else's."""
+    """Approve (in test_scheduling.py) and here: Reject, another channel, Confirm and Cancel of someone else's."""
     mine, my_ts = pending_request(h, user_id="W0MINE", when="tomorrow at 6am")
     # Reject on my request's message, with the value edited to the victim's id.
     click, _ = _click(h, "approval_reject", victim["request_id"], APPROVER, my_ts)

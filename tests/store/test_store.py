@@ -27,8 +27,8 @@ from bot.store import (
 from bot.store.engine import advisory_lock_key
 from bot.store.migrate import current_revision, head_revision
 from bot.store.tables import Base
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2030, 1, 6, 12, 0, tzinfo=UTC)
 CONCURRENCY = 20
 
