@@ -19,17 +19,10 @@ from sqlalchemy.engine import make_url
 
 from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
-from tests.integration.test_faults import LEAKS, everything_sent, no_leak
-from tests.integration.test_scheduling import (
-    buttons,
-    click_decision,
-    db,
-    ops_for,
-    schedule_and_confirm,
-    texts,
-    wait_until,
-)
+from tests.support.flows import buttons, click_decision, db, ops_for, schedule_and_confirm, wait_until
 from tests.support.harness import APPROVER, Harness, bot_harness
+from tests.support.leaks import LEAKS, everything_sent, no_leak
+from tests.support.slack_text import texts
 from tests.support.tcp_proxy import TcpProxy
 
 

@@ -25,7 +25,7 @@ from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
-from tests.integration.test_scheduling import (
+from tests.support.flows import (
     approval_post,
     approval_posts,
     buttons,

@@ -21,12 +21,13 @@ from bot.domain.requests import ItemState, RequestState
 from bot.simulator import DOCUMENTED_SERIAL, create_app
 from bot.slackkit import RESPONSE_URL
 from bot.slackkit.servers import ThreadedServer
-from tests.integration.test_scheduling import approval_posts, buttons, db, ops_for, texts, wait_until
+from tests.support.flows import approval_posts, buttons, db, ops_for, wait_until
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
+from tests.support.leaks import everything_sent, no_leak
+from tests.support.slack_text import texts
 
 ACK_DEADLINE = 3.0  # Slack's
 ACK_BUDGET = 2.0  # what we allow ourselves, so the 3 s hold on a loaded CI machine too
-LEAKS = ("Traceback", "Exception", "Error:", "httpx", "ReadTimeout", "ConnectError", "RemoteProtocolError")
 
 
 @pytest.fixture(scope="module")
@@ -100,18 +101,6 @@ def timed_command(h: Harness, text: str, **kwargs: Any) -> tuple[Any, Any, float
     assert response.status_code == 200, response.text
     assert ack < ACK_BUDGET, f"the ack took {ack:.2f} s (Slack gives up at {ACK_DEADLINE} s)"
     return response, request, ack
-
-
-def no_leak(text: str) -> None:
-    for word in LEAKS:
-        assert word not in text, f"{word!r} reached the person: {text}"
-
-
-def everything_sent(h: Harness) -> str:
-    """Every message body the bot sent to Slack (Web API calls and response_url posts), as one string."""
-    parts = [json.dumps(c.body, ensure_ascii=False) for c in h.bench.calls]
-    parts += [json.dumps(r.body, ensure_ascii=False) for r in h.bench.responses]
-    return "\n".join(parts)
 
 
 def assert_alive(h: Harness) -> None:

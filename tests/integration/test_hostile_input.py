@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.slackkit import SlackRequest
-from tests.integration.test_scheduling import buttons, db, texts, wait_until
+from tests.support.flows import buttons, db, wait_until
 from tests.support.harness import (
     APPROVAL_CHANNEL,
     APPROVER,
@@ -37,6 +37,7 @@ from tests.support.harness import (
     Harness,
     bot_harness,
 )
+from tests.support.slack_text import texts
 
 ACK_DEADLINE = 3.0
 PROPERTY = settings(

@@ -16,17 +16,9 @@ from bot.control.models import Operation
 from bot.services.scheduling import find_match
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
-from tests.integration.test_scheduling import (
-    approval_post,
-    buttons,
-    click_decision,
-    form_view,
-    modal_values,
-    ops_for,
-    wait_until,
-)
-from tests.store.test_store import T0, new_request
+from tests.support.flows import approval_post, buttons, click_decision, form_view, modal_values, ops_for, wait_until
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness, bot_harness
+from tests.support.records import T0, new_request
 from tests.support.slack_text import texts
 
 

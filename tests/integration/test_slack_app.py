@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from bot.simulator import DOCUMENTED_SERIAL
+from tests.support.flows import click_decision, ops_for, schedule_and_confirm, wait_until
 from tests.support.harness import APPROVER, Harness, bot_harness
 from tests.support.paths import ROOT
 from tests.support.slack_text import texts
@@ -178,8 +179,6 @@ def test_newest_first_holds_for_operations_scheduled_and_created_together(h: Har
 def test_list_right_after_the_bot_created_shows_the_operation() -> None:
     """Lists are shared for ``LIST_CACHE_SECONDS``; an operation the bot itself creates drops the shared answer, so
     the next ``/headless list`` shows it (issue #12, item 6)."""
-    from tests.integration.test_scheduling import click_decision, ops_for, schedule_and_confirm, wait_until
-
     with bot_harness(list_cache_seconds=60) as harness:
         serial = sorted(harness.sim_state.devices)[3]
         _, request = harness.command(f"list {serial}")
