@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from bot.simulator import DOCUMENTED_SERIAL
+from tests.support.acks import ACK_BUDGET
 from tests.support.flows import click_decision, ops_for, schedule_and_confirm, wait_until
 from tests.support.harness import APPROVER, Harness, bot_harness
 from tests.support.paths import ROOT
@@ -261,7 +262,7 @@ def test_api_slow_gets_progress_then_clear_error(h: Harness) -> None:
     response, request = h.command("status txn_10000")
     ack_seconds = time.time() - started
     assert response.status_code == 200
-    assert ack_seconds < 1.5, f"ack took {ack_seconds:.2f} s"
+    assert ack_seconds < ACK_BUDGET, f"ack took {ack_seconds:.2f} s"
     progress, final = h.responses(request, count=2, timeout=15)
     assert progress.at - started < 3.5
     assert "Still waiting for the Control API" in texts(progress.body)
