@@ -12,10 +12,11 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.store import Store, parse_database_url, with_schema
+from bot.store import Store, with_schema
+from tests.support.databases import asyncpg_dsn
 
 # -----------------------------------------------------------------------------------------------------------
-# Databases (owned by bot/store; used by tests/test_store.py and by any test that needs a Store)
+# Databases (owned by bot/store; used by tests/store/test_store.py and by any test that needs a Store)
 #
 #   database_url — parametrized ``sqlite`` / ``postgres``: a URL for ``Store(database_url)``. On PostgreSQL it
 #                  carries ``?schema=t_xxxxxxxx``, a fresh schema for this test (dropped afterwards), so every
@@ -37,15 +38,11 @@ def postgres_server_url() -> str:
     return os.environ.get("TEST_POSTGRES_URL") or DEFAULT_TEST_POSTGRES_URL
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return parse_database_url(url).url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def _check_postgres(url: str) -> str | None:
     """``None`` if PostgreSQL answers at ``url``, else the reason (checked once per test run)."""
     if url not in _postgres_problem:
         try:
-            connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+            connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
         except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
             _postgres_problem[url] = f"{type(exc).__name__}: {exc}"
         else:
@@ -71,7 +68,7 @@ async def require_postgres() -> str:
 async def isolated_postgres_schema(url: str) -> AsyncIterator[str]:
     """A fresh schema on ``url`` for the duration of the block; yields ``url?schema=<it>``."""
     schema = f"t_{uuid4().hex[:8]}"
-    connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+    connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
     try:
         await connection.execute(f'CREATE SCHEMA "{schema}"')
         yield with_schema(url, schema)

@@ -20,7 +20,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import ROOT
+
 BOT = ROOT / "bot"
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 100

@@ -30,8 +30,9 @@ from bot.domain.requests import RequestState
 from bot.logs import MASK, RedactSecrets, setup_logging
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL
+from tests.support.flows import buttons, click_decision, db, schedule_and_confirm, wait_until
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness, bot_harness
-from tests.test_scheduling import buttons, click_decision, db, schedule_and_confirm, texts, wait_until
+from tests.support.slack_text import texts
 
 BOT_TOKEN = "xoxb-SECRETBOT-1234567890-abcdefABCDEF"  # fake, recognisable
 APP_TOKEN = "xapp-SECRETAPP-1-A111-9876543210-fedcba"

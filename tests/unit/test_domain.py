@@ -4,7 +4,6 @@ repositories composing one ``Store`` without shadowing each other, and payloads 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,8 +31,9 @@ from bot.store.database import Database
 from bot.store.outbox import OutboxRepo
 from bot.store.requests import RequestsRepo
 from bot.store.watches import WatchesRepo
+from tests.support.paths import ROOT
 
-BOT = Path(__file__).resolve().parent.parent / "bot"
+BOT = ROOT / "bot"
 
 PATTERNS: dict[str, tuple[re.Pattern[str], list[str], list[str]]] = {
     "user": (USER_ID, ["U0123ABCD", "W0123ABCD", "U" + "A" * 63], ["u0123abcd", "S0123ABCD", "U1", "U" + "A" * 64]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from bot.domain.requests import NewScheduleRequest
 from bot.store import (
     NotFound,
     StateConflict,
@@ -27,27 +26,10 @@ from bot.store import (
 from bot.store.engine import advisory_lock_key
 from bot.store.migrate import current_revision, head_revision
 from bot.store.tables import Base
+from tests.support.paths import ROOT
+from tests.support.records import T0, new_request
 
-ROOT = Path(__file__).resolve().parent.parent
-T0 = datetime(2030, 1, 6, 12, 0, tzinfo=UTC)
 CONCURRENCY = 20
-
-
-def new_request(**overrides: object) -> NewScheduleRequest:
-    fields: dict[str, object] = {
-        "requester_id": "UREQ",
-        "team_id": "T1",
-        "origin_channel_id": "CORIGIN",
-        "device_serials": ["SN-1", "SN-2"],
-        "operation_type": "firmware_update",
-        "scheduled_time": T0 + timedelta(hours=2),
-        "parameters": {"firmware": "1.2.3", "nested": {"a": [1, 2]}},
-        "requester_tz": "America/Costa_Rica",
-        "approval_required": True,
-        "state": "pending_approval",
-    }
-    fields.update(overrides)
-    return NewScheduleRequest.model_validate(fields)
 
 
 def assert_utc(value: datetime | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Settings, SettingsError, load_settings
+from tests.support.paths import ROOT
 
 ALL_VARS = [
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "CONTROL_API_URL",
@@ -177,9 +178,7 @@ def test_loading_settings_does_not_load_the_time_parser(tmp_path) -> None:
     import json
     import subprocess
     import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
     code = (
         "import json, sys\n"
         "import bot.settings\n"
@@ -188,7 +187,7 @@ def test_loading_settings_does_not_load_the_time_parser(tmp_path) -> None:
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('bot.when', 'dateparser')))))\n"
     )
     env = {"PATH": "/usr/bin:/bin", "MAINTENANCE_WINDOWS": "Sat,Sun 02:00-06:00 America/Costa_Rica"}
-    env["PYTHONPATH"] = str(root)
+    env["PYTHONPATH"] = str(ROOT)
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
     )

@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from bot.domain.requests import RequestState
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.slackkit import SlackRequest
+from tests.support.acks import ACK_BUDGET
+from tests.support.flows import buttons, db, wait_until
 from tests.support.harness import (
     APPROVAL_CHANNEL,
     APPROVER,
@@ -36,9 +38,8 @@ from tests.support.harness import (
     Harness,
     bot_harness,
 )
-from tests.test_scheduling import buttons, db, texts, wait_until
+from tests.support.slack_text import texts
 
-ACK_DEADLINE = 3.0
 PROPERTY = settings(
     max_examples=60,
     deadline=None,
@@ -164,7 +165,7 @@ def timed_send(h: Harness, request: SlackRequest) -> Any:
     response = h.sender.send(request)
     took = time.monotonic() - started
     assert response.status_code < 500, (response.status_code, response.text[:300])
-    assert took < ACK_DEADLINE, f"the ack took {took:.2f} s"
+    assert took < ACK_BUDGET, f"the ack took {took:.2f} s"
     if '"response_action"' in response.text:
         # A modal's inline errors are plain text (Slack shows ``<!channel>`` there literally; it pings nobody),
         # so only the leak check applies.
@@ -712,7 +713,7 @@ def test_a_broken_reason_form_is_answered(h: Harness, metadata: str) -> None:
 
 
 def test_edited_button_values_cannot_act_on_another_request(h: Harness, victim: dict[str, str]) -> None:
-    """Approve (in tests/test_scheduling.py) and here: Reject, another channel, Confirm and Cancel of someone else's."""
+    """Approve (in test_scheduling.py) and here: Reject, another channel, Confirm and Cancel of someone else's."""
     mine, my_ts = pending_request(h, user_id="W0MINE", when="tomorrow at 6am")
     # Reject on my request's message, with the value edited to the victim's id.
     click, _ = _click(h, "approval_reject", victim["request_id"], APPROVER, my_ts)

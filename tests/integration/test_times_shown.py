@@ -13,9 +13,9 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot.simulator import DOCUMENTED_SERIAL
+from tests.support.flows import approval_post, schedule_and_confirm
 from tests.support.harness import Harness, bot_harness
 from tests.support.slack_text import texts
-from tests.test_scheduling import approval_post, schedule_and_confirm
 
 UTC_PERSON = "U0UTCPERSON"
 

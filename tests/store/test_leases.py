@@ -12,7 +12,7 @@ from bot.domain.requests import RequestState
 from bot.slackkit import SlackBench
 from bot.store import Store
 from tests.support.harness import APPROVAL_CHANNEL, REQUESTER, default_settings
-from tests.test_store import T0, new_request
+from tests.support.records import T0, new_request
 
 
 async def test_one_holder_at_a_time_and_a_dead_holders_lease_runs_out(database_url: str) -> None:

@@ -1,7 +1,7 @@
 """Parameters end to end (issue #12): what a person types is what the Control API receives, and what approvers read.
 
 Through the real HTTP endpoint, the Slack bench and the simulator, on SQLite and PostgreSQL (the request's
-parameters are stored, then POSTed from the store after approval). Pure parsing cases are in test_inputs.py.
+parameters are stored, then POSTed from the store after approval). Pure parsing cases are in tests/unit/test_inputs.py.
 """
 
 from __future__ import annotations
@@ -16,18 +16,10 @@ from bot.control.models import Operation
 from bot.services.scheduling import find_match
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
+from tests.support.flows import approval_post, buttons, click_decision, form_view, modal_values, ops_for, wait_until
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness, bot_harness
+from tests.support.records import T0, new_request
 from tests.support.slack_text import texts
-from tests.test_scheduling import (
-    approval_post,
-    buttons,
-    click_decision,
-    form_view,
-    modal_values,
-    ops_for,
-    wait_until,
-)
-from tests.test_store import T0, new_request
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """The notifier as a new user meets it (issue #12): what it says about operations the bot itself created, how
 often a poll full of failures pages on-call, and how soon it says the Control API answers again.
 
-Same world as ``tests/test_notifier.py`` (simulator over real HTTP, the Slack bench, SQLite and PostgreSQL); the
-operations "created by the bot" here are created by the real ``SchedulingService`` through real POSTs.
+Same world as ``tests/integration/test_notifier.py`` (``tests/support/notifier_world.py``: simulator over real HTTP,
+the Slack bench, SQLite and PostgreSQL); the operations "created by the bot" here are created by the real
+``SchedulingService`` through real POSTs.
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ from bot.domain.requests import NewScheduleRequest, RequestState
 from bot.services.scheduling import SchedulingService
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
-from tests import test_notifier as base
+from tests.support.notifier_world import CHOSEN, INTERVAL, NOTIFY, ONCALL, THREADS, TOKEN, World, eventually
+from tests.support.notifier_world import world as world  # the fixture: simulator, Slack bench and a store, per database
 from tests.support.slack_text import texts
-from tests.test_notifier import CHOSEN, INTERVAL, NOTIFY, ONCALL, THREADS, TOKEN, World, eventually
-
-world = base.world  # the fixture: simulator, Slack bench and a store, once per database
 
 PING = f"<!subteam^{ONCALL}>"
 IN_PROGRESS = "Scheduled → :arrows_counterclockwise: In progress"

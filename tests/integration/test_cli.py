@@ -1,5 +1,5 @@
 """A ``headless-bot`` command that cannot start says why, one line per problem, and exits with code 2: never a
-traceback. (The console's own options: tests/test_console.py.)"""
+traceback. (The console's own options: tests/integration/test_console.py.)"""
 
 from __future__ import annotations
 

@@ -10,17 +10,18 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from bot.simulator import DOCUMENTED_SERIAL
+from tests.support.acks import ACK_BUDGET
+from tests.support.flows import click_decision, ops_for, schedule_and_confirm, wait_until
 from tests.support.harness import APPROVER, Harness, bot_harness
+from tests.support.paths import ROOT
 from tests.support.slack_text import texts
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT.parent / "shared" / "reference" / "slack" / "manifest.schema.1.0.0.json"
 
 
@@ -179,8 +180,6 @@ def test_newest_first_holds_for_operations_scheduled_and_created_together(h: Har
 def test_list_right_after_the_bot_created_shows_the_operation() -> None:
     """Lists are shared for ``LIST_CACHE_SECONDS``; an operation the bot itself creates drops the shared answer, so
     the next ``/headless list`` shows it (issue #12, item 6)."""
-    from tests.test_scheduling import click_decision, ops_for, schedule_and_confirm, wait_until
-
     with bot_harness(list_cache_seconds=60) as harness:
         serial = sorted(harness.sim_state.devices)[3]
         _, request = harness.command(f"list {serial}")
@@ -263,7 +262,7 @@ def test_api_slow_gets_progress_then_clear_error(h: Harness) -> None:
     response, request = h.command("status txn_10000")
     ack_seconds = time.time() - started
     assert response.status_code == 200
-    assert ack_seconds < 1.5, f"ack took {ack_seconds:.2f} s"
+    assert ack_seconds < ACK_BUDGET, f"ack took {ack_seconds:.2f} s"
     progress, final = h.responses(request, count=2, timeout=15)
     assert progress.at - started < 3.5
     assert "Still waiting for the Control API" in texts(progress.body)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import _parser
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 

@@ -25,9 +25,7 @@ from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.store import Store
-from tests.support.harness import APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
-from tests.support.slack_text import texts
-from tests.test_scheduling import (
+from tests.support.flows import (
     approval_post,
     approval_posts,
     buttons,
@@ -38,6 +36,8 @@ from tests.test_scheduling import (
     schedule_and_confirm,
     wait_until,
 )
+from tests.support.harness import APPROVER, REQUESTER, Harness, OffsetClock, bot_harness
+from tests.support.slack_text import texts
 
 NO_APPROVAL = {"approval_required_for": "firmware_update"}  # reboot and diagnostics are created on Confirm
 
