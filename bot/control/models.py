@@ -36,7 +36,7 @@ def _parse_utc_text(value: Any) -> Any:
     pydantic parses and rejects it exactly as before and ``_utc_after`` normalises the result.
 
     The shape check matters: ``fromisoformat`` alone accepts forms pydantic refuses (week dates, the basic
-    format, any separator instead of ``T``); within this shape the two agree (``tests/test_control_models.py``
+    format, any separator instead of ``T``); within this shape the two agree (``tests/unit/test_control_models.py``
     checks it property-based). Saves about half of what validating a listed operation cost.
     """
     if value.__class__ is str and value[4:17:3] == "--T::" and value.isascii():

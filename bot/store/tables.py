@@ -1,6 +1,6 @@
 """The tables, as typed SQLAlchemy 2 declarative models; private to the store (records leave it, rows never).
 
-Any change here needs a new Alembic revision in ``migrations/versions`` (``tests/test_store.py`` compares the
+Any change here needs a new Alembic revision in ``migrations/versions`` (``tests/store/test_store.py`` compares the
 migrated schema with these models on SQLite and PostgreSQL).
 """
 
