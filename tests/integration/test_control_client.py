@@ -32,8 +32,9 @@ from bot.control import (
     Unauthorized,
     UnexpectedAnswer,
 )
-from bot.simulator import ManualClock, SimulatorConfig, SimulatorState, create_app
+from bot.simulator import ManualClock, SimulatorConfig, SimulatorState
 from bot.slackkit.servers import ThreadedServer, free_port, serve_asgi
+from tests.support.harness import serve_simulator
 
 TOKEN = "s3cr3t-Token-9f8e7d"
 START = datetime(2024, 1, 15, 11, 30, tzinfo=UTC)  # the documentation's created_at
@@ -70,9 +71,8 @@ class Sim:
 @pytest.fixture(scope="module")
 def sim_server() -> Iterator[tuple[Starlette, ThreadedServer]]:
     """One simulator server for the module (starting uvicorn per test would dominate the run time)."""
-    app = create_app(SimulatorConfig(token=TOKEN))
-    with serve_asgi(app) as server:
-        yield app, server
+    with serve_simulator(TOKEN) as running:
+        yield running
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ from bot.simulator import (
     ManualClock,
     SimulatorConfig,
     SimulatorState,
-    create_app,
 )
-from bot.slackkit.servers import ThreadedServer, free_port, serve_asgi
+from bot.slackkit.servers import ThreadedServer, free_port
+from tests.support.harness import serve_simulator
 
 TOKEN = "sim-token-1234"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -94,9 +94,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def sim_server() -> Iterator[tuple[Starlette, ThreadedServer]]:
-    app = create_app(SimulatorConfig(token=TOKEN))
-    with serve_asgi(app) as server:
-        yield app, server
+    with serve_simulator(TOKEN) as running:
+        yield running
 
 
 @pytest.fixture

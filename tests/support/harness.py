@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from bot.app import BotRuntime, build_runtime
 from bot.server import create_http_app
@@ -145,3 +146,11 @@ def _wait_ready(url: str, timeout: float = 15.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("the bot never became ready")
+
+
+@contextmanager
+def serve_simulator(token: str) -> Iterator[tuple[Starlette, ThreadedServer]]:
+    """A Control API simulator on a real socket, accepting ``token``: its app (to swap state) and its server."""
+    app = create_app(SimulatorConfig(token=token))
+    with serve_asgi(app) as server:
+        yield app, server
