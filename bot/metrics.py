@@ -76,6 +76,28 @@ class Metrics:
             buckets=API_BUCKETS,
             registry=self.registry,
         )
+        self.notifier_cycle_cpu_seconds = Histogram(
+            "headless_bot_notifier_cycle_cpu_seconds",
+            "CPU time of this process during one notifier cycle (the whole process: other work counts too).",
+            buckets=API_BUCKETS,
+            registry=self.registry,
+        )
+        self.notifier_operations = Gauge(
+            "headless_bot_notifier_operations",
+            "Operations the last complete or partial poll listed.",
+            registry=self.registry,
+        )
+        self.notifier_examined = Counter(
+            "headless_bot_notifier_examined",
+            "Listed operations read in full and diffed (new, or their fingerprint changed); the rest were glanced at.",
+            registry=self.registry,
+        )
+        self.notifier_pages = Counter(
+            "headless_bot_notifier_pages",
+            "List pages the notifier read, by how (ahead: fetched concurrently from a predicted URL; chain: followed).",
+            ["how"],
+            registry=self.registry,
+        )
         self.notifier_leader = Gauge(
             "headless_bot_notifier_leader", "1 while this process is the polling notifier.", registry=self.registry
         )

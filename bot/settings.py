@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     notifier_forget_after_days: int = Field(
         7, ge=1, le=3650, description="An operation missing from every complete poll this long is forgotten."
     )
+    notifier_page_concurrency: int = Field(
+        4, ge=1, le=32, description="List pages the notifier fetches at once once the first gives the count."
+    )
     list_cache_seconds: float = Field(
         2.0, ge=0, le=60, description="How long one list answer serves every /headless list (0 = never shared)."
     )

@@ -24,7 +24,7 @@ The API's manners, as implemented (the how lives in ``bot.control.transport`` an
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Literal, Self
 
@@ -40,6 +40,7 @@ from bot.control.errors import (
 )
 from bot.control.models import CreateOperationRequest, Operation
 from bot.control.pages import OperationList, invalid_fields, page_items, read_all
+from bot.control.stream import Page, stream_pages
 from bot.control.transport import MAX_CONNECTIONS, Observer, Transport, safe_url
 
 logger = logging.getLogger("bot.control")
@@ -138,6 +139,17 @@ class ControlApiClient:
         """
         return await read_all(
             lambda url: self._transport.call("list", "GET", url), self.endpoint, page_cap=self._page_cap
+        )
+
+    def operation_pages(self, *, concurrency: int = 4) -> AsyncIterator[Page]:
+        """The list's pages, raw, one at a time in ``next`` order, up to ``concurrency`` fetched at once (see
+        ``bot.control.stream``): what the notifier reads at fleet scale, without holding the list or a model per
+        record. Each page is retried like any read; a page that still fails raises, after the pages before it."""
+        return stream_pages(
+            lambda url: self._transport.call("list", "GET", url),
+            self.endpoint,
+            page_cap=self._page_cap,
+            concurrency=concurrency,
         )
 
     async def get_operation(self, operation_id: str, update_status: bool = False) -> Operation:

@@ -28,7 +28,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
 _fromisoformat = datetime.fromisoformat
 
 
-def _parse_utc_text(value: Any) -> Any:
+def parse_utc_text(value: Any) -> Any:
     """Fast path of the API's own time format, run before pydantic's parser: a ``str`` shaped exactly
     ``YYYY-MM-DDTHH:MM:SS[.f…]`` (1 to 6 fraction digits) ending in ``Z`` or ``+00:00`` becomes an aware UTC
     ``datetime`` here (``datetime.fromisoformat``, in C); anything else (other shapes and offsets, naive
@@ -64,7 +64,7 @@ def _utc_after(value: datetime) -> datetime:
 #: A time from the API: any form pydantic's ``datetime`` accepts, normalised to aware UTC (``tzinfo is UTC``);
 #: a naive time is taken to be UTC. Two plain function validators, no wrap (a wrap validator's handler costs
 #: more than the parse it saves).
-ApiTime = Annotated[datetime, BeforeValidator(_parse_utc_text), AfterValidator(_utc_after)]
+ApiTime = Annotated[datetime, BeforeValidator(parse_utc_text), AfterValidator(_utc_after)]
 
 
 class DeviceStatus(BaseModel):
@@ -134,4 +134,5 @@ __all__ = [
     "DeviceStatus",
     "Operation",
     "format_api_time",
+    "parse_utc_text",
 ]

@@ -88,7 +88,7 @@ async def read_all(
                 unidentified += 1
             else:
                 unreadable.add(item_id)
-        url = _follow(next_link, url, endpoint) if next_link else None
+        url = follow(next_link, url, endpoint) if next_link else None
     return OperationList(found.values(), unreadable_ids=frozenset(unreadable - found.keys()), unidentified=unidentified)
 
 
@@ -114,7 +114,17 @@ def invalid_fields(exc: ValidationError) -> str:
 
 
 def _parse_items(items: list[Any]) -> tuple[list[Operation], list[str | None]]:
-    """The operations of one page, and the ids of the records skipped (``None``: no usable id)."""
+    """The operations of one page, and the ids of the records skipped (``None``: no usable id); a page with
+    records and not one operation among them is an ``UnexpectedAnswer``."""
+    parsed, skipped = parse_records(items)
+    if items and not parsed:
+        raise UnexpectedAnswer("its list contains nothing that looks like an operation")
+    return parsed, skipped
+
+
+def parse_records(items: Iterable[Any]) -> tuple[list[Operation], list[str | None]]:
+    """``items`` read as operations, and the ids of the records that could not be (``None``: no usable id); each
+    of those is logged (which fields, never their values)."""
     parsed: list[Operation] = []
     skipped: list[str | None] = []
     for item in items:
@@ -123,12 +133,10 @@ def _parse_items(items: list[Any]) -> tuple[list[Operation], list[str | None]]:
         except ValidationError as exc:
             logger.warning("Control API returned an operation the bot cannot read (%s); skipped", invalid_fields(exc))
             skipped.append(_record_id(item))
-    if items and not parsed:
-        raise UnexpectedAnswer("its list contains nothing that looks like an operation")
     return parsed, skipped
 
 
-def _follow(next_link: str, current: httpx.URL, endpoint: httpx.URL) -> httpx.URL:
+def follow(next_link: str, current: httpx.URL, endpoint: httpx.URL) -> httpx.URL:
     """Where ``next`` points, kept on the configured origin so the token never leaves it."""
     try:
         target = current.join(next_link)
@@ -149,4 +157,4 @@ def _record_id(item: Any) -> str | None:
     return text if text.strip() else None
 
 
-__all__ = ["OperationList", "invalid_fields", "page_items", "read_all"]
+__all__ = ["OperationList", "follow", "invalid_fields", "page_items", "parse_records", "read_all"]

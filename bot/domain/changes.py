@@ -18,7 +18,7 @@ refuses to schedule in the past, so such an operation is not new but history —
 left the list (``NOTIFIER_FORGET_AFTER_DAYS``) and that is listed again, or one the token could not see before.
 
 An operation the bot created is never a first sighting: the store records it as known, in its POST answer's status
-(``scheduled``), when its item is marked created (``bot.store.outbox.seed_known_state``), so its first change
+(``scheduled``), when its item is marked created (``bot.store.states.seed_known_state``), so its first change
 reads "Scheduled → In progress" (on the very first poll too); "first seen" is only said of operations the bot never
 knew.
 
@@ -86,6 +86,7 @@ class KnownState(NamedTuple):
     device_online: bool | None
     offline_reported: bool
     version: int
+    scheduled_time: datetime | None = None  # None: not loaded (a state built by hand); never compared then
 
 
 class Failure(StrEnum):
@@ -125,6 +126,40 @@ def _parse(value: Any) -> datetime | None:
         return None
     moment = datetime.fromisoformat(str(value))
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def fingerprint(status: str, online: bool | None, scheduled_time: datetime) -> int:
+    """A compact print of what the diff compares: status, device online (unless the status is terminal, where the
+    diff ignores the device), and scheduled time. In memory only (``hash`` differs between processes).
+
+    ``status`` is the stored one (cut to ``FIELD_LIMIT``).
+    """
+    return hash((status, None if _terminal(status) else online, scheduled_time))
+
+
+def packed_print(status: str, online: bool | None, scheduled_time: datetime, offline_reported: bool) -> int:
+    """``fingerprint`` and the ``offline_reported`` flag in one int: what the notifier keeps per operation."""
+    return fingerprint(status, online, scheduled_time) << 1 | offline_reported
+
+
+def known_print(state: KnownState) -> int | None:
+    """The packed print of a recorded state (``None`` if it was built without its scheduled time)."""
+    if state.scheduled_time is None:
+        return None
+    return packed_print(state.status, state.device_online, state.scheduled_time, state.offline_reported)
+
+
+def is_quiet(packed: int | None, status: str, online: bool | None, scheduled_time: datetime, now: datetime) -> bool:
+    """Would ``diff_operations`` find nothing to tell and nothing to write for this operation? ``packed`` is its
+    recorded state's ``packed_print`` (``None``: not recorded, so not quiet).
+
+    Exact for what it answers ``True`` to: same status, same ``online`` (or a terminal status), same scheduled
+    time, and not newly due while offline (the one change that comes with time alone). ``False`` only means "diff
+    it": the operation is then read in full and diffed against its stored state (``tests/unit`` checks both ways).
+    """
+    if packed is None or packed >> 1 != fingerprint(status, online, scheduled_time):
+        return False
+    return bool(packed & 1) or online is not False or _terminal(status) or now < scheduled_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +292,11 @@ def diff_operations(
                 failure = Failure.OFFLINE_AT_SCHEDULED_TIME
             offline_reported = old.offline_reported or due_offline
             notify = status_changed or device_change is not None or failure is not None
-            silent_update = offline_reported != old.offline_reported or (not terminal and online != old.device_online)
+            silent_update = (
+                offline_reported != old.offline_reported
+                or (not terminal and online != old.device_online)
+                or (old.scheduled_time is not None and op.scheduled_time != old.scheduled_time)
+            )
             if not (notify or silent_update):
                 continue
             version = old.version + 1
@@ -360,4 +399,8 @@ __all__ = [
     "PolledDevice",
     "PolledOperation",
     "diff_operations",
+    "fingerprint",
+    "is_quiet",
+    "known_print",
+    "packed_print",
 ]

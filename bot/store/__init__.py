@@ -12,7 +12,8 @@ The package, by aggregate:
 ``requests``  ``RequestsRepo``: schedule requests, their items, the per-request lease (the compare-and-sets)
 ``watches``   ``WatchesRepo``: which channels watch which operation
 ``audit``     ``AuditRepo``: the audit log
-``outbox``    ``OutboxRepo``: the notifier's known states, outbox rows, flags, missing operations; ``NotifierLease``
+``states``    ``StatesRepo``: the notifier's known states (fingerprints streamed, full states by id, missing, unpolled)
+``outbox``    ``OutboxRepo``: the notifier's outbox rows, flags, and the cycle's one write; ``NotifierLease``
 ``migrate``   Alembic, run from code at ``connect()``
 ``errors``    ``StoreError`` and its kinds
 """
@@ -25,10 +26,11 @@ from bot.store.engine import parse_database_url, with_schema
 from bot.store.errors import NotFound, StateConflict, StoreError, StoreUnavailable
 from bot.store.outbox import NotifierLease, OutboxRepo
 from bot.store.requests import RequestsRepo
+from bot.store.states import StatesRepo
 from bot.store.watches import WatchesRepo
 
 
-class Store(RequestsRepo, WatchesRepo, AuditRepo, OutboxRepo, Database):
+class Store(RequestsRepo, WatchesRepo, AuditRepo, StatesRepo, OutboxRepo, Database):
     """The bot's persistent state on SQLite (one process) or PostgreSQL (one or more replicas): every repository
     on one connection (``Database``).
 

@@ -1,8 +1,9 @@
-"""The notifier's state (``bot.services.notifier``): the last known state of every operation, the notification
-outbox, the notifier's flags, and its leader lease. Nothing else reads or writes these tables.
+"""The notifier's outbox and flags (``bot.services.notifier``): the notification outbox, the notifier's flags, its
+leader lease, and the cycle's one write (``record_notifier_cycle``: known states and the outbox rows they cause,
+together). The known states are read through ``bot.store.states``. Nothing else reads or writes these tables.
 
-The records it hands out are ``bot.domain.changes``'s (``KnownState``, ``NotificationRecord``, ``BotThread``); the
-lease is the store's own (``NotifierLease``: a database connection, or a lock file beside a SQLite database).
+The records it hands out are ``bot.domain.changes``'s (``NotificationRecord``, ``BotThread``); the lease is the
+store's own (``NotifierLease``: a database connection, or a lock file beside a SQLite database).
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Executable, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain.changes import BotThread, KnownState, NewNotification, NotificationRecord, NotificationState
+from bot.domain.changes import BotThread, NewNotification, NotificationRecord, NotificationState
 from bot.store.database import Database, aware, chunks, rowcount
 from bot.store.engine import advisory_lock_key
 from bot.store.tables import NotificationRow, NotifierMetaRow, OperationStateRow, ScheduleItemRow, ScheduleRequestRow
@@ -27,52 +27,8 @@ from bot.store.tables import NotificationRow, NotifierMetaRow, OperationStateRow
 log = logging.getLogger("bot.store")
 
 
-def seed_known_state(
-    dialect: str,
-    *,
-    operation_id: str,
-    device_serial: str,
-    operation_type: str,
-    scheduled_time: datetime,
-    status: str,
-    at: datetime,
-) -> Executable:
-    """What the bot knows of an operation it has just created, as the notifier's known state (``version`` 0),
-    unless the notifier already recorded the operation (insert-or-ignore).
-
-    The notifier then diffs its first sighting against ``status`` (the POST answer's): the first change reads
-    ``Scheduled → In progress``, not "unknown (first seen)", on every replica, after a restart and on the very first
-    (otherwise silent) poll. Written with the item's ``→ created``, in the same transaction.
-    """
-    values = {
-        "operation_id": operation_id,
-        "device_serial": device_serial[:128],
-        "operation_type": operation_type[:128],
-        "status": status[:128],
-        "scheduled_time": scheduled_time,
-        "device_online": None,
-        "last_seen": None,
-        "offline_reported": False,
-        "version": 0,
-        "updated_at": at,
-        "missing_since": None,
-    }
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(OperationStateRow).values(**values).on_conflict_do_nothing(index_elements=["operation_id"])
-
-
 class OutboxRepo(Database):
     """The notifier's tables (one repository of ``bot.store.Store``)."""
-
-    async def operation_states(self) -> dict[str, KnownState]:
-        """Every recorded operation state, by operation id: one Core select of tuples (fast for 10,000)."""
-        table = OperationStateRow.__table__
-        statement = select(
-            table.c.operation_id, table.c.status, table.c.device_online, table.c.offline_reported, table.c.version
-        )
-        async with self._transaction(write=False) as session:
-            result = await session.execute(statement)
-            return {row[0]: KnownState(row[1], row[2], bool(row[3]), row[4]) for row in result}
 
     async def notifier_meta(self) -> dict[str, Any]:
         """The notifier's flags (``baseline_done``, ``outage_since``, ``outage_alerted``…) as a dict."""
@@ -260,54 +216,6 @@ class OutboxRepo(Database):
             await connection.close()
             return None
         return NotifierLease(connection, key, pid=int(pid or 0))
-
-    async def missing_operations(self) -> dict[str, datetime]:
-        """The operations a complete poll did not list, with when that was first noticed (``missing_since``);
-        usually few. One select of two columns, filtered in the database."""
-        table = OperationStateRow.__table__
-        statement = select(table.c.operation_id, table.c.missing_since).where(table.c.missing_since.is_not(None))
-        async with self._transaction(write=False) as session:
-            result = await session.execute(statement)
-            return {operation_id: since for operation_id, since in result}
-
-    async def note_missing_operations(
-        self,
-        *,
-        missing: Sequence[str] = (),
-        listed_again: Sequence[str] = (),
-        forget_before: datetime | None = None,
-        at: datetime,
-    ) -> tuple[int, int, int]:
-        """What a COMPLETE poll found about the recorded operations, in ONE write transaction: ``missing_since =
-        at`` for the operations of ``missing`` that have none yet; cleared for those of ``listed_again``; then
-        (if ``forget_before`` is given) the rows missing since before it are deleted — those rows only.
-
-        Set-based: one UPDATE per 900 ids (a typical poll: one or none), only rows whose value changes are
-        written. Returns ``(marked, cleared, forgotten)`` row counts.
-        """
-        aware(at, "at")
-        if forget_before is not None:
-            aware(forget_before, "forget_before")
-        table = OperationStateRow.__table__
-        forgotten = 0
-        counts = [0, 0]  # marked, cleared
-        steps = [
-            (missing, table.c.missing_since.is_(None), at),  # mark: only rows not marked yet
-            (listed_again, table.c.missing_since.is_not(None), None),  # clear: only rows that are marked
-        ]
-        async with self._transaction(write=True) as session:
-            for n, (ids, unchanged_unless, value) in enumerate(steps):
-                for chunk in chunks(list(dict.fromkeys(ids))):
-                    result = await session.execute(
-                        update(table)
-                        .where(table.c.operation_id.in_(chunk), unchanged_unless)
-                        .values(missing_since=value)
-                    )
-                    counts[n] += rowcount(result)
-            if forget_before is not None:
-                result = await session.execute(delete(table).where(table.c.missing_since < forget_before))
-                forgotten = rowcount(result)
-        return counts[0], counts[1], forgotten
 
 
 class NotifierLease:

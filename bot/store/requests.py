@@ -41,7 +41,7 @@ from bot.domain.requests import (
 )
 from bot.store.database import Database, aware
 from bot.store.errors import NotFound, StateConflict
-from bot.store.outbox import seed_known_state
+from bot.store.states import seed_known_state
 from bot.store.tables import ScheduleItemRow, ScheduleRequestRow
 
 #: Request states whose still-``waiting`` items are cancelled in the same transaction.

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -171,6 +172,21 @@ class OperationStateRow(Base):
     """What the notifier last recorded about one operation; the next poll is diffed against it."""
 
     __tablename__ = "operation_states"
+    __table_args__ = (
+        # Migration 0004: the few rows the notifier looks for among a fleet's (100,000s of) states, without a scan.
+        Index(
+            "ix_operation_states_unpolled",
+            "operation_id",
+            postgresql_where=text("version = 0"),
+            sqlite_where=text("version = 0"),
+        ),
+        Index(
+            "ix_operation_states_missing",
+            "operation_id",
+            postgresql_where=text("missing_since IS NOT NULL"),
+            sqlite_where=text("missing_since IS NOT NULL"),
+        ),
+    )
 
     operation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     device_serial: Mapped[str] = mapped_column(String(128))

@@ -196,6 +196,7 @@ class Notifier:
     async def _drop_lease(self) -> None:
         lease, self._lease = self._lease, None
         if lease is not None:
+            self.poller.known.reset()  # a process that waits holds no prints; the next leadership reloads them
             await lease.release()
             if self.metrics is not None:
                 self.metrics.notifier_leader.set(0)
@@ -232,3 +233,8 @@ class Notifier:
             return
         self.metrics.notifier_cycles.labels("ok" if report.ok else "control_api_error").inc()
         self.metrics.notifier_cycle_seconds.observe(report.seconds)
+        self.metrics.notifier_cycle_cpu_seconds.observe(report.cpu_seconds)
+        self.metrics.notifier_operations.set(report.operations)
+        self.metrics.notifier_examined.inc(report.examined)
+        self.metrics.notifier_pages.labels("ahead").inc(report.pages_ahead)
+        self.metrics.notifier_pages.labels("chain").inc(report.pages - report.pages_ahead)

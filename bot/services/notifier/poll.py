@@ -1,22 +1,39 @@
-"""Poll and diff: one ``list_operations()``, diffed against the states recorded after the previous poll, recorded
-with the outbox rows it routes in ONE transaction (a crash before the commit loses nothing: the next poll finds the
-same change). After a complete poll, recorded operations the list lacks are marked missing and, after
-``NOTIFIER_FORGET_AFTER_DAYS``, forgotten. A failed poll records the outage (and, once it has lasted a poll interval,
-queues the "unreachable" alert); the first poll after it queues the recovery message.
+"""Poll and diff, page by page: the list is streamed (``ControlApiClient.operation_pages``, several pages in flight),
+each listed operation is glanced at (``bot.control.glance``) and compared with the print the notifier keeps of it
+(``KnownPrints``); only the new and the changed ones are read in full, diffed against their stored state, routed,
+and recorded with their outbox rows in ONE transaction per page (a crash before a commit loses nothing: the next
+poll finds the same change; after it, the rows are delivered). A quiet page writes nothing.
+
+After a *complete* poll (every page read, every record named, every page announcing the same ``count`` and that
+many operations found), recorded operations the list lacks are marked missing and, after
+``NOTIFIER_FORGET_AFTER_DAYS``, forgotten. A poll that fails part way keeps what its earlier pages recorded (real
+changes, told once) and marks nothing missing. A failed poll records the outage (and, once it has lasted a poll
+interval, queues the "unreachable" alert); the first page read after it queues the recovery message.
+
+No step holds the event loop long: the glance loop and the full reads give way every ``GLANCE_SLICE`` /
+``READ_SLICE`` records, and the store streams what it loads.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import faultpoints
-from bot.control.client import ControlApiClient, OperationList
-from bot.control.errors import ControlApiError
-from bot.domain.changes import KnownState, NewNotification, diff_operations
+from bot.control.client import ControlApiClient
+from bot.control.errors import ControlApiError, UnexpectedAnswer
+from bot.control.glance import glance
+from bot.control.models import Operation
+from bot.control.pages import parse_records
+from bot.control.stream import Page
+from bot.domain.changes import NewNotification, diff_operations
 from bot.metrics import Metrics
+from bot.services.notifier.known import WRITER_KEY, KnownPrints
 from bot.services.notifier.report import (
     BASELINE_KEY,
     KIND_OUTAGE,
@@ -33,6 +50,36 @@ from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger("bot.notifier")
+
+#: Records glanced at between two turns of the event loop (about 2 ms of work).
+GLANCE_SLICE = 2000
+#: Records read in full (pydantic) between two turns of the event loop (about 5 ms of work).
+READ_SLICE = 250
+
+
+@dataclass
+class _Pass:
+    """One poll's progress, page after page."""
+
+    now: datetime
+    baseline: bool
+    history_before: datetime
+    listed: set[str] = field(default_factory=set)
+    unreadable: set[str] = field(default_factory=set)
+    unidentified: int = 0
+    count: int | None = None  # what page 1 announced
+    counts_agree: bool = True
+    history: int = 0
+    paged: set[tuple[str, str | None, str]] = field(default_factory=set)  # on-call paged once per thread per poll
+    meta: dict[str, Any] = field(default_factory=dict)  # written with the next write of this pass
+    notes: list[NewNotification] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Does "not listed" prove "not in the list"? Every record named, and as many as every page announced."""
+        if self.unidentified or not self.counts_agree:
+            return False
+        return self.count is None or len(self.listed | self.unreadable) >= self.count
 
 
 class Poller:
@@ -54,73 +101,165 @@ class Poller:
         self.metrics = metrics
         self.poll_interval = poll_interval
         self.forget_after = forget_after
+        self.known = KnownPrints(store)
 
     async def poll(self, now: datetime, report: CycleReport) -> None:
-        """List, diff and record (or record the outage); ``report`` says what happened."""
+        """Stream, diff and record (or record the outage); ``report`` says what happened."""
+        meta = await self.store.notifier_meta()
+        await self.known.ensure_fresh(meta)
+        run = _Pass(now=now, baseline=not meta.get(BASELINE_KEY), history_before=now - self.forget_after)
+        report.baseline = run.baseline
         try:
-            operations = await self.control.list_operations()
+            pages = self.control.operation_pages(concurrency=self.settings.notifier_page_concurrency)
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    if page.number == 1:
+                        await faultpoints.reached(faultpoints.NOTIFY_AFTER_POLL)
+                        self._answering_again(meta, run)
+                    await self._page(page, run, report)
         except ControlApiError as exc:
             report.ok = False
             report.error = reason_of(exc)
+            report.operations = len(run.listed | run.unreadable)
             await self._record_outage(report.error, now)
             return
-        await faultpoints.reached(faultpoints.NOTIFY_AFTER_POLL)
-        report.operations = len(operations)
-        # Not an ``OperationList``: nothing vouches that the list is complete, so nothing is missing.
-        report.complete = isinstance(operations, OperationList) and operations.complete
-        known = await self._record_changes(operations, now, report)
-        if report.complete:
-            await self._note_missing(operations, known, now, report)
-
-    async def _record_changes(
-        self, operations: Sequence[Any], now: datetime, report: CycleReport
-    ) -> dict[str, KnownState]:
-        """Diff, route and record one poll; returns the states known before it."""
-        meta = await self.store.notifier_meta()
-        known = await self.store.operation_states()
-        baseline = not meta.get(BASELINE_KEY)
-        diff = diff_operations(operations, known, now=now, baseline=baseline, history_before=now - self.forget_after)
-        report.baseline = baseline
-        if diff.history:
+        if run.baseline:
+            run.meta[BASELINE_KEY] = now.isoformat()
+            log.info("notifier baseline: %d operations recorded silently", report.recorded)
+        await self._write(run, [], [])
+        if run.history:
             log.info(
                 "%d operation(s) seen for the first time were scheduled more than %d days ago: recorded silently "
                 "(listed again after being forgotten, or newly visible)",
-                diff.history,
+                run.history,
                 self.forget_after.days,
             )
-        report.recorded = len(diff.states)
-        report.changes = len(diff.changes)
-        notes: list[NewNotification] = []
-        updates: dict[str, Any] = {}
-        if baseline:
-            updates[BASELINE_KEY] = now.isoformat()
-            log.info("notifier baseline: %d operations recorded silently", len(diff.states))
-        if meta.get(OUTAGE_SINCE_KEY):
-            notes.extend(self._recovery(meta, now))
-            updates.update({OUTAGE_SINCE_KEY: None, OUTAGE_ALERTED_KEY: None, OUTAGE_REASON_KEY: None})
-        if diff.changes:
-            notes.extend(await self.router.route(diff.changes))
-        report.queued = len(notes)
-        if diff.states or notes or updates:
-            await self.store.record_notifier_cycle(states=diff.states, notifications=notes, meta=updates, at=now)
+        report.operations = len(run.listed | run.unreadable)
+        report.complete = run.complete
+        if report.complete:
+            await self._note_missing(run.listed | run.unreadable, now, report)
+
+    async def _page(self, page: Page, run: _Pass, report: CycleReport) -> None:
+        """Glance at one page, read in full and diff what changed, route and record it (one transaction)."""
+        report.pages += 1
+        report.pages_ahead += page.fetched_ahead
+        if page.count is not None:
+            if run.count is None and page.number == 1:
+                run.count = page.count
+            elif page.count != run.count:
+                run.counts_agree = False  # the list changed while it was read: what it lacks proves nothing
+        items, known, listed, now = page.items, self.known, run.listed, run.now
+        candidates: list[tuple[Any, str | None]] = []  # (record, its id if glanced)
+        quiet = 0
+        for start in range(0, len(items), GLANCE_SLICE):
+            for item in items[start : start + GLANCE_SLICE]:
+                seen = glance(item)
+                if seen is None:
+                    candidates.append((item, None))
+                elif seen.id not in listed:  # listed twice (the list shifted while read): the first sighting wins
+                    listed.add(seen.id)
+                    if known.quiet(seen, now):
+                        quiet += 1
+                    else:
+                        candidates.append((item, seen.id))
+                else:
+                    quiet += 1
+            if start + GLANCE_SLICE < len(items):
+                await asyncio.sleep(0)
+        operations, readable = await self._read(candidates, run)
+        report.examined += len(candidates)
+        if items and not (quiet or readable):
+            raise UnexpectedAnswer("its list contains nothing that looks like an operation")
+        if operations:
+            await self._diff(operations, run, report)
+
+    async def _read(self, candidates: Sequence[tuple[Any, str | None]], run: _Pass) -> tuple[list[Operation], int]:
+        """The candidates read as full models, each id once per poll, and how many could be read; skipped records
+        are noted as ``read_all`` notes them (unreadable ids are still listed, a record without one is not)."""
+        operations: list[Operation] = []
+        readable = 0
+        for start in range(0, len(candidates), READ_SLICE):
+            chunk = candidates[start : start + READ_SLICE]
+            glanced = {op_id for _, op_id in chunk if op_id is not None}
+            parsed, skipped = parse_records(item for item, _ in chunk)
+            readable += len(parsed)
+            for op in parsed:
+                if op.id not in glanced:
+                    if op.id in run.listed:
+                        continue  # listed twice: the first sighting wins
+                    run.listed.add(op.id)
+                glanced.discard(op.id)
+                operations.append(op)
+            for op_id in skipped:
+                if op_id is None:
+                    run.unidentified += 1
+                else:
+                    run.unreadable.add(op_id)
+            if start + READ_SLICE < len(candidates):
+                await asyncio.sleep(0)
+        run.unreadable -= run.listed
+        return operations, readable
+
+    async def _diff(self, operations: list[Operation], run: _Pass, report: CycleReport) -> None:
+        known = await self.store.operation_states_for(op.id for op in operations)
+        diff = diff_operations(operations, known, now=run.now, baseline=run.baseline, history_before=run.history_before)
+        run.history += diff.history
+        report.recorded += len(diff.states)
+        report.changes += len(diff.changes)
+        notes = await self.router.route(diff.changes, paged=run.paged) if diff.changes else []
+        await self._write(run, diff.states, notes)
+        self.known.remember(operations, known, {row["operation_id"]: row for row in diff.states})
+        report.queued += len(notes)
         if self.metrics is not None:
             for change in diff.changes:
                 self.metrics.notifier_events.labels(change.kind.value).inc()
-        return known
 
-    async def _note_missing(
-        self, operations: OperationList, known: dict[str, KnownState], now: datetime, report: CycleReport
-    ) -> None:
+    async def _write(self, run: _Pass, states: list[dict[str, Any]], notes: list[NewNotification]) -> None:
+        """One transaction: ``states``, ``notes`` and what the pass still has to write (flags, recovery)."""
+        notes = [*run.notes, *notes]
+        meta = dict(run.meta)
+        if not (states or notes or meta):
+            return
+        token = self.known.next_token() if states else None
+        if token is not None:
+            meta[WRITER_KEY] = token
+        await self.store.record_notifier_cycle(states=states, notifications=notes, meta=meta, at=run.now)
+        run.notes.clear()
+        run.meta.clear()
+        if token is not None:
+            self.known.committed(token)
+
+    def _answering_again(self, meta: dict[str, Any], run: _Pass) -> None:
+        """The API answers: after an outage, clear it and queue the recovery message (with the pass's first write)."""
+        if not meta.get(OUTAGE_SINCE_KEY):
+            return
+        since = parse_time(meta.get(OUTAGE_SINCE_KEY)) or run.now
+        log.info("Control API answering again after %.1f min", (run.now - since).total_seconds() / 60)
+        run.meta.update({OUTAGE_SINCE_KEY: None, OUTAGE_ALERTED_KEY: None, OUTAGE_REASON_KEY: None})
+        channel = self.settings.notify_channel
+        if meta.get(OUTAGE_ALERTED_KEY) and channel:
+            run.notes.append(
+                NewNotification(
+                    dedupe_key=f"outage:{since.isoformat()}:up:{channel}",
+                    operation_id=None,
+                    channel_id=channel,
+                    thread_ts=None,
+                    kind=KIND_RECOVERY,
+                    payload={"since": since.isoformat(), "until": run.now.isoformat()},
+                )
+            )
+
+    async def _note_missing(self, listed: set[str], now: datetime, report: CycleReport) -> None:
         """After a complete poll: mark the recorded operations it lacks, clear those listed again, forget those
         missing too long. Set arithmetic here, so the database only sees the few rows that change (a quiet poll:
-        one small select, no write)."""
-        listed = operations.listed_ids()
+        two small indexed selects, no write)."""
         try:
             missing = await self.store.missing_operations()
-            newly_missing = known.keys() - listed - missing.keys()
+            recorded = (self.known.ids() - listed) | (await self.store.unpolled_operation_ids() - listed)
+            newly_missing = recorded - missing.keys()
             listed_again = missing.keys() & listed
             cutoff = now - self.forget_after
-            forget = any(since < cutoff for op_id, since in missing.items() if op_id not in listed)
+            forget = [op_id for op_id, since in missing.items() if op_id not in listed and since < cutoff]
             if not (newly_missing or listed_again or forget):
                 return
             report.missing, report.listed_again, report.forgotten = await self.store.note_missing_operations(
@@ -129,6 +268,7 @@ class Poller:
                 forget_before=cutoff if forget else None,
                 at=now,
             )
+            self.known.forget(forget)
         except Exception as exc:  # housekeeping must never break a cycle; the next complete poll does it again
             log.warning("noting operations missing from the list failed: %s", type(exc).__name__)
             return
@@ -163,21 +303,3 @@ class Poller:
                 )
         if updates or notes:
             await self.store.record_notifier_cycle(notifications=notes, meta=updates, at=now)
-
-    def _recovery(self, meta: dict[str, Any], now: datetime) -> list[NewNotification]:
-        since = parse_time(meta.get(OUTAGE_SINCE_KEY)) or now
-        minutes = (now - since).total_seconds() / 60
-        log.info("Control API answering again after %.1f min", minutes)
-        channel = self.settings.notify_channel
-        if not (meta.get(OUTAGE_ALERTED_KEY) and channel):
-            return []
-        return [
-            NewNotification(
-                dedupe_key=f"outage:{since.isoformat()}:up:{channel}",
-                operation_id=None,
-                channel_id=channel,
-                thread_ts=None,
-                kind=KIND_RECOVERY,
-                payload={"since": since.isoformat(), "until": now.isoformat()},
-            )
-        ]

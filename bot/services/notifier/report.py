@@ -26,6 +26,9 @@ class CycleReport:
     ok: bool = True  # the Control API answered
     baseline: bool = False  # this poll recorded the baseline silently
     operations: int = 0  # operations listed
+    pages: int = 0  # list pages read
+    pages_ahead: int = 0  # of which fetched concurrently, from a predicted URL the next link confirmed
+    examined: int = 0  # listed records read in full and diffed (new or changed); the others were only glanced at
     complete: bool = False  # the list was complete (so what it lacks is missing): every page, every record named
     recorded: int = 0  # operation states written
     changes: int = 0  # changes worth a notification

@@ -29,16 +29,20 @@ class Router:
         self.settings = settings
         self.store = store
 
-    async def route(self, changes: Sequence[OperationChange]) -> list[NewNotification]:
+    async def route(
+        self, changes: Sequence[OperationChange], *, paged: set[tuple[str, str | None, str]] | None = None
+    ) -> list[NewNotification]:
         """The outbox rows for ``changes`` (one poll's): one per (change, destination), destinations de-duplicated.
 
         Failures of the operations of one request (one message thread) page on-call once per destination and
-        poll, as a single failure does: the first one's message mentions the group, the others' do not."""
+        poll, as a single failure does: the first one's message mentions the group, the others' do not. A poll
+        routed page by page passes one ``paged`` set (destination, thread, failing thread) for all its pages."""
         ids = [change.operation_id for change in changes]
         threads = await self.store.bot_threads(ids)
         watches = await self.store.watch_channels(ids)
         notes: list[NewNotification] = []
-        paged: set[tuple[str, str | None, str]] = set()  # (channel, thread_ts, the message thread failing)
+        if paged is None:
+            paged = set()  # (channel, thread_ts, the message thread failing)
         for change in changes:
             thread = threads.get(change.operation_id)
             destinations = self._destinations(change, thread, watches.get(change.operation_id, []))
