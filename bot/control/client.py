@@ -146,7 +146,7 @@ class ControlApiClient:
         ``bot.control.stream``): what the notifier reads at fleet scale, without holding the list or a model per
         record. Each page is retried like any read; a page that still fails raises, after the pages before it."""
         return stream_pages(
-            lambda url: self._transport.call("list", "GET", url),
+            lambda url: self._transport.call("list", "GET", url, decode=False),
             self.endpoint,
             page_cap=self._page_cap,
             concurrency=concurrency,

@@ -19,6 +19,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import msgspec
+
 from bot.control.models import parse_utc_text
 
 
@@ -31,8 +33,41 @@ class Glance(NamedTuple):
     scheduled_time: datetime
 
 
+class _Device(msgspec.Struct, gc=False):
+    online: bool | None = None
+
+
+class _Glimpse(msgspec.Struct, gc=False):
+    """The compared fields of a record, as msgspec reads them from its bytes (other fields skipped, not decoded)."""
+
+    id: str | int
+    status: str
+    scheduled_time: str
+    device_serial: str
+    operation_type: str
+    device_status: _Device | None = None
+
+
+_GLIMPSE = msgspec.json.Decoder(_Glimpse)
+
+
 def glance(item: Any) -> Glance | None:
-    """The compared fields of one listed record, or ``None`` when it must be read as a full model."""
+    """The compared fields of one listed record (a ``msgspec.Raw`` or a decoded JSON value), or ``None`` when it
+    must be read as a full model."""
+    if item.__class__ is msgspec.Raw:
+        try:
+            seen = _GLIMPSE.decode(item)
+        except msgspec.DecodeError:
+            return None
+        raw_id = seen.id
+        if raw_id.__class__ is bool:  # msgspec's int does not take booleans; kept as a guard
+            return None
+        scheduled = parse_utc_text(seen.scheduled_time)
+        if scheduled.__class__ is not datetime:
+            return None
+        device = seen.device_status
+        op_id = raw_id if raw_id.__class__ is str else str(raw_id)
+        return Glance(op_id, seen.status, None if device is None else device.online, scheduled)  # type: ignore[arg-type]
     if item.__class__ is not dict:
         return None
     raw_id = item.get("id")
@@ -62,4 +97,9 @@ def glance(item: Any) -> Glance | None:
     return Glance(op_id, status, online, scheduled)
 
 
-__all__ = ["Glance", "glance"]
+def decoded(item: Any) -> Any:
+    """A listed record as a JSON value (a ``msgspec.Raw`` is decoded; anything else is already one)."""
+    return msgspec.json.decode(item) if item.__class__ is msgspec.Raw else item
+
+
+__all__ = ["Glance", "decoded", "glance"]

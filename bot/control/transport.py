@@ -133,8 +133,10 @@ class Transport:
         retry: bool = True,
         retry_timeouts: bool = True,
         on_404: Callable[[], ControlApiError] | None = None,
+        decode: bool = True,
     ) -> Any:
-        """One logical call: attempts with backoff (when ``retry``), then a typed error or the decoded JSON.
+        """One logical call: attempts with backoff (when ``retry``), then a typed error or the decoded JSON
+        (``decode=False``: the body's bytes, for a caller that decodes only what it needs; see ``bot.control.stream``).
 
         ``retry_timeouts=False`` makes a read timeout final even when ``retry``: retrying a call that is slow
         by design only makes it slower. ``on_404`` names what a 404 means for this call (an unknown operation,
@@ -151,6 +153,7 @@ class Transport:
                     json_body=json_body,
                     http_timeout=http_timeout,
                     on_404=on_404,
+                    decode=decode,
                 )
             except _Attempt as failed:
                 last = attempt + 1 >= attempts or not failed.retryable or (failed.timed_out and not retry_timeouts)
@@ -187,6 +190,7 @@ class Transport:
         json_body: Any,
         http_timeout: httpx.Timeout | None,
         on_404: Callable[[], ControlApiError] | None,
+        decode: bool = True,
     ) -> Any:
         is_write = method != "GET"
         async with self._slots:
@@ -209,6 +213,9 @@ class Transport:
         code = response.status_code
         logger.debug("Control API %s %s -> %d in %.3f s", method, url.path, code, elapsed)
 
+        if 200 <= code < 300 and not decode:
+            self._observe(kind, "ok", elapsed)
+            return response.content
         if 200 <= code < 300:
             try:
                 payload = json.loads(response.content)

@@ -209,6 +209,7 @@ class Notifier:
             report = CycleReport()
             now = self.clock()
             await self.poller.poll(now, report)
+            report.poll_cpu_seconds = time.process_time() - cpu_started
             await faultpoints.reached(faultpoints.NOTIFY_BEFORE_DELIVERY)
             await self.deliver(report)
             await self.outbox.prune(now)

@@ -1,8 +1,9 @@
 """Poll and diff, page by page: the list is streamed (``ControlApiClient.operation_pages``, several pages in flight),
 each listed operation is glanced at (``bot.control.glance``) and compared with the print the notifier keeps of it
 (``KnownPrints``); only the new and the changed ones are read in full, diffed against their stored state, routed,
-and recorded with their outbox rows in ONE transaction per page (a crash before a commit loses nothing: the next
-poll finds the same change; after it, the rows are delivered). A quiet page writes nothing.
+and recorded with their outbox rows in ONE transaction per flush (a crash before a commit loses nothing: the next
+poll finds the same change; after it, the rows are delivered). Changed operations are gathered over pages and
+flushed every ``FLUSH_OPERATIONS`` (a few database round trips each); a quiet poll writes nothing.
 
 After a *complete* poll (every page read, every record named, every page announcing the same ``count`` and that
 many operations found), recorded operations the list lacks are marked missing and, after
@@ -27,7 +28,7 @@ from typing import Any
 from bot import faultpoints
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiError, UnexpectedAnswer
-from bot.control.glance import glance
+from bot.control.glance import decoded, glance
 from bot.control.models import Operation
 from bot.control.pages import parse_records
 from bot.control.stream import Page
@@ -55,6 +56,9 @@ log = logging.getLogger("bot.notifier")
 GLANCE_SLICE = 2000
 #: Records read in full (pydantic) between two turns of the event loop (about 5 ms of work).
 READ_SLICE = 250
+#: Changed operations diffed, routed and recorded together (a few database round trips for this many): a quiet
+#: page adds a handful, so a 100-page poll with 5 % changes writes a few times, not once per page.
+FLUSH_OPERATIONS = 2000
 
 
 @dataclass
@@ -72,6 +76,7 @@ class _Pass:
     history: int = 0
     paged: set[tuple[str, str | None, str]] = field(default_factory=set)  # on-call paged once per thread per poll
     meta: dict[str, Any] = field(default_factory=dict)  # written with the next write of this pass
+    pending: list[Operation] = field(default_factory=list)  # read in full, to diff with the next flush
     notes: list[NewNotification] = field(default_factory=list)
 
     @property
@@ -117,12 +122,16 @@ class Poller:
                         await faultpoints.reached(faultpoints.NOTIFY_AFTER_POLL)
                         self._answering_again(meta, run)
                     await self._page(page, run, report)
+                    if len(run.pending) >= FLUSH_OPERATIONS:
+                        await self._flush(run, report)
         except ControlApiError as exc:
+            await self._flush(run, report)  # what the pages before the failure said is true: told once
             report.ok = False
             report.error = reason_of(exc)
             report.operations = len(run.listed | run.unreadable)
             await self._record_outage(report.error, now)
             return
+        await self._flush(run, report)
         if run.baseline:
             run.meta[BASELINE_KEY] = now.isoformat()
             log.info("notifier baseline: %d operations recorded silently", report.recorded)
@@ -140,7 +149,7 @@ class Poller:
             await self._note_missing(run.listed | run.unreadable, now, report)
 
     async def _page(self, page: Page, run: _Pass, report: CycleReport) -> None:
-        """Glance at one page, read in full and diff what changed, route and record it (one transaction)."""
+        """Glance at one page; read in full what is new or changed (diffed, routed and recorded by ``_flush``)."""
         report.pages += 1
         report.pages_ahead += page.fetched_ahead
         if page.count is not None:
@@ -170,8 +179,7 @@ class Poller:
         report.examined += len(candidates)
         if items and not (quiet or readable):
             raise UnexpectedAnswer("its list contains nothing that looks like an operation")
-        if operations:
-            await self._diff(operations, run, report)
+        run.pending.extend(operations)
 
     async def _read(self, candidates: Sequence[tuple[Any, str | None]], run: _Pass) -> tuple[list[Operation], int]:
         """The candidates read as full models, each id once per poll, and how many could be read; skipped records
@@ -181,7 +189,7 @@ class Poller:
         for start in range(0, len(candidates), READ_SLICE):
             chunk = candidates[start : start + READ_SLICE]
             glanced = {op_id for _, op_id in chunk if op_id is not None}
-            parsed, skipped = parse_records(item for item, _ in chunk)
+            parsed, skipped = parse_records(decoded(item) for item, _ in chunk)
             readable += len(parsed)
             for op in parsed:
                 if op.id not in glanced:
@@ -200,7 +208,11 @@ class Poller:
         run.unreadable -= run.listed
         return operations, readable
 
-    async def _diff(self, operations: list[Operation], run: _Pass, report: CycleReport) -> None:
+    async def _flush(self, run: _Pass, report: CycleReport) -> None:
+        """Diff, route and record the operations read in full since the last flush (one write transaction)."""
+        operations, run.pending = run.pending, []
+        if not operations:
+            return
         known = await self.store.operation_states_for(op.id for op in operations)
         diff = diff_operations(operations, known, now=run.now, baseline=run.baseline, history_before=run.history_before)
         run.history += diff.history

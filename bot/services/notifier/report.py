@@ -44,7 +44,8 @@ class CycleReport:
     forgotten: int = 0  # operations missing longer than NOTIFIER_FORGET_AFTER_DAYS, their rows deleted
     error: str | None = None  # why the Control API could not be listed
     seconds: float = 0.0
-    cpu_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the whole process during the cycle (other work counts too)
+    poll_cpu_seconds: float = 0.0  # of which until the poll was recorded (before delivery)
 
 
 def count(metrics: Metrics | None, what: str, outcome: str, amount: int = 1) -> None:
