@@ -125,7 +125,7 @@ async def stream_pages(
     url: httpx.URL | None = follow(next_link, endpoint, endpoint)
     expected = math.ceil(count / len(items)) if count and items else None
     cap = page_cap if expected is None else max(page_cap, expected + expected // 10 + 2)
-    predict = None if expected is None or url is None else page_predictor(url, len(items))
+    predict = None if expected is None or url is None or concurrency < 2 else page_predictor(url, len(items))
     ahead: dict[tuple[Any, ...], asyncio.Task[Any]] = {}
     seen = {_key(endpoint)}
     number = 1

@@ -15,12 +15,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.client import ControlApiClient
 from bot.control.models import DeviceStatus, Operation
 from bot.domain.changes import Failure, KnownState, OperationChange, diff_operations
-from bot.domain.requests import NewScheduleRequest, RequestState
 from bot.simulator import DOCUMENTED_SERIAL
 from bot.slack.blocks import notifications as notify_blocks
 from bot.slackkit import block_kit_problems
@@ -37,6 +35,7 @@ from tests.support.notifier_world import (
     TOKEN,
     WATCHING,
     World,
+    bot_created,
     eventually,
 )
 from tests.support.notifier_world import world as world  # registers the fixture here
@@ -45,29 +44,6 @@ from tests.support.slack_text import texts
 
 def buttons(call: Any) -> list[dict[str, Any]]:
     return [e for b in call.body.get("blocks") or [] for e in b.get("elements") or [] if e.get("type") == "button"]
-
-
-async def bot_created(world: World, op_id: str, *, thread: bool = True, chosen: str | None = None) -> str | None:
-    """Record ``op_id`` as created by the bot (an approved request whose item got it), with its approval message
-    in THREADS as the thread; returns the thread's ts."""
-    now = datetime.now(UTC)
-    record = await world.store.create_request(
-        NewScheduleRequest(
-            requester_id="U0REQ", team_id="T111", device_serials=[DOCUMENTED_SERIAL], operation_type="reboot",
-            scheduled_time=now + timedelta(hours=1), notify_channel_id=chosen, state=RequestState.PENDING_APPROVAL,
-        )
-    )  # fmt: skip
-    await world.store.transition(record.id, from_states=["pending_approval"], to_state="approved", by="U0A", at=now)
-    item = record.items[0]
-    assert await world.store.claim_item(item.id, at=now)
-    await world.store.complete_item(item.id, operation_id=op_id, at=now)
-    if not thread:
-        return None
-    web = AsyncWebClient(token=world.bench.bot_token, base_url=world.bench.api_url)
-    answer = await web.chat_postMessage(channel=THREADS, text="approval request")
-    await world.store.set_item_thread(item.id, THREADS, str(answer["ts"]))
-    world.bench.clear()
-    return str(answer["ts"])
 
 
 # ----------------------------------------------------------------------------------------------- transitions

@@ -11,13 +11,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.client import ControlApiClient
+from bot.domain.requests import NewScheduleRequest, RequestState
 from bot.services.notifier import Notifier
 from bot.settings import Settings
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
@@ -91,6 +92,34 @@ class World:
 
     def serials(self) -> list[str]:
         return [serial for serial in self.sim.devices if serial != DOCUMENTED_SERIAL]
+
+
+async def bot_created(
+    world: World, op_id: str, *more: str, thread: bool = True, chosen: str | None = None
+) -> str | None:
+    """Record ``op_id`` (and ``more``: one request, one item each) as created by the bot (an approved request whose
+    items got them), with its approval message in THREADS as the thread; returns the thread's ts."""
+    now = datetime.now(UTC)
+    op_ids = [op_id, *more]
+    serials = [DOCUMENTED_SERIAL, *world.serials()][: len(op_ids)]
+    record = await world.store.create_request(
+        NewScheduleRequest(
+            requester_id="U0REQ", team_id="T111", device_serials=serials, operation_type="reboot",
+            scheduled_time=now + timedelta(hours=1), notify_channel_id=chosen, state=RequestState.PENDING_APPROVAL,
+        )
+    )  # fmt: skip
+    await world.store.transition(record.id, from_states=["pending_approval"], to_state="approved", by="U0A", at=now)
+    for item, created in zip(record.items, op_ids, strict=True):
+        assert await world.store.claim_item(item.id, at=now)
+        await world.store.complete_item(item.id, operation_id=created, at=now)
+    if not thread:
+        return None
+    web = AsyncWebClient(token=world.bench.bot_token, base_url=world.bench.api_url)
+    answer = await web.chat_postMessage(channel=THREADS, text="approval request")
+    for item in record.items:
+        await world.store.set_item_thread(item.id, THREADS, str(answer["ts"]))
+    world.bench.clear()
+    return str(answer["ts"])
 
 
 @pytest.fixture
