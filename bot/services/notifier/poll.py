@@ -54,11 +54,11 @@ log = logging.getLogger("bot.notifier")
 
 #: Records glanced at between two turns of the event loop (about 2 ms of work).
 GLANCE_SLICE = 2000
-#: Records read in full (pydantic) between two turns of the event loop (about 5 ms of work).
-READ_SLICE = 250
+#: Records read in full (pydantic) between two turns of the event loop (about 2 ms of work).
+READ_SLICE = 100
 #: Changed operations diffed, routed and recorded together (a few database round trips for this many): a quiet
 #: page adds a handful, so a 100-page poll with 5 % changes writes a few times, not once per page.
-FLUSH_OPERATIONS = 2000
+FLUSH_OPERATIONS = 1000
 
 
 @dataclass
