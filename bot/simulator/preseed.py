@@ -1,8 +1,10 @@
 """Preseeding: a fleet's history of operations created at start (``preseed_operations``), up to 1,000,000.
 
 The operations are spread over the fleet, the past and the future, hence over every status: about a third lie in the
-future (``scheduled``), a tenth started within the last ``run_seconds`` (``in_progress`` or ``pending``), the rest
-ended in the past week (``completed``, ``failed``, ``expired``).
+future (``scheduled``), a tenth (at most 1,000) started within the last ``run_seconds`` (``in_progress`` or
+``pending``), the rest ended in the past week (``completed``, ``failed``, ``expired``). The cap keeps a large fleet
+realistic (a million operations a week start about two a second, so a few hundred run at any moment) and its lists
+quiet: ten percent of a million would all end within ``run_seconds`` of the start, a hundred thousand changes.
 
 Built for a benchmark's million in a few seconds and a few hundred MB:
 
@@ -29,6 +31,7 @@ from bot.simulator.records import OPERATION_TYPES, SimDevice, SimOperation
 
 _WEEK = 7 * 24 * 3600.0
 _DAY = 86400
+_MAX_RUNNING = 1000  # operations preseeded as started within the last run_seconds, at most (see above)
 _SECONDS = tuple(f"{second:02d}Z" for second in range(60))
 _VERSIONS = tuple(f"{major}.{minor}.{patch}" for major in range(2, 5) for minor in range(10) for patch in range(10))
 
@@ -79,11 +82,12 @@ def _create(
     touched: set[int] = set()
     operations: list[SimOperation] = []
     draw = rng.random
+    running = 0.35 + min(0.1, _MAX_RUNNING / max(count, 1))
     for _ in range(count):
         when = draw()
         if when < 0.35:
             scheduled = now + 60 + draw() * (_WEEK - 60)
-        elif when < 0.45:
+        elif when < running:
             scheduled = now - draw() * max(run, 1.0)
         else:
             scheduled = now - run - expire - 1 - draw() * (_WEEK - run - expire - 1)

@@ -73,6 +73,15 @@ def test_preseeded_history_has_ended_and_the_rest_follows_the_lifecycle() -> Non
     assert {state.status_of(op) for op in state.order} <= ENDED
 
 
+def test_a_large_preseed_has_at_most_a_thousand_operations_running() -> None:
+    """A tenth of a large fleet starting at once would flood every list with changes for two minutes."""
+    state = SimulatorState(SimulatorConfig(token=TOKEN, preseed_operations=20_000), clock=ManualClock(START))
+    now, run = state.now_ts(), state.config.run_seconds
+    started = sum(1 for op in state.order if now - run <= op.scheduled_at <= now)
+    assert 800 < started < 1200
+    assert sum(1 for op in state.order if state.status_of(op) in ("in_progress", "pending")) == started
+
+
 def test_preseeded_firmware_updates_changed_their_devices() -> None:
     state = SimulatorState(
         SimulatorConfig(token=TOKEN, preseed_operations=2000, extra_devices=10, failure_rate=0.0, offline_rate=0.0),
