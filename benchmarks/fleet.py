@@ -174,19 +174,24 @@ async def _drop_schema(database_url: str, schema: str) -> None:
 FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)')
 
 
+LIBRARY = re.compile(r"^.*/(site-packages|lib/python3\.\d+)/")
+
+
 def stall_site(stack: str) -> str:
-    """Where a stack ``bot.stalls`` logged was: its innermost frame of the bot (``control/pages.py:122 _parse_items``),
-    else its innermost frame (a stack of 12 frames may lie all in a library)."""
+    """Where a stack ``bot.stalls`` logged was: its innermost frame of the bot, then its innermost frame if that one
+    lies in a library (``store/outbox.py:75 <dictcomp> > sqlalchemy/sql/type_api.py:2219 process``)."""
     innermost = bot = None
     for text in stack.splitlines():
         frame = FRAME.match(text)
         if frame is None or frame.group(1).endswith("/bot/stalls.py"):
             continue
         path = frame.group(1)
-        short = path.rsplit("/bot/", 1)[1] if "/bot/" in path else path.rsplit("site-packages/", 1)[-1]
+        short = path.rsplit("/bot/", 1)[1] if "/bot/" in path else LIBRARY.sub("", path)
         innermost = f"{short}:{frame.group(2)} {frame.group(3)}"
         if "/bot/" in path:
             bot = innermost
+    if bot and innermost != bot:
+        return f"{bot} > {innermost}"
     return bot or innermost or "?"
 
 

@@ -282,7 +282,8 @@ async def measure(args: argparse.Namespace, database_url: str, workdir: Path) ->
     finally:
         await store.close()
         sim.stop()
-    print(f"fleet: {args.operations} operations on {args.devices + 1} devices, page size {args.page_size}, "
+    latency = f", each page answered in ≥ {args.page_latency * 1000:.0f} ms" if args.page_latency else ""
+    print(f"fleet: {args.operations} operations on {args.devices + 1} devices, page size {args.page_size}{latency}; "
           f"simulator up in {up:.1f} s; serve with POLL_INTERVAL_SECONDS={args.poll_interval:g}, "
           f"database {store.url}")  # fmt: skip
     report(args, driver, changed_at, released, read_stalls(log), peak)
@@ -309,6 +310,9 @@ async def drive(
     """Idle, release the lock, the baseline, 5 % changed, quiet cycles; returns (changed at, released at)."""
     running = asyncio.ensure_future(driver.run())
     await asyncio.sleep(args.idle_seconds)
+    if args.page_latency:
+        async with httpx.AsyncClient(headers=sim.headers, timeout=10) as admin:
+            await sim.set_faults(admin, latency=args.page_latency)
     released = time.time()
     await lease.release()
     timeout = max(600.0, args.operations / 100)
