@@ -7,6 +7,7 @@ See ``bot.simulator.app`` for the endpoints and ``bot.simulator.state`` for how 
 
 from __future__ import annotations
 
+import gc
 import secrets
 import sys
 from typing import Any
@@ -30,6 +31,7 @@ def run_simulator(port: int, token: str | None, host: str = "127.0.0.1", **confi
     overrides = {key: value for key, value in config_overrides.items() if value is not None}
     config = SimulatorConfig(token=token, **overrides)
     app = create_app(config)
+    gc.freeze()  # the preseeded world lives as long as the process: keep its objects out of full collections
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - only for display
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"

@@ -99,6 +99,25 @@ async def admin_operation_status(request: Request, state: SimulatorState) -> Res
     return json_response(state.render(state.force_status(op_id, status)))
 
 
+async def admin_operation_statuses(request: Request, state: SimulatorState) -> Response:
+    """Force many statuses in one request: ``{"statuses": {"txn_…": "failed" | null, …}}`` → ``{"forced": N,
+    "previous": {id: the status the API showed before}}``. All or nothing: an unknown id changes none (404)."""
+    data = await _json_object(request)
+    statuses = None if data is None else data.get("statuses")
+    if not isinstance(statuses, dict) or not all(
+        status is None or (isinstance(status, str) and status.strip()) for status in statuses.values()
+    ):
+        return json_response({"statuses": ["An object of operation id → non-empty string or null is required."]}, 400)
+    unknown = [op_id for op_id in statuses if op_id not in state.operations]
+    if unknown:
+        return json_response({"detail": "Transaction not found.", "unknown": unknown[:20]}, 404)
+    ts = state.now_ts()
+    previous = {op_id: state.status_of(op_id, ts) for op_id in statuses}
+    for op_id, status in statuses.items():
+        state.force_status(op_id, status)
+    return json_response({"forced": len(statuses), "previous": previous})
+
+
 async def admin_operation(request: Request, state: SimulatorState) -> Response:
     """Take an operation out of the API's answers (as if deleted or archived)."""
     op_id = request.path_params["op_id"]
@@ -138,6 +157,7 @@ __all__ = [
     "admin_operation",
     "admin_operation_restore",
     "admin_operation_status",
+    "admin_operation_statuses",
     "admin_state",
     "protected",
 ]

@@ -25,7 +25,9 @@ Admin (same Bearer token, never subject to faults):
   ``Faults`` (merged into the current ones).
 * ``POST /_simulator/advance {"seconds": N}`` → ``{"now": ...}``.
 * ``GET /_simulator/devices``; ``PUT /_simulator/devices/{serial} {"online": true|false|null}`` pins a device.
-* ``POST /_simulator/operations/{id}/status {"status": "..."|null}`` forces (or un-forces) a status.
+* ``POST /_simulator/operations/{id}/status {"status": "..."|null}`` forces (or un-forces) a status;
+  ``POST /_simulator/operations/statuses {"statuses": {id: "..."|null, ...}}`` many at once (benchmarks change 5 %
+  of a million operations in one request), answering the statuses they had before.
 * ``DELETE /_simulator/operations/{id}`` takes an operation out of the API's answers (as if deleted);
   ``POST /_simulator/operations/{id}/restore`` puts it back.
 * ``GET /_simulator/state`` → now, counts, and API hits by method.
@@ -55,6 +57,7 @@ from bot.simulator.admin import (
     admin_operation,
     admin_operation_restore,
     admin_operation_status,
+    admin_operation_statuses,
     admin_state,
     protected,
 )
@@ -104,6 +107,7 @@ def create_app(config: SimulatorConfig | None = None, *, state: SimulatorState |
         Route(f"{ADMIN_PREFIX}/advance", protected(admin_advance), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/devices", protected(admin_devices), methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/devices/{{serial}}", protected(admin_device), methods=["PUT", "PATCH"]),
+        Route(f"{ADMIN_PREFIX}/operations/statuses", protected(admin_operation_statuses), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/operations/{{op_id}}/status", protected(admin_operation_status), methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/operations/{{op_id}}", protected(admin_operation), methods=["DELETE"]),
         Route(f"{ADMIN_PREFIX}/operations/{{op_id}}/restore", protected(admin_operation_restore), methods=["POST"]),

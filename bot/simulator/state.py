@@ -34,11 +34,12 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.simulator.config import Faults, SimulatorConfig
+from bot.simulator.preseed import preseed
+from bot.simulator.records import SimDevice, SimOperation
 
 Clock = Callable[[], datetime]
 
@@ -47,7 +48,6 @@ DOCUMENTED_FIRMWARE = "1.2.3"
 FIRST_OPERATION_NUMBER = 10000
 _TXN_NUMBER = re.compile(r"txn_(\d{1,18})")
 
-OPERATION_TYPES = ("firmware_update", "configuration_update", "reboot", "diagnostics", "factory_reset")
 TIMEZONES = (
     "America/Mexico_City",
     "America/Costa_Rica",
@@ -108,43 +108,6 @@ class ManualClock:
         self._now = moment.astimezone(UTC)
 
 
-@dataclass(slots=True, eq=False)
-class SimDevice:
-    """One device of the inventory and what the simulator knows about it."""
-
-    serial: str
-    firmware_version: str
-    timezone: str | None
-    phase: float
-    always_online: bool = False
-    # (since, online) pins set by tests; online=None returns the device to its drift. Sorted by ``since``.
-    overrides: list[tuple[float, bool | None]] = field(default_factory=list)
-    # (at, version) firmware changes made by completed firmware updates. Sorted by ``at``.
-    firmware_changes: list[tuple[float, str]] = field(default_factory=list)
-    snapshot: dict[str, Any] | None = None
-    snapshot_at: float = -math.inf
-    active_ops: list[SimOperation] = field(default_factory=list)
-
-
-@dataclass(slots=True, eq=False)
-class SimOperation:
-    """One operation; ``status`` is the furthest lifecycle state reached so far (read it via the state)."""
-
-    id: str
-    device_serial: str
-    operation_type: str
-    scheduled_at: float
-    created_at: float
-    parameters: dict[str, Any]
-    scheduled_text: str
-    created_text: str
-    status: str = "scheduled"
-    forced: str | None = None
-    started_at: float | None = None
-    scanned_until: float | None = None
-    ended_at: float | None = None
-
-
 class SimulatorState:
     """Devices, operations, faults and the clock of one simulated Control API.
 
@@ -163,7 +126,7 @@ class SimulatorState:
         self.removed: dict[str, SimOperation] = {}  # taken out of the API's answers by remove_operation()
         self.hits: Counter[str] = Counter()  # API requests by method, counted before any fault
         self.fault_random = random.Random(self.config.seed)  # noqa: S311 - reproducible fault injection
-        self._next_number = FIRST_OPERATION_NUMBER
+        self.next_number = FIRST_OPERATION_NUMBER  # of the next operation created: txn_<next_number>
         self._seed_devices()
         if self.config.preseed_operations:
             self._preseed(self.config.preseed_operations)
@@ -296,7 +259,7 @@ class SimulatorState:
         """Number new operations after every ``txn_N`` in ``operation_ids``: a fresh simulator serving a bot whose
         database remembers an earlier simulator's operations must not hand out their ids again."""
         numbers = [int(match.group(1)) for op_id in operation_ids if (match := _TXN_NUMBER.fullmatch(op_id))]
-        self._next_number = max([self._next_number, *(number + 1 for number in numbers)])
+        self.next_number = max([self.next_number, *(number + 1 for number in numbers)])
 
     def create_operation(
         self,
@@ -314,7 +277,7 @@ class SimulatorState:
         created = (created_at or self.now()).timestamp()
         scheduled = scheduled_time.timestamp()
         op = SimOperation(
-            id=f"txn_{self._next_number}",
+            id=f"txn_{self.next_number}",
             device_serial=device.serial,
             operation_type=operation_type,
             scheduled_at=scheduled,
@@ -323,7 +286,7 @@ class SimulatorState:
             scheduled_text=iso(scheduled),
             created_text=iso(created),
         )
-        self._next_number += 1
+        self.next_number += 1
         self.operations[op.id] = op
         self.order.append(op)
         device.active_ops.append(op)
@@ -459,29 +422,8 @@ class SimulatorState:
     # --- benchmarks ---------------------------------------------------------------------------------------
 
     def _preseed(self, count: int) -> None:
-        """``count`` operations spread over the fleet, the past and the future, hence over every status.
-
-        About a third lie in the future (scheduled), a tenth started within the last ``run_seconds``
-        (in progress or pending), the rest lie in the past week (completed, failed, expired).
-        """
-        rng = random.Random(f"{self.config.seed}:preseed")  # noqa: S311 - reproducible data
-        now = self.now()
-        serials = list(self.devices)
-        week = 7 * 24 * 3600.0
-        for _ in range(count):
-            draw = rng.random()
-            if draw < 0.35:
-                offset = rng.uniform(60, week)
-            elif draw < 0.45:
-                offset = -rng.uniform(0, max(self.config.run_seconds, 1.0))
-            else:
-                offset = -rng.uniform(self.config.run_seconds + self.config.expire_after + 1, week)
-            scheduled = now + timedelta(seconds=offset)
-            created = min(now, scheduled - timedelta(seconds=rng.uniform(600, 3 * 24 * 3600)))
-            kind = rng.choice(OPERATION_TYPES)
-            parameters: dict[str, Any] = {}
-            if kind == "firmware_update":
-                parameters = {"target_version": f"{rng.randint(2, 4)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}"}
-            elif kind == "configuration_update":
-                parameters = {"config_profile": "production_v2", "restart_required": rng.random() < 0.5}
-            self.create_operation(rng.choice(serials), kind, scheduled, parameters, created_at=created)
+        """``count`` operations over the fleet, the past and the future (see ``bot.simulator.preseed``)."""
+        operations = preseed(self.config, list(self.devices.values()), self.now_ts(), self.next_number, count)
+        self.order.extend(operations)
+        self.operations.update((op.id, op) for op in operations)
+        self.next_number += len(operations)
