@@ -43,14 +43,12 @@ from notifier_acks import add_arguments as add_ack_arguments
 from notifier_acks import run_with_acks
 
 from bot.app import BotRuntime, build_runtime
-from bot.control.client import ControlApiClient
 from bot.services.notifier import CycleReport
 from bot.settings import Settings
 from bot.slackkit import SlackBench
 
 NOTIFY = "C0NOTIFY"
 WATCHING = "C0WATCH"
-DEFAULT_PAGE_CAP = 100  # ControlApiClient's default: more pages than this and a cycle stops
 
 
 @dataclass
@@ -127,22 +125,9 @@ def build(args: argparse.Namespace, sim: SimulatorProcess, bench: SlackBench, da
         oncall_group="S0ONCALL",
         notifier_enabled=False,
     )
-    pages = -(-args.operations // (args.page_size or args.operations or 1))
-    control = None
-    if pages > DEFAULT_PAGE_CAP:
-        # ControlApiClient stops at page_cap pages (100 by default, not a setting yet); build_runtime takes a client,
-        # so this one reads every page. Everything else is as serve builds it.
-        control = ControlApiClient(
-            settings.control_api_url,
-            "bench-control-token",
-            timeout=settings.control_api_timeout_seconds,
-            refresh_timeout=settings.control_api_refresh_timeout_seconds,
-            max_connections=settings.control_api_max_connections,
-            page_cap=pages + 1,
-        )
-        print(f"note: {pages} pages is over ControlApiClient's default page_cap ({DEFAULT_PAGE_CAP}); "
-              f"the bench passes a client with page_cap={pages + 1}")  # fmt: skip
-    return build_runtime(settings, control=control)
+    runtime = build_runtime(settings)
+    runtime.freeze_after_start = True  # as ``serve`` runs it: what start() loaded is out of the collector's reach
+    return runtime
 
 
 async def main(args: argparse.Namespace, database_url: str) -> None:

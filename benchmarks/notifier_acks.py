@@ -55,7 +55,6 @@ from bot.store import NotifierLease, Store
 SECRET = "acks-signing-secret-0123456789"  # noqa: S105
 EXE = str(Path(sys.executable).with_name("headless-bot"))
 NOTIFY = "C0NOTIFY"
-PAGE_CAP = 100  # serve's ControlApiClient reads at most this many pages (not a setting yet)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)  # bot.metrics.ACK_BUCKETS
 STALL = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) WARNING bot\.stalls: event loop blocked")
 
@@ -238,10 +237,6 @@ def run_with_acks(args: argparse.Namespace, database_url: str, workdir: Path) ->
 
 
 async def measure(args: argparse.Namespace, database_url: str, workdir: Path) -> None:
-    pages = -(-args.operations // (args.page_size or args.operations or 1))
-    if pages > PAGE_CAP:
-        print(f"note: {pages} pages: serve's ControlApiClient stops at {PAGE_CAP} pages (page_cap), so its cycles "
-              "fail; use --operations ≤ 100,000 at page size 1,000 until the cap is a setting")  # fmt: skip
     sim = SimulatorProcess(args.operations, args.devices, args.page_size)
     up = sim.start()
     store = Store(database_url)
