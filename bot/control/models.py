@@ -22,7 +22,10 @@ def _as_utc(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC instant: a field error (record skipped), not a crash
+        raise ValueError("the time is out of range once converted to UTC") from None
 
 
 _fromisoformat = datetime.fromisoformat

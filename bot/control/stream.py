@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,17 +95,40 @@ def _key(url: httpx.URL) -> tuple[str, str, int | None, str, tuple[tuple[str, st
     return (url.scheme, url.host, url.port, url.path, tuple(sorted(url.params.multi_items())))
 
 
-def page_predictor(first_next: httpx.URL, first_size: int) -> Callable[[int], httpx.URL] | None:
-    """From page 1's ``next`` link, the URL of page ``n`` (``n >= 2``), if the link numbers pages; else ``None``.
+@dataclass(frozen=True, slots=True)
+class PagePredictor:
+    """The URL of page ``n`` of a numbered list (``predictor(n)``), and the page number a URL names
+    (``number(url)``, ``None`` if it does not name one the same way)."""
+
+    first_next: httpx.URL
+    param: str  # "page" or "offset"
+    size: int  # records per page (offset pagination)
+
+    def __call__(self, n: int) -> httpx.URL:
+        value = n if self.param == "page" else (n - 1) * self.size
+        return self.first_next.copy_set_param(self.param, str(value))
+
+    def number(self, url: httpx.URL) -> int | None:
+        raw = url.params.get(self.param)
+        if raw is None or not raw.isdigit():
+            return None
+        if self.param == "page":
+            return int(raw)
+        offset = int(raw)
+        return offset // self.size + 1 if offset % self.size == 0 else None
+
+
+def page_predictor(first_next: httpx.URL, first_size: int) -> PagePredictor | None:
+    """From page 1's ``next`` link, the predictor of page URLs, if the link numbers pages; else ``None``.
 
     ``page=2`` (DRF's PageNumberPagination) → ``page=n``; ``offset=<page 1's size>`` (LimitOffsetPagination) →
     ``offset=(n-1)*size``. Anything else (a cursor) cannot be predicted.
     """
     params = first_next.params
     if params.get("page") == "2":
-        return lambda n: first_next.copy_set_param("page", str(n))
+        return PagePredictor(first_next, "page", first_size)
     if first_size > 0 and params.get("offset") == str(first_size):
-        return lambda n: first_next.copy_set_param("offset", str((n - 1) * first_size))
+        return PagePredictor(first_next, "offset", first_size)
     return None
 
 
@@ -126,7 +149,8 @@ async def stream_pages(
     expected = math.ceil(count / len(items)) if count and items else None
     cap = page_cap if expected is None else max(page_cap, expected + expected // 10 + 2)
     predict = None if expected is None or url is None or concurrency < 2 else page_predictor(url, len(items))
-    ahead: dict[tuple[Any, ...], asyncio.Task[Any]] = {}
+    ahead: dict[tuple[Any, ...], tuple[int, asyncio.Task[Any]]] = {}  # URL → (predicted page number, its fetch)
+    dropped: list[asyncio.Task[Any]] = []  # cancelled fetches the chain passed, until they have ended
     seen = {_key(endpoint)}
     number = 1
     try:
@@ -139,34 +163,62 @@ async def stream_pages(
                 raise UnexpectedAnswer(f"its list has more than {cap} pages; stopped reading")
             seen.add(key)
             if predict is not None and expected is not None:
-                _fetch_ahead(fetch, predict, ahead, seen, first=number, last=min(expected, number + concurrency - 1))
-            task = ahead.pop(key, None)
+                dropped = [task for task in dropped if not task.done()]
+                dropped += _fetch_ahead(fetch, predict, url, ahead, seen, concurrency=concurrency, last=expected)
+            entry = ahead.pop(key, None)
+            task = entry[1] if entry is not None else None
             items, next_link, page_count = decode_page(await (task if task is not None else fetch(url)))
             yield Page(number, items, page_count, fetched_ahead=task is not None)
             url = follow(next_link, url, endpoint) if next_link else None
     finally:
-        for task in ahead.values():
-            task.cancel()
-        for task in ahead.values():
-            with contextlib.suppress(BaseException):
-                await task
+        await _cancel([*dropped, *(task for _, task in ahead.values())])
 
 
 def _fetch_ahead(
     fetch: Fetch,
-    predict: Callable[[int], httpx.URL],
-    ahead: dict[tuple[Any, ...], asyncio.Task[Any]],
+    predict: PagePredictor,
+    url: httpx.URL,
+    ahead: dict[tuple[Any, ...], tuple[int, asyncio.Task[Any]]],
     seen: set[Any],
     *,
-    first: int,
+    concurrency: int,
     last: int,
-) -> None:
-    """Start fetching the predicted pages ``first..last`` not yet started (nor read)."""
-    for n in range(first, last + 1):
-        url = predict(n)
-        key = _key(url)
-        if key not in ahead and (n == first or key not in seen):
-            ahead[key] = asyncio.ensure_future(fetch(url))
+) -> list[asyncio.Task[Any]]:
+    """Keep the fetches of the ``concurrency`` predicted pages from ``url``'s on (up to page ``last``) in flight,
+    none of them a page already read, and cancel those the chain has passed (links that skip pages): returned."""
+    current = predict.number(url)
+    dropped = [ahead.pop(key)[1] for key, (n, _) in list(ahead.items()) if current is None or n < current]
+    for task in dropped:
+        _drop(task)
+    if current is None:
+        return dropped
+    for n in range(current, min(last, current + concurrency - 1) + 1):
+        page_url = predict(n)
+        key = _key(page_url)
+        if key not in ahead and (key == _key(url) or key not in seen):
+            ahead[key] = (n, asyncio.ensure_future(fetch(page_url)))
+    return dropped
 
 
-__all__ = ["Page", "page_predictor", "stream_pages"]
+def _drop(task: asyncio.Task[Any]) -> None:
+    """Cancel a fetch nobody will wait for; its outcome, whatever it is, is retrieved when it ends."""
+    task.cancel()
+    task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel these fetches and wait for them (no "exception was never retrieved" later)."""
+    pending = list(tasks)
+    for task in pending:
+        task.cancel()
+    for task in pending:
+        with contextlib.suppress(BaseException):
+            await task
+
+
+__all__ = ["Page", "PagePredictor", "decode_page", "page_predictor", "stream_pages"]

@@ -287,10 +287,6 @@ async def test_a_list_that_shrank_while_read_ends_at_its_last_next(loop_errors: 
     await assert_settled(server, loop_errors)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in stream._fetch_ahead: chain 1,2,4,6,8,10 (page=2 predicts page=n) fetches page=4 and page=6 twice",
-)
 async def test_links_that_skip_never_fetch_a_page_already_read() -> None:
     """``_fetch_ahead`` promises the pages "not yet started (nor read)"; the predicted URL of the page being read
     is started even when it is a page read before (``n == first`` bypasses ``seen``)."""
@@ -299,10 +295,6 @@ async def test_links_that_skip_never_fetch_a_page_already_read() -> None:
     assert len(server.fetched) == len(set(server.fetched)), sorted(server.fetched)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in stream_pages: prefetches the next chain skips are only cancelled at the end: 6 in flight, not 4",
-)
 async def test_links_that_skip_never_put_more_than_concurrency_fetches_in_flight() -> None:
     """``concurrency`` counts the page being read; the pages fetched ahead in vain are only cancelled when the
     stream ends, so against a server that skips pages (and is slow on the skipped ones) they pile up."""
