@@ -28,7 +28,7 @@ log = logging.getLogger("bot.store")
 
 #: Rows per statement when the notifier records a cycle: a fleet's baseline writes 100,000s of states, and the
 #: parameters of one statement are processed on the event loop in one go.
-WRITE_CHUNK = 250
+WRITE_CHUNK = 100
 
 
 class OutboxRepo(Database):

@@ -11,8 +11,9 @@ many operations found), recorded operations the list lacks are marked missing an
 changes, told once) and marks nothing missing. A failed poll records the outage (and, once it has lasted a poll
 interval, queues the "unreachable" alert); the first page read after it queues the recovery message.
 
-No step holds the event loop long: the glance loop and the full reads give way every ``GLANCE_SLICE`` /
-``READ_SLICE`` records, and the store streams what it loads.
+No step holds the event loop long: the glance loop, the full reads, the diff and the routing look at a ``Pacer``
+every few records and hand the loop back every half millisecond of work (a cycle over 100,000 operations in
+``serve`` must not delay Slack's acks), and the store streams what it loads and writes in small statements.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from bot.control.glance import decoded, glance
 from bot.control.models import Operation
 from bot.control.pages import parse_records
 from bot.control.stream import Page
-from bot.domain.changes import NewNotification, diff_operations
+from bot.domain.changes import NewNotification, OperationChange, diff_operations
 from bot.metrics import Metrics
 from bot.services.notifier.known import WRITER_KEY, KnownPrints
 from bot.services.notifier.report import (
@@ -49,13 +50,14 @@ from bot.services.notifier.report import (
 from bot.services.notifier.route import Router
 from bot.settings import Settings
 from bot.store import Store
+from bot.tasks import Pacer
 
 log = logging.getLogger("bot.notifier")
 
-#: Records glanced at between two turns of the event loop (about 2 ms of work).
-GLANCE_SLICE = 2000
-#: Records read in full (pydantic) between two turns of the event loop (about 2 ms of work).
-READ_SLICE = 100
+#: Records glanced at between two looks at the clock (``Pacer``: the loop is handed back every half millisecond).
+GLANCE_SLICE = 64
+#: Records read in full (pydantic), or diffed, between two looks at the clock.
+READ_SLICE = 8
 #: Changed operations diffed, routed and recorded together (a few database round trips for this many): a quiet
 #: page adds a handful, so a 100-page poll with 5 % changes writes a few times, not once per page.
 FLUSH_OPERATIONS = 1000
@@ -113,6 +115,7 @@ class Poller:
         self.poll_interval = poll_interval
         self.forget_after = forget_after
         self.known = KnownPrints(store)
+        self.pacer = Pacer()
 
     async def poll(self, now: datetime, report: CycleReport) -> None:
         """Stream, diff and record (or record the outage); ``report`` says what happened."""
@@ -167,7 +170,9 @@ class Poller:
         items, known, listed, now = page.items, self.known, run.listed, run.now
         candidates: list[tuple[Any, str | None]] = []  # (record, its id if glanced)
         quiet = 0
+        pacer = self.pacer
         for start in range(0, len(items), GLANCE_SLICE):
+            await pacer.pause()
             for item in items[start : start + GLANCE_SLICE]:
                 seen = glance(item)
                 if seen is None:
@@ -180,8 +185,6 @@ class Poller:
                         candidates.append((item, seen.id))
                 else:
                     quiet += 1
-            if start + GLANCE_SLICE < len(items):
-                await asyncio.sleep(0)
         operations, readable = await self._read(candidates, run)
         report.examined += len(candidates)
         if items and not (quiet or readable):
@@ -194,6 +197,7 @@ class Poller:
         operations: list[Operation] = []
         readable = 0
         for start in range(0, len(candidates), READ_SLICE):
+            await self.pacer.pause()
             chunk = candidates[start : start + READ_SLICE]
             glanced = {op_id for _, op_id in chunk if op_id is not None}
             parsed, skipped = parse_records(decoded(item) for item, _ in chunk)
@@ -210,8 +214,6 @@ class Poller:
                     run.unidentified += 1
                 else:
                     run.unreadable.add(op_id)
-            if start + READ_SLICE < len(candidates):
-                await asyncio.sleep(0)
         run.unreadable -= run.listed
         return operations, readable
 
@@ -221,16 +223,31 @@ class Poller:
         if not operations:
             return
         known = await self.store.operation_states_for(op.id for op in operations)
-        diff = diff_operations(operations, known, now=run.now, baseline=run.baseline, history_before=run.history_before)
-        run.history += diff.history
-        report.recorded += len(diff.states)
-        report.changes += len(diff.changes)
-        notes = await self.router.route(diff.changes, paged=run.paged) if diff.changes else []
-        await self._write(run, diff.states, notes)
-        self.known.remember(operations, known, {row["operation_id"]: row for row in diff.states})
+        states: list[dict[str, Any]] = []
+        changes: list[OperationChange] = []
+        for start in range(0, len(operations), READ_SLICE * 4):
+            await self.pacer.pause()
+            diff = diff_operations(
+                operations[start : start + READ_SLICE * 4],
+                known,
+                now=run.now,
+                baseline=run.baseline,
+                history_before=run.history_before,
+            )
+            states += diff.states
+            changes += diff.changes
+            run.history += diff.history
+        report.recorded += len(states)
+        report.changes += len(changes)
+        notes = await self.router.route(changes, paged=run.paged, pacer=self.pacer) if changes else []
+        await self._write(run, states, notes)
+        written = {row["operation_id"]: row for row in states}
+        for start in range(0, len(operations), GLANCE_SLICE):
+            await self.pacer.pause()
+            self.known.remember(operations[start : start + GLANCE_SLICE], known, written)
         report.queued += len(notes)
         if self.metrics is not None:
-            for change in diff.changes:
+            for change in changes:
                 self.metrics.notifier_events.labels(change.kind.value).inc()
 
     async def _write(self, run: _Pass, states: list[dict[str, Any]], notes: list[NewNotification]) -> None:

@@ -15,6 +15,7 @@ from bot.domain.changes import BotThread, NewNotification, OperationChange
 from bot.services.notifier.report import KIND_CHANGE
 from bot.settings import NotifyScope, Settings
 from bot.store import Store
+from bot.tasks import Pacer
 
 
 @dataclass
@@ -30,7 +31,11 @@ class Router:
         self.store = store
 
     async def route(
-        self, changes: Sequence[OperationChange], *, paged: set[tuple[str, str | None, str]] | None = None
+        self,
+        changes: Sequence[OperationChange],
+        *,
+        paged: set[tuple[str, str | None, str]] | None = None,
+        pacer: Pacer | None = None,
     ) -> list[NewNotification]:
         """The outbox rows for ``changes`` (one poll's): one per (change, destination), destinations de-duplicated.
 
@@ -43,7 +48,9 @@ class Router:
         notes: list[NewNotification] = []
         if paged is None:
             paged = set()  # (channel, thread_ts, the message thread failing)
-        for change in changes:
+        for n, change in enumerate(changes):
+            if pacer is not None and n % 32 == 0:
+                await pacer.pause()
             thread = threads.get(change.operation_id)
             destinations = self._destinations(change, thread, watches.get(change.operation_id, []))
             source = f"{thread.thread_channel_id}/{thread.thread_ts}" if thread and thread.thread_ts else None
