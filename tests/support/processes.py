@@ -44,6 +44,7 @@ class BotProcess:
             self.proc = subprocess.Popen(
                 [EXE, *self.command, "--host", "127.0.0.1", "--port", str(port)],
                 env={**self.env, **extra_env}, stdout=log, stderr=log,
+                cwd=self.log.parent,  # not the repository: no .env of a developer's, no stray database there
             )  # fmt: skip
         deadline = time.monotonic() + START_BUDGET
         while time.monotonic() < deadline:
