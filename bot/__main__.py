@@ -1,4 +1,5 @@
-"""The ``headless-bot`` command line: ``serve``, ``serve --socket``, ``console``, ``simulator``.
+"""The ``headless-bot`` command line: ``serve``, ``serve --socket``, ``serve --no-notifier``, ``notifier``,
+``console``, ``simulator``.
 
 Each subcommand loads the settings first, so a wrong environment fails at once with one line per problem.
 """
@@ -33,6 +34,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=os.environ.get("PORT", "3000"), help="HTTP port (PORT, 3000)")
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="HTTP bind address (0.0.0.0)")  # noqa: S104
     serve.add_argument("--socket", action="store_true", help="Socket Mode with SLACK_APP_TOKEN instead of HTTP")
+    serve.add_argument(
+        "--no-notifier",
+        action="store_true",
+        help="do not poll the Control API in this process, whatever NOTIFIER_ENABLED says (web replicas, beside "
+        "`headless-bot notifier` processes)",
+    )
+
+    notifier = commands.add_parser(
+        "notifier",
+        help="run only the notifier: poll the Control API, post what changed to Slack (no Slack endpoint; "
+        "/healthz and /metrics on --port); any number may run, one polls at a time",
+    )
+    notifier.add_argument("--port", type=_port, default=os.environ.get("PORT", "3000"), help="HTTP port (PORT, 3000)")
+    notifier.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="HTTP bind address (0.0.0.0)")  # noqa: S104
 
     console = commands.add_parser("console", help="the bot in your terminal, with the built-in simulator")
     console.add_argument(
@@ -128,13 +143,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(exc, file=sys.stderr)
+        if args.command == "notifier":  # one line per problem, like the other commands' own options
+            print("\n".join(f"headless-bot notifier: {line}" for line in exc.problems), file=sys.stderr)
+        else:
+            print(exc, file=sys.stderr)
         return 2
 
     if args.command == "serve":
         from bot.server import run_server
 
-        return run_server(settings, host=args.host, port=args.port, socket_mode=args.socket)
+        return run_server(
+            settings, host=args.host, port=args.port, socket_mode=args.socket, notifier=not args.no_notifier
+        )
+    if args.command == "notifier":
+        from bot.server import run_notifier
+
+        return run_notifier(settings, host=args.host, port=args.port)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

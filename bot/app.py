@@ -1,10 +1,11 @@
 """The composition root: settings → clients → store → services → Slack deps → AsyncApp. No rules live here.
 
-``serve``, ``serve --socket``, the console and the tests all build the bot through ``build_runtime``, passing local
-stand-ins (a Web API client pointed at a test bench, a Control API client pointed at the simulator, a clock) where
-they need them, so every front end runs the same listeners and services. ``BotRuntime`` holds what one process
-runs and starts / stops it; the work itself is the services' (``bot.services``) and the listeners'
-(``bot.slack.listeners``).
+``serve``, ``serve --socket``, ``notifier``, the console and the tests all build the bot through ``build_runtime``,
+passing local stand-ins (a Web API client pointed at a test bench, a Control API client pointed at the simulator, a
+clock) where they need them, so every front end runs the same listeners and services. ``BotRuntime`` holds what one
+process runs and starts / stops it; ``Parts`` says which of its parts that process runs (``serve``: the Slack side
+and the notifier; ``serve --no-notifier``: the Slack side; ``notifier``: the notifier). The work itself is the
+services' (``bot.services``) and the listeners' (``bot.slack.listeners``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,32 @@ HEALTH_CACHE_SECONDS = 15.0
 HEALTH_CHECK_SECONDS = 3.0  # per dependency, checked concurrently
 
 
+@dataclass(frozen=True)
+class Parts:
+    """Which parts of the bot one process runs.
+
+    ``slack``: the Slack side, what answers people (the bolt app behind ``/slack/events`` or Socket Mode, the
+    maintenance loop that expires, reconciles and re-posts requests, the time parser loaded before the first
+    request). ``notifier``: the loop that polls the Control API and posts what changed (one process at a time
+    polls, whatever the number running it: see ``bot.services.notifier``).
+    """
+
+    slack: bool = True
+    notifier: bool = True
+
+    @classmethod
+    def serve(cls, settings: Settings, *, notifier: bool = True) -> Parts:
+        """``headless-bot serve``: the Slack side, and the notifier unless ``NOTIFIER_ENABLED=false`` or
+        ``--no-notifier`` (``notifier=False``) says otherwise."""
+        return cls(slack=True, notifier=notifier and settings.notifier_enabled)
+
+    @classmethod
+    def notifier_only(cls) -> Parts:
+        """``headless-bot notifier``: the notifier alone. The command is the request, so ``NOTIFIER_ENABLED``
+        (which may be ``false`` in an environment shared with web replicas) does not turn it off."""
+        return cls(slack=False, notifier=True)
+
+
 @dataclass
 class BotRuntime:
     """Everything one bot process holds, built by ``build_runtime``; ``start()`` before serving, ``stop()`` on the
@@ -60,6 +87,7 @@ class BotRuntime:
     app: AsyncApp
     maintenance: Maintenance
     notifier: Notifier
+    parts: Parts = field(default_factory=Parts)
     ready: bool = False
     freeze_after_start: bool = False  # ``serve`` sets it (see ``start``)
     loop_watch: LoopWatch = field(init=False)
@@ -121,12 +149,14 @@ class BotRuntime:
         from bot.when import warm_up
 
         await self.store.connect()
-        await self.deps.web.open()
-        await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
-        await self.authorization.warm_up()
+        await self.deps.web.open()  # the notifier posts through it too
+        if self.parts.slack:
+            await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
+            await self.authorization.warm_up()
         self.loop_watch.start()
-        self._loops.append(asyncio.ensure_future(self.maintenance.run_forever()))
-        if self.settings.notifier_enabled:
+        if self.parts.slack:
+            self._loops.append(asyncio.ensure_future(self.maintenance.run_forever()))
+        if self.parts.notifier:
             self.notifier.start()
         if self.freeze_after_start:
             # Everything loaded so far (modules, the time parser's tables, the app) lives as long as the process:
@@ -177,8 +207,15 @@ class BotRuntime:
             "ready": self.ready,
             "control_api": control_api,
             "database": "ok" if database_ok else "unavailable",
+            "runs": {"slack": self.parts.slack, "notifier": self.parts.notifier},
             "notifier": self.notifier.health(),
         }
+
+    @property
+    def notifier_working(self) -> bool:
+        """A notifier process's liveness: started and its loop still going (leading or waiting to lead). The
+        Control API or the database being down does not count: the loop waits them out."""
+        return self.ready and self.notifier.running
 
 
 def build_runtime(
@@ -189,8 +226,13 @@ def build_runtime(
     clock: Clock = utcnow,
     socket_mode: bool = False,
     store: Store | None = None,
+    parts: Parts | None = None,
 ) -> BotRuntime:
-    """Build the bot from ``settings``; pass stand-ins to replace the real Slack or Control API clients."""
+    """Build the bot from ``settings``; pass stand-ins to replace the real Slack or Control API clients.
+
+    ``parts``: what the process runs (default ``Parts.serve(settings)``: everything ``NOTIFIER_ENABLED`` allows).
+    The whole graph is built whatever it says (it is cheap, and one graph is simpler than several); only what
+    ``start()`` runs differs."""
     metrics = Metrics()
     if control is None:
         token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
@@ -246,4 +288,5 @@ def build_runtime(
             before_pass=authorization.warm_up,
         ),
         notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics),
+        parts=parts or Parts.serve(settings),
     )

