@@ -39,7 +39,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.web import SlackWeb
 from bot.stalls import LoopWatch
 from bot.store import Store
-from bot.tasks import Tasks
+from bot.tasks import Foreground, Tasks
 
 log = logging.getLogger("bot.runtime")
 
@@ -88,6 +88,7 @@ class BotRuntime:
     maintenance: Maintenance
     notifier: Notifier
     parts: Parts = field(default_factory=Parts)
+    foreground: Foreground = field(default_factory=Foreground)  # Slack requests in flight (``bot.server``)
     ready: bool = False
     freeze_after_start: bool = False  # ``serve`` sets it (see ``start``)
     loop_watch: LoopWatch = field(init=False)
@@ -272,6 +273,7 @@ def build_runtime(
         clock=clock,
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
+    foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for
     return BotRuntime(
         settings=settings,
         control=control,
@@ -287,6 +289,7 @@ def build_runtime(
             interval=settings.maintenance_interval_seconds,
             before_pass=authorization.warm_up,
         ),
-        notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics),
+        notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground),
+        foreground=foreground,
         parts=parts or Parts.serve(settings),
     )

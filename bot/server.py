@@ -88,6 +88,13 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
     replays = ReplayGuard(secret.get_secret_value() if secret else None)
 
     async def slack_events_endpoint(request: Request) -> Response:
+        runtime.foreground.enter()  # the notifier's work steps aside until this is answered
+        try:
+            return await answer(request)
+        finally:
+            runtime.foreground.leave()
+
+    async def answer(request: Request) -> Response:
         started = time.perf_counter()
         body = await request.body()
         if not replays.first_time(body, request.headers, time.monotonic()):

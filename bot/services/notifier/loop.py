@@ -23,6 +23,7 @@ from bot.services.notifier.route import Router
 from bot.services.ports import NotificationSink
 from bot.settings import Settings
 from bot.store import NotifierLease, Store
+from bot.tasks import Foreground
 
 log = logging.getLogger("bot.notifier")
 
@@ -34,7 +35,8 @@ class Notifier:
 
     ``poll_interval`` and ``digest_threshold`` default to the settings (``POLL_INTERVAL_SECONDS``,
     ``DIGEST_THRESHOLD``); tests pass a short interval. ``wait``, if given, is how the loop waits between polls
-    and probes (tests move a clock). Rate limits are the sink's to wait out.
+    and probes (tests move a clock). Rate limits are the sink's to wait out. ``foreground``: the process's Slack
+    requests in flight, which a cycle steps aside for (``bot.tasks.Pacer``).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Notifier:
         max_attempts: int = MAX_ATTEMPTS,
         unpostable_ttl: float = UNPOSTABLE_TTL_SECONDS,
         wait: Callable[[float], Awaitable[Any]] | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -62,11 +65,11 @@ class Notifier:
         self.max_backoff = max_backoff
         self.router = Router(settings, store)
         self.poller = Poller(settings, store, control, self.router, metrics=metrics, poll_interval=self.poll_interval,
-                             forget_after=self.forget_after)  # fmt: skip
+                             forget_after=self.forget_after, foreground=foreground)  # fmt: skip
         self.outbox = Outbox(
             store, sink, clock=clock, metrics=metrics,
             digest_threshold=int(digest_threshold if digest_threshold is not None else settings.digest_threshold),
-            max_attempts=max_attempts, unpostable_ttl=unpostable_ttl,
+            max_attempts=max_attempts, unpostable_ttl=unpostable_ttl, pacer=self.poller.pacer,
         )  # fmt: skip
         self._wait_hook = wait
         self._lease: NotifierLease | None = None

@@ -19,6 +19,7 @@ from bot.metrics import Metrics
 from bot.services.notifier.report import KIND_CHANGE, KIND_OUTAGE, KIND_RECOVERY, CycleReport, count, parse_time
 from bot.services.ports import DeliveryOutcome, Notice, NoticeKind, NotificationSink
 from bot.store import Store
+from bot.tasks import Pacer
 
 log = logging.getLogger("bot.notifier")
 
@@ -40,8 +41,10 @@ class Outbox:
         digest_threshold: int,
         max_attempts: int = MAX_ATTEMPTS,
         unpostable_ttl: float = UNPOSTABLE_TTL_SECONDS,
+        pacer: Pacer | None = None,
     ) -> None:
         self.store = store
+        self.pacer = pacer or Pacer()
         self.sink = sink
         self.clock = clock
         self.metrics = metrics
@@ -72,7 +75,7 @@ class Outbox:
             if len(changes) > self.digest_threshold:
                 notice = Notice(
                     NoticeKind.DIGEST,
-                    changes=[OperationChange.from_payload(row.payload) for row in changes],
+                    changes=await self._read_changes(changes),
                     mention_oncall=any(row.payload.get("mention") for row in changes),
                 )
                 if not await self._deliver_rows(channel, thread_ts, changes, notice, report, digest=True):
@@ -85,6 +88,14 @@ class Outbox:
                 if not await self._deliver_rows(channel, thread_ts, [row], self._notice(row), report):
                     return report
         return report
+
+    async def _read_changes(self, rows: list[NotificationRecord]) -> list[OperationChange]:
+        """The changes of a digest's rows (thousands after a fleet-wide change), read a few at a time."""
+        changes: list[OperationChange] = []
+        for start in range(0, len(rows), 32):
+            await self.pacer.pause()
+            changes.extend(OperationChange.from_payload(row.payload) for row in rows[start : start + 32])
+        return changes
 
     def _notice(self, row: NotificationRecord) -> Notice:
         payload = row.payload

@@ -50,7 +50,7 @@ from bot.services.notifier.report import (
 from bot.services.notifier.route import Router
 from bot.settings import Settings
 from bot.store import Store
-from bot.tasks import Pacer
+from bot.tasks import Foreground, Pacer
 
 log = logging.getLogger("bot.notifier")
 
@@ -106,6 +106,7 @@ class Poller:
         metrics: Metrics | None,
         poll_interval: float,
         forget_after: timedelta,
+        foreground: Foreground | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -115,7 +116,7 @@ class Poller:
         self.poll_interval = poll_interval
         self.forget_after = forget_after
         self.known = KnownPrints(store)
-        self.pacer = Pacer()
+        self.pacer = Pacer(foreground=foreground)
 
     async def poll(self, now: datetime, report: CycleReport) -> None:
         """Stream, diff and record (or record the outage); ``report`` says what happened."""
