@@ -82,7 +82,7 @@ class Pacer:
     """
 
     def __init__(
-        self, budget: float = 0.0005, *, foreground: Foreground | None = None, yield_limit: float = 0.05
+        self, budget: float = 0.00025, *, foreground: Foreground | None = None, yield_limit: float = 0.05
     ) -> None:
         self.budget = budget
         self.foreground = foreground
