@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
+import msgspec
 from pydantic import ValidationError
 
 from bot.control.errors import UnexpectedAnswer
+from bot.control.glance import decoded
 from bot.control.models import Operation
 
 logger = logging.getLogger("bot.control")
@@ -123,16 +125,20 @@ def _parse_items(items: list[Any]) -> tuple[list[Operation], list[str | None]]:
 
 
 def parse_records(items: Iterable[Any]) -> tuple[list[Operation], list[str | None]]:
-    """``items`` read as operations, and the ids of the records that could not be (``None``: no usable id); each
-    of those is logged (which fields, never their values)."""
+    """``items`` (decoded JSON values, or ``msgspec.Raw`` records of a streamed page: validated straight from their
+    bytes) read as operations, and the ids of the records that could not be (``None``: no usable id); each of
+    those is logged (which fields, never their values)."""
     parsed: list[Operation] = []
     skipped: list[str | None] = []
     for item in items:
         try:
-            parsed.append(Operation.model_validate(item))
+            if item.__class__ is msgspec.Raw:
+                parsed.append(Operation.model_validate_json(bytes(item)))
+            else:
+                parsed.append(Operation.model_validate(item))
         except ValidationError as exc:
             logger.warning("Control API returned an operation the bot cannot read (%s); skipped", invalid_fields(exc))
-            skipped.append(_record_id(item))
+            skipped.append(_record_id(decoded(item)))
     return parsed, skipped
 
 

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from bot.control.glance import Glance, decoded, glance
 from bot.control.models import DeviceStatus, Operation
+from bot.control.pages import parse_records
 from bot.domain.changes import FIELD_LIMIT, KnownState, diff_operations, is_quiet, known_print
 from bot.domain.statuses import KNOWN_STATUSES
 
@@ -163,6 +164,8 @@ def agree(seen: Glance, record: dict[str, Any]) -> None:
     assert seen.scheduled_time == op.scheduled_time
     assert hash(seen.scheduled_time) == hash(op.scheduled_time)
     assert seen.scheduled_time.utcoffset() == timedelta(0)
+    (from_bytes,), skipped = parse_records([raw(record)])  # how the notifier reads it in full: from its bytes
+    assert skipped == [] and from_bytes == op
 
 
 def same(a: Glance | None, b: Glance | None) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 from bot import faultpoints
 from bot.control.client import ControlApiClient
 from bot.control.errors import ControlApiError, UnexpectedAnswer
-from bot.control.glance import decoded, glance
+from bot.control.glance import glance
 from bot.control.models import Operation
 from bot.control.pages import parse_records
 from bot.control.stream import Page
@@ -201,7 +201,7 @@ class Poller:
             await self.pacer.pause()
             chunk = candidates[start : start + READ_SLICE]
             glanced = {op_id for _, op_id in chunk if op_id is not None}
-            parsed, skipped = parse_records(decoded(item) for item, _ in chunk)
+            parsed, skipped = parse_records(item for item, _ in chunk)
             readable += len(parsed)
             for op in parsed:
                 if op.id not in glanced:
