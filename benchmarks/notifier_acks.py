@@ -77,6 +77,8 @@ class Sample:
     cycle_seconds: float
     lag: list[float]  # cumulative counts per LAG_BUCKETS bound, then +Inf
     cpu: float
+    ack_sum: float = 0.0  # the bot's own ack time (in its endpoint, after the body was read): sum and count
+    ack_count: float = 0.0
 
 
 @dataclass
@@ -100,7 +102,17 @@ def parse_metrics(text: str, at: float, cpu: float) -> Sample:
     lag.append(values.get('headless_bot_event_loop_lag_seconds_bucket{le="+Inf"}', 0.0))
     ok = values.get('headless_bot_notifier_cycles_total{outcome="ok"}', 0.0)
     failed = sum(v for k, v in values.items() if k.startswith("headless_bot_notifier_cycles_total") and "ok" not in k)
-    return Sample(at, ok + failed, failed, values.get("headless_bot_notifier_cycle_seconds_sum", 0.0), lag, cpu)
+    ack_sum = sum(v for k, v in values.items() if k.startswith("headless_bot_ack_seconds_sum"))
+    ack_count = sum(v for k, v in values.items() if k.startswith("headless_bot_ack_seconds_count"))
+    cycle_sum = values.get("headless_bot_notifier_cycle_seconds_sum", 0.0)
+    return Sample(at, ok + failed, failed, cycle_sum, lag, cpu, ack_sum, ack_count)
+
+
+def inside_mean(before: Sample, after: Sample) -> str:
+    """The mean time the bot itself took to answer between two samples (from its ack histogram's sum/count):
+    what the loop added, apart from the network and the machine's other processes."""
+    count = after.ack_count - before.ack_count
+    return f"{(after.ack_sum - before.ack_sum) / count * 1000:.2f} ms" if count else "n/a"
 
 
 def shown(bound: float) -> str:
@@ -343,6 +355,10 @@ def report(
     print(f"acks of /headless help at {args.ack_rate:g}/s, each on a new connection "
           f"({len(driver.acks)} sent, {errors} errors or non-200):")  # fmt: skip
     print(f"  idle (notifier waiting for its lock)  {ack_summary(idle)}")
+    idle_samples = [sample for sample in driver.samples if sample.at < released]
+    if len(idle_samples) > 1:
+        print(f"      the bot's own time to answer (mean, inside its endpoint): "
+              f"{inside_mean(idle_samples[0], idle_samples[-1])}")  # fmt: skip
     worst_p99, worst_max, worst_ratio = 0.0, 0.0, 0.0
     for cycle in cycles:
         wall = cycle.end - cycle.start
@@ -350,7 +366,8 @@ def report(
         ratio = percentile(cycle.acks, 99) / idle_p99 if cycle.acks and idle else float("nan")
         lag_text, p99, top = lag_summary(cycle.before, cycle.after)
         print(f"  {cycle.label}: {wall:.1f} s, bot cpu ≈ {cpu:.1f} s")
-        print(f"      acks  {ack_summary(cycle.acks)}   p99 / idle p99 = {ratio:.1f}×")
+        print(f"      acks  {ack_summary(cycle.acks)}   p99 / idle p99 = {ratio:.1f}×;  "
+              f"the bot's own time (mean) {inside_mean(cycle.before, cycle.after)}")  # fmt: skip
         print(f"      bot loop lag  {lag_text};  stalls ≥ 250 ms logged: {len(cycle.stalls)}")
         if not cycle.label.startswith("cycle 1 "):
             worst_p99, worst_max = max(worst_p99, p99), max(worst_max, top)

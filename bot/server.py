@@ -21,14 +21,17 @@ import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app import BotRuntime, Parts, build_runtime
 from bot.logs import setup_logging
 from bot.settings import Settings
 from bot.store import StoreError
+from bot.tasks import Foreground
 
 log = logging.getLogger("bot.server")
 
@@ -88,13 +91,6 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
     replays = ReplayGuard(secret.get_secret_value() if secret else None)
 
     async def slack_events_endpoint(request: Request) -> Response:
-        runtime.foreground.enter()  # the notifier's work steps aside until this is answered
-        try:
-            return await answer(request)
-        finally:
-            runtime.foreground.leave()
-
-    async def answer(request: Request) -> Response:
         started = time.perf_counter()
         body = await request.body()
         if not replays.first_time(body, request.headers, time.monotonic()):
@@ -127,7 +123,30 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
     ]
     if slack_events:
         routes.append(Route("/slack/events", slack_events_endpoint, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=_lifespan(runtime, socket_mode=socket_mode))
+    return Starlette(
+        routes=routes,
+        lifespan=_lifespan(runtime, socket_mode=socket_mode),
+        middleware=[Middleware(ForegroundRequests, foreground=runtime.foreground)],
+    )
+
+
+class ForegroundRequests:
+    """ASGI middleware: each Slack request counts as foreground work (``bot.tasks.Foreground``) from the moment its
+    headers are read until its answer is written, so the notifier's work steps aside for all of it."""
+
+    def __init__(self, app: ASGIApp, foreground: Foreground) -> None:
+        self.app = app
+        self.foreground = foreground
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") != "/slack/events":
+            await self.app(scope, receive, send)
+            return
+        self.foreground.enter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.foreground.leave()
 
 
 def create_notifier_app(runtime: BotRuntime) -> Starlette:
