@@ -65,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--idle-seconds", type=float, default=10.0, help="acks measured before the first cycle")
     group.add_argument("--cycles", type=int, default=2, help="cycles measured after the baseline (≥ 2)")
     group.add_argument("--poll-interval", type=float, default=1.0, help="POLL_INTERVAL_SECONDS of serve (≥ 1)")
+    group.add_argument(
+        "--split", action="store_true", help="serve --no-notifier + a headless-bot notifier process (two shapes)"
+    )
 
 
 @dataclass
@@ -164,8 +167,11 @@ def read_stalls(log: Path) -> tuple[list[float], Counter[str]]:
 class Driver:
     """Sends /headless help at a steady rate and samples the bot's /metrics, until stopped."""
 
-    def __init__(self, sender: SlackRequestSender, metrics_url: str, bot_pid: int, rate: float) -> None:
+    def __init__(
+        self, sender: SlackRequestSender, metrics_url: str, bot_pid: int, rate: float, cycles_url: str | None = None
+    ) -> None:
         self.sender, self.metrics_url, self.bot_pid, self.rate = sender, metrics_url, bot_pid, rate
+        self.cycles_url = cycles_url  # --split: the notifier process's /metrics, where its cycles are counted
         self.acks: list[tuple[float, float, int]] = []  # (sent at, seconds, status)
         self.samples: list[Sample] = []
         self.watch = LagWatch(0.01)
@@ -213,7 +219,13 @@ class Driver:
             try:
                 async with client.get(self.metrics_url) as response:
                     text = await response.text()
-                self.samples.append(parse_metrics(text, time.time(), cpu_seconds(self.bot_pid)))
+                sample = parse_metrics(text, time.time(), cpu_seconds(self.bot_pid))
+                if self.cycles_url is not None:
+                    async with client.get(self.cycles_url) as response:
+                        cycles = parse_metrics(await response.text(), sample.at, 0.0)
+                    sample.cycles, sample.failed = cycles.cycles, cycles.failed
+                    sample.cycle_seconds = cycles.cycle_seconds
+                self.samples.append(sample)
             except (aiohttp.ClientError, TimeoutError):
                 pass
             await asyncio.sleep(0.1)
@@ -275,23 +287,38 @@ async def measure(args: argparse.Namespace, database_url: str, workdir: Path) ->
                 "LOG_LEVEL": "WARNING",
             }
             command = [EXE, "serve", "--port", str(bot_port), "--host", "127.0.0.1"]
+            notifier_port = free_port()
+            extra: list[asyncio.subprocess.Process] = []
+            if args.split:  # the web replica answers Slack; the notifier process polls
+                command.append("--no-notifier")
+                extra.append(
+                    await asyncio.create_subprocess_exec(
+                        EXE, "notifier", "--port", str(notifier_port), "--host", "127.0.0.1",
+                        env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                    )
+                )  # fmt: skip
             bot = await asyncio.create_subprocess_exec(*command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
             try:
                 await wait_ready(f"http://127.0.0.1:{bot_port}/readyz", bot)
                 sender = SlackRequestSender(f"http://127.0.0.1:{bot_port}", SECRET, bench=bench.local)
-                driver = Driver(sender, f"http://127.0.0.1:{bot_port}/metrics", bot.pid, args.ack_rate)
+                cycles_url = f"http://127.0.0.1:{notifier_port}/metrics" if args.split else None
+                driver = Driver(sender, f"http://127.0.0.1:{bot_port}/metrics", bot.pid, args.ack_rate, cycles_url)
+                if args.split:
+                    await wait_ready(f"http://127.0.0.1:{notifier_port}/healthz", extra[0])
                 changed_at, released = await drive(args, driver, sim, lease)
                 peak = proc_status_mb(bot.pid, "VmHWM")
             finally:
-                if bot.returncode is None:
-                    bot.terminate()
-                await asyncio.wait_for(bot.wait(), 15)
+                for process in [bot, *extra]:
+                    if process.returncode is None:
+                        process.terminate()
+                    await asyncio.wait_for(process.wait(), 15)
     finally:
         await store.close()
         sim.stop()
     latency = f", each page answered in ≥ {args.page_latency * 1000:.0f} ms" if args.page_latency else ""
     print(f"fleet: {args.operations} operations on {args.devices + 1} devices, page size {args.page_size}{latency}; "
-          f"simulator up in {up:.1f} s; serve with POLL_INTERVAL_SECONDS={args.poll_interval:g}, "
+          f"simulator up in {up:.1f} s; {'serve --no-notifier + notifier' if args.split else 'serve'} with "
+          f"POLL_INTERVAL_SECONDS={args.poll_interval:g}, "
           f"database {store.url}")  # fmt: skip
     report(args, driver, changed_at, released, read_stalls(log), peak)
 
