@@ -32,6 +32,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 from bench_ack import percentile, server_ack_summary, wait_http  # a sibling script: run from its folder
+from fleet import cpu_seconds
 
 from bot.slackkit import SlackRequestSender
 from bot.slackkit.remote import RemoteSlackBench
@@ -43,15 +44,6 @@ SECRET = "load-signing-secret-0123456789"  # noqa: S105
 TOKEN = "load-control-token"  # noqa: S105
 EXE = str(Path(sys.executable).with_name("headless-bot"))
 SERIAL = "SN123456789"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (from /proc; NaN where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
 
 
 def loop_lag_summary(metrics_url: str) -> str:

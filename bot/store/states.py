@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Executable, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -59,6 +60,13 @@ def seed_known_state(
     return insert(OperationStateRow).values(**values).on_conflict_do_nothing(index_elements=["operation_id"])
 
 
+def _known_columns() -> tuple[Any, ...]:
+    """What a ``KnownState`` is read from, after the id: one row shape for every read of the known states."""
+    table = OperationStateRow.__table__
+    c = table.c
+    return (c.operation_id, c.status, c.device_online, c.offline_reported, c.version, c.scheduled_time)
+
+
 class StatesRepo(Database):
     """The notifier's known states (one repository of ``bot.store.Store``)."""
 
@@ -72,15 +80,7 @@ class StatesRepo(Database):
     async def stream_known_states(self, partition: int = PARTITION_ROWS) -> AsyncIterator[list[tuple[str, KnownState]]]:
         """Every recorded state as ``(operation_id, KnownState)``, ``partition`` rows at a time, yielding to the event
         loop between partitions (a million rows are read without a long stall). One read transaction."""
-        table = OperationStateRow.__table__
-        statement = select(
-            table.c.operation_id,
-            table.c.status,
-            table.c.device_online,
-            table.c.offline_reported,
-            table.c.version,
-            table.c.scheduled_time,
-        ).execution_options(yield_per=partition)
+        statement = select(*_known_columns()).execution_options(yield_per=partition)
         async with self._transaction(write=False) as session:
             result = await session.stream(statement)
             async for rows in result.partitions(partition):
@@ -96,16 +96,7 @@ class StatesRepo(Database):
             return found
         async with self._transaction(write=False) as session:
             for chunk in chunks(wanted):
-                result = await session.execute(
-                    select(
-                        table.c.operation_id,
-                        table.c.status,
-                        table.c.device_online,
-                        table.c.offline_reported,
-                        table.c.version,
-                        table.c.scheduled_time,
-                    ).where(table.c.operation_id.in_(chunk))
-                )
+                result = await session.execute(select(*_known_columns()).where(table.c.operation_id.in_(chunk)))
                 for row in result:
                     found[row[0]] = KnownState(row[1], row[2], bool(row[3]), row[4], row[5])
         return found
