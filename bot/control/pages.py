@@ -12,6 +12,7 @@ nothing here does HTTP: ``read_all`` is given the function that fetches one page
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -124,10 +125,13 @@ def _parse_items(items: list[Any]) -> tuple[list[Operation], list[str | None]]:
     return parsed, skipped
 
 
-def parse_records(items: Iterable[Any]) -> tuple[list[Operation], list[str | None]]:
+def parse_records(
+    items: Iterable[Any], problems: Counter[str] | None = None
+) -> tuple[list[Operation], list[str | None]]:
     """``items`` (decoded JSON values, or ``msgspec.Raw`` records of a streamed page: validated straight from their
-    bytes) read as operations, and the ids of the records that could not be (``None``: no usable id); each of
-    those is logged (which fields, never their values)."""
+    bytes) read as operations, and the ids of the records that could not be (``None``: no usable id). Each of those
+    is logged (which fields, never their values), or, given ``problems``, counted there by what was wrong, for the
+    caller to log once (the notifier: once per poll, not once per record every minute)."""
     parsed: list[Operation] = []
     skipped: list[str | None] = []
     for item in items:
@@ -137,7 +141,11 @@ def parse_records(items: Iterable[Any]) -> tuple[list[Operation], list[str | Non
             else:
                 parsed.append(Operation.model_validate(item))
         except ValidationError as exc:
-            logger.warning("Control API returned an operation the bot cannot read (%s); skipped", invalid_fields(exc))
+            why = invalid_fields(exc)
+            if problems is None:
+                logger.warning("Control API returned an operation the bot cannot read (%s); skipped", why)
+            else:
+                problems[why] += 1
             skipped.append(_record_id(decoded(item)))
     return parsed, skipped
 

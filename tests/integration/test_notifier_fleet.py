@@ -6,6 +6,7 @@ bot seeded that no poll ever listed.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -168,3 +169,27 @@ async def test_a_list_longer_than_the_page_cap_is_read_when_its_count_says_so(wo
     notifier.control = ControlApiClient(f"{world.sim_url}/api/v1", TOKEN, timeout=3, max_retries=0, page_cap=2)
     report = await notifier.run_cycle()
     assert report.ok and report.complete and report.pages == 5 and report.operations == len(ops)
+
+
+async def test_unreadable_records_are_logged_once_a_poll_not_once_each(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ops = [world.op() for _ in range(5)]
+    broken = set(ops[:3])
+    render = world.sim.render
+
+    def three_unreadable(op: Any, *args: Any) -> dict[str, Any]:
+        record = render(op, *args)
+        if op.id in broken:
+            record["scheduled_time"] = "not a time"
+        return record
+
+    monkeypatch.setattr(world.sim, "render", three_unreadable)
+    notifier = world.notifier()
+    caplog.set_level(logging.WARNING)
+    report = await notifier.run_cycle()
+    assert report.ok and report.operations == 5 and report.recorded == 2  # listed, only unreadable: not missing
+    per_record = [r for r in caplog.records if "cannot read" in r.getMessage()]
+    summaries = [r for r in caplog.records if "could not be read as operations" in r.getMessage()]
+    assert per_record == [] and len(summaries) == 1
+    assert "3 listed record(s)" in summaries[0].getMessage() and "scheduled_time" in summaries[0].getMessage()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -79,6 +80,7 @@ class _Pass:
     paged: set[tuple[str, str | None, str]] = field(default_factory=set)  # on-call paged once per thread per poll
     meta: dict[str, Any] = field(default_factory=dict)  # written with the next write of this pass
     pending: list[Operation] = field(default_factory=list)  # read in full, to diff with the next flush
+    problems: Counter[str] = field(default_factory=Counter)  # why records could not be read (logged once a poll)
     notes: list[NewNotification] = field(default_factory=list)
 
     @property
@@ -124,6 +126,16 @@ class Poller:
         await self.known.ensure_fresh(meta)
         run = _Pass(now=now, baseline=not meta.get(BASELINE_KEY), history_before=now - self.forget_after)
         report.baseline = run.baseline
+        try:
+            await self._poll(run, meta, report)
+        finally:
+            if run.problems:
+                reasons = "; ".join(f"{why} ×{n}" for why, n in run.problems.most_common(3))
+                log.warning("%d listed record(s) could not be read as operations (%s); skipped this poll",
+                            run.problems.total(), reasons)  # fmt: skip
+
+    async def _poll(self, run: _Pass, meta: dict[str, Any], report: CycleReport) -> None:
+        now = run.now
         try:
             pages = self.control.operation_pages(concurrency=self.settings.notifier_page_concurrency)
             async with contextlib.aclosing(pages):
@@ -201,7 +213,7 @@ class Poller:
             await self.pacer.pause()
             chunk = candidates[start : start + READ_SLICE]
             glanced = {op_id for _, op_id in chunk if op_id is not None}
-            parsed, skipped = parse_records(item for item, _ in chunk)
+            parsed, skipped = parse_records((item for item, _ in chunk), run.problems)
             readable += len(parsed)
             for op in parsed:
                 if op.id not in glanced:
