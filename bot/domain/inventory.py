@@ -1,0 +1,145 @@
+"""The device inventory: what the bot knows of each device (zone, site, tags, free labels) and the selectors that
+pick devices from it. Pure: no I/O (reading the file is ``bot.services.inventory``'s).
+
+Serials, sites, tags and zones are compared without regard to case (``serial_key``, as everywhere in the bot).
+A selector is terms separated by commas (union), each term atoms joined by ``+`` (intersection); an atom is a
+serial, a glob (``SN1234*``, ``?`` for one character), ``site:NAME``, ``tag:NAME`` or ``zone:IANA``. Indexes by
+site, tag and zone make a selector over 100,000 devices a few set operations.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bot.domain.ids import serial_key
+
+SELECTOR_KINDS: tuple[str, ...] = ("site", "tag", "zone")
+_KIND_PREFIX = re.compile(r"^([A-Za-z]+):(.*)\Z", re.DOTALL)
+MAX_SELECTOR_LENGTH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One line of the inventory. ``labels``: the file's extra columns, as (name, value) pairs (``None`` when
+    there are none)."""
+
+    serial: str
+    zone: str
+    site: str
+    tags: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] | None = None
+
+
+class SelectorError(ValueError):
+    """A selector that cannot be used (an unknown kind, an empty part) or that matches no device; the message says
+    what was asked."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The devices a selector matched, in inventory order, and their counts per site, zone and tag."""
+
+    selector: str
+    devices: tuple[Device, ...]
+
+    @property
+    def by_site(self) -> list[tuple[str, int]]:
+        return _most_common(d.site for d in self.devices)
+
+    @property
+    def by_zone(self) -> list[tuple[str, int]]:
+        return _most_common(d.zone for d in self.devices)
+
+    @property
+    def by_tag(self) -> list[tuple[str, int]]:
+        return _most_common(t for d in self.devices for t in d.tags)
+
+
+def _most_common(values: Iterable[str]) -> list[tuple[str, int]]:
+    """Largest count first, then by name (a stable order for people and tests)."""
+    return sorted(Counter(values).items(), key=lambda item: (-item[1], item[0]))
+
+
+@dataclass
+class Inventory:
+    """The devices, in file order, with case-insensitive indexes (positions into ``devices``)."""
+
+    devices: tuple[Device, ...]
+    _by_serial: dict[str, int] = field(default_factory=dict, repr=False)
+    _by_site: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _by_tag: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _by_zone: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for position, device in enumerate(self.devices):
+            self._by_serial[serial_key(device.serial)] = position
+            self._by_site.setdefault(device.site.casefold(), []).append(position)
+            self._by_zone.setdefault(device.zone.casefold(), []).append(position)
+            for tag in device.tags:
+                self._by_tag.setdefault(tag.casefold(), []).append(position)
+
+    def __len__(self) -> int:
+        return len(self.devices)
+
+    def get(self, serial: str) -> Device | None:
+        position = self._by_serial.get(serial_key(serial))
+        return None if position is None else self.devices[position]
+
+    def everything(self) -> Selection:
+        return Selection("", self.devices)
+
+    def select(self, selector: str) -> Selection:
+        """The devices ``selector`` picks; ``SelectorError`` for a selector that cannot be read or matches none."""
+        text = selector.strip()
+        if not text:
+            return self.everything()
+        if len(text) > MAX_SELECTOR_LENGTH:
+            raise SelectorError(f"A selector is at most {MAX_SELECTOR_LENGTH} characters.")
+        chosen: set[int] = set()
+        for term in text.split(","):
+            term = term.strip()
+            if not term:
+                continue
+            atoms = [atom.strip() for atom in term.split("+")]
+            if any(not atom for atom in atoms):
+                raise SelectorError(f"`{term}` has an empty part around `+`.")
+            positions: set[int] | None = None
+            for atom in atoms:
+                matched = self._atom(atom)
+                positions = matched if positions is None else positions & matched
+            chosen |= positions or set()
+        if not chosen:
+            raise SelectorError(f"No device in the inventory matches `{text}`.")
+        return Selection(text, tuple(self.devices[p] for p in sorted(chosen)))
+
+    def _atom(self, atom: str) -> set[int]:
+        prefixed = _KIND_PREFIX.match(atom)
+        if prefixed and serial_key(atom) not in self._by_serial:
+            kind, value = prefixed.group(1).lower(), prefixed.group(2).strip().casefold()
+            if kind not in SELECTOR_KINDS:
+                raise SelectorError(
+                    f"`{atom}`: unknown selector kind `{prefixed.group(1)}:`; use `site:NAME`, `tag:NAME`, "
+                    "`zone:IANA`, a serial or a glob such as `SN1234*`."
+                )
+            if not value:
+                raise SelectorError(f"`{atom}` names no {kind}.")
+            index = {"site": self._by_site, "tag": self._by_tag, "zone": self._by_zone}[kind]
+            return set(index.get(value, ()))
+        if "*" in atom or "?" in atom:
+            pattern = re.compile(fnmatch.translate(serial_key(atom)))
+            return {p for key, p in self._by_serial.items() if pattern.match(key)}
+        position = self._by_serial.get(serial_key(atom))
+        return set() if position is None else {position}
+
+
+def page_of(devices: Sequence[Device], offset: int, size: int) -> Sequence[Device]:
+    """One page of a selection (``offset`` clamped to the list)."""
+    start = max(0, min(offset, len(devices)))
+    return devices[start : start + size]
+
+
+__all__ = ["SELECTOR_KINDS", "Device", "Inventory", "Selection", "SelectorError", "page_of"]
