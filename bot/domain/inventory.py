@@ -12,14 +12,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.ids import serial_key
 
 SELECTOR_KINDS: tuple[str, ...] = ("site", "tag", "zone")
 _KIND_PREFIX = re.compile(r"^([A-Za-z]+):(.*)\Z", re.DOTALL)
-MAX_SELECTOR_LENGTH = 2000
+MAX_SELECTOR_LENGTH = 1500  # a More button's value (2000 at most) carries it
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +35,19 @@ class Device:
 
 
 class SelectorError(ValueError):
-    """A selector that cannot be used (an unknown kind, an empty part) or that matches no device; the message says
-    what was asked."""
+    """A selector that cannot be used (an unknown kind, an empty part) or that matches no device.
+
+    ``template`` has ``{asked}`` where the part that was asked goes (``asked``, as typed), so a front end can show
+    it its own way (escaped); ``str()`` shows it in backticks. The rest of the template holds no typed text but a
+    kind word of letters only."""
+
+    def __init__(self, template: str, asked: str = "") -> None:
+        self.template = template
+        self.asked = asked
+        super().__init__(self.show(lambda text: f"`{text}`"))
+
+    def show(self, quote: Callable[[str], str]) -> str:
+        return self.template.format(asked=quote(self.asked))
 
 
 @dataclass(frozen=True)
@@ -106,14 +117,14 @@ class Inventory:
                 continue
             atoms = [atom.strip() for atom in term.split("+")]
             if any(not atom for atom in atoms):
-                raise SelectorError(f"`{term}` has an empty part around `+`.")
+                raise SelectorError("{asked} has an empty part around `+`.", term)
             positions: set[int] | None = None
             for atom in atoms:
                 matched = self._atom(atom)
                 positions = matched if positions is None else positions & matched
             chosen |= positions or set()
         if not chosen:
-            raise SelectorError(f"No device in the inventory matches `{text}`.")
+            raise SelectorError("No device in the inventory matches {asked}.", text)
         return Selection(text, tuple(self.devices[p] for p in sorted(chosen)))
 
     def _atom(self, atom: str) -> set[int]:
@@ -122,11 +133,12 @@ class Inventory:
             kind, value = prefixed.group(1).lower(), prefixed.group(2).strip().casefold()
             if kind not in SELECTOR_KINDS:
                 raise SelectorError(
-                    f"`{atom}`: unknown selector kind `{prefixed.group(1)}:`; use `site:NAME`, `tag:NAME`, "
-                    "`zone:IANA`, a serial or a glob such as `SN1234*`."
+                    "{asked}: unknown selector kind `" + prefixed.group(1) + ":`; use `site:NAME`, `tag:NAME`, "
+                    "`zone:IANA`, a serial or a glob such as `SN1234*`.",
+                    atom,
                 )
             if not value:
-                raise SelectorError(f"`{atom}` names no {kind}.")
+                raise SelectorError("{asked} names no " + kind + ".", atom)
             index = {"site": self._by_site, "tag": self._by_tag, "zone": self._by_zone}[kind]
             return set(index.get(value, ()))
         if "*" in atom or "?" in atom:
@@ -142,4 +154,4 @@ def page_of(devices: Sequence[Device], offset: int, size: int) -> Sequence[Devic
     return devices[start : start + size]
 
 
-__all__ = ["SELECTOR_KINDS", "Device", "Inventory", "Selection", "SelectorError", "page_of"]
+__all__ = ["MAX_SELECTOR_LENGTH", "SELECTOR_KINDS", "Device", "Inventory", "Selection", "SelectorError", "page_of"]

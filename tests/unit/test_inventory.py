@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.domain.inventory import Device, Inventory, SelectorError
 from bot.services.inventory import InventoryError, InventoryFile, parse_inventory
+from bot.slack.wording import selector_refused
 
 CSV = """serial,zone,site,tags,rack
 SN1001,America/Los_Angeles,san-jose,gateway;prod,r1
@@ -175,3 +176,11 @@ def test_reload_on_change_and_bad_file_keeps_the_previous(tmp_path: Path) -> Non
 def test_missing_file_at_start(tmp_path: Path) -> None:
     with pytest.raises(InventoryError, match="cannot be read"):
         InventoryFile(tmp_path / "nope.csv").load()
+
+
+def test_refusal_echoes_the_selector_escaped(inventory: Inventory) -> None:
+    with pytest.raises(SelectorError) as caught:
+        inventory.select("<!channel>*`x")
+    shown = selector_refused(caught.value)
+    assert "<!channel>" not in shown
+    assert shown.startswith(":warning: No device in the inventory matches `&lt;!channel&gt;*\u02cbx`.")
