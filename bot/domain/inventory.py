@@ -39,15 +39,23 @@ class SelectorError(ValueError):
 
     ``template`` has ``{asked}`` where the part that was asked goes (``asked``, as typed), so a front end can show
     it its own way (escaped); ``str()`` shows it in backticks. The rest of the template holds no typed text but a
-    kind word of letters only."""
+    kind word of letters only. ``unmatched``: the parts of a selector matching nothing which match no device on
+    their own (``tag:nope`` in ``site:a+tag:nope``), said after the template."""
 
-    def __init__(self, template: str, asked: str = "") -> None:
+    def __init__(self, template: str, asked: str = "", unmatched: Sequence[str] = ()) -> None:
         self.template = template
         self.asked = asked
+        self.unmatched = tuple(unmatched)
         super().__init__(self.show(lambda text: f"`{text}`"))
 
     def show(self, quote: Callable[[str], str]) -> str:
-        return self.template.format(asked=quote(self.asked))
+        text = self.template.format(asked=quote(self.asked))
+        if self.unmatched:
+            parts = ", ".join(quote(part) for part in self.unmatched[:5])
+            more = f" and {len(self.unmatched) - 5} more" if len(self.unmatched) > 5 else ""
+            verb = "matches" if len(self.unmatched) == 1 else "match"
+            text += f" ({parts}{more} {verb} no device at all.)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,7 @@ class Inventory:
         if len(text) > MAX_SELECTOR_LENGTH:
             raise SelectorError(f"A selector is at most {MAX_SELECTOR_LENGTH} characters.")
         chosen: set[int] = set()
+        unmatched: list[str] = []
         for term in text.split(","):
             term = term.strip()
             if not term:
@@ -121,10 +130,12 @@ class Inventory:
             positions: set[int] | None = None
             for atom in atoms:
                 matched = self._atom(atom)
+                if not matched:
+                    unmatched.append(atom)
                 positions = matched if positions is None else positions & matched
             chosen |= positions or set()
         if not chosen:
-            raise SelectorError("No device in the inventory matches {asked}.", text)
+            raise SelectorError("No device in the inventory matches {asked}.", text, list(dict.fromkeys(unmatched)))
         return Selection(text, tuple(self.devices[p] for p in sorted(chosen)))
 
     def _atom(self, atom: str) -> set[int]:

@@ -98,7 +98,7 @@ def test_more_button_pages_through(h: Harness) -> None:
     [
         ("rack:r1", "unknown selector kind `rack:`"),
         ("site:paris", "No device in the inventory matches `site:paris`"),
-        ("site:mumbai+tag:nope", "matches `site:mumbai+tag:nope`"),
+        ("site:mumbai+tag:nope", "matches `site:mumbai+tag:nope`. (`tag:nope` matches no device at all.)"),
     ],
 )
 def test_selector_refused_naming_what_was_asked(h: Harness, selector: str, expected: str) -> None:
