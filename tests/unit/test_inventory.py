@@ -187,3 +187,34 @@ def test_refusal_echoes_the_selector_escaped(inventory: Inventory) -> None:
     shown = selector_refused(caught.value)
     assert "<!channel>" not in shown
     assert shown.startswith(":warning: No device in the inventory matches `&lt;!channel&gt;*\u02cbx`.")
+
+
+NAMES = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs", "Zl", "Zp")), min_size=1)
+LABEL = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["UTC", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Kiritimati"]),
+            NAMES.filter(lambda s: ";" not in s and s.strip() == s),
+            st.lists(NAMES.filter(lambda s: ";" not in s and s.strip() == s), unique=True, max_size=3),
+            LABEL.filter(lambda s: s.strip() == s),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_what_a_csv_writer_writes_reads_back(rows: list[tuple[str, str, list[str], str]]) -> None:
+    """Sites, tags and labels with commas, quotes and any script survive the CSV quoting a spreadsheet uses."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["serial", "zone", "site", "tags", "note"])
+    for n, (zone, site, tags, note) in enumerate(rows):
+        writer.writerow([f"SN{n:04d}", zone, site, ";".join(tags), note])
+    devices = parse_inventory(out.getvalue()).devices
+    assert [(d.zone, d.site, list(d.tags), dict(d.labels or ()).get("note", "")) for d in devices] == rows
