@@ -153,7 +153,7 @@ def test_selectors_agree_with_a_plain_filter(rows: list[tuple[str, list[str]]], 
                 inventory.select(selector)
 
 
-def test_reload_on_change_and_bad_file_keeps_the_previous(tmp_path: Path) -> None:
+def test_reload_on_change_and_bad_file_keeps_the_previous(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "inventory.csv"
     path.write_text("serial,zone,site,tags\nSN1001,UTC,a,\n")
     source = InventoryFile(path)
@@ -163,7 +163,13 @@ def test_reload_on_change_and_bad_file_keeps_the_previous(tmp_path: Path) -> Non
     os.utime(path, ns=(1, 1))
     assert source.check() and source.current is not None and len(source.current) == 2
     path.write_text("serial,zone,site,tags\nSN1001,Mars/Base,a,\n")
-    assert not source.check()
+    with caplog.at_level("WARNING", logger="bot.inventory"):
+        assert not source.check()
+        assert not source.check()  # the same bad file: not read again, not logged again
+    assert [r.getMessage() for r in caplog.records] == [
+        f"INVENTORY_FILE {path}: line 2: zone 'Mars/Base' is not an IANA time zone; "
+        "the previous inventory stays in force"
+    ]
     assert source.current is not None and len(source.current) == 2  # the previous one stays in force
     assert source.health() == {
         "file": str(path),
