@@ -25,6 +25,7 @@ from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.metrics import Metrics
 from bot.services.approvals import Approvals
+from bot.services.inventory import InventoryFile
 from bot.services.maintenance import Maintenance
 from bot.services.notifier import Notifier
 from bot.services.operations import OperationsService
@@ -126,6 +127,17 @@ class BotRuntime:
         return self.deps.approvals
 
     @property
+    def inventory(self) -> InventoryFile | None:
+        return self.deps.inventory
+
+    def readiness(self) -> dict[str, Any]:
+        """For ``/readyz``: ready or not, and the inventory in force (with the problem of a refused new file)."""
+        details: dict[str, Any] = {"ready": self.ready}
+        if self.inventory is not None:
+            details["inventory"] = self.inventory.health()
+        return details
+
+    @property
     def tasks(self) -> Tasks:
         return self.deps.tasks
 
@@ -157,6 +169,8 @@ class BotRuntime:
         self.loop_watch.start()
         if self.parts.slack:
             self._loops.append(asyncio.ensure_future(self.maintenance.run_forever()))
+            if self.inventory is not None:
+                self._loops.append(asyncio.ensure_future(self.inventory.run_forever()))
         if self.parts.notifier:
             self.notifier.start()
         if self.freeze_after_start:
@@ -210,6 +224,7 @@ class BotRuntime:
             "database": "ok" if database_ok else "unavailable",
             "runs": {"slack": self.parts.slack, "notifier": self.parts.notifier},
             "notifier": self.notifier.health(),
+            **({"inventory": self.inventory.health()} if self.inventory is not None else {}),
         }
 
     @property
@@ -233,7 +248,8 @@ def build_runtime(
 
     ``parts``: what the process runs (default ``Parts.serve(settings)``: everything ``NOTIFIER_ENABLED`` allows).
     The whole graph is built whatever it says (it is cheap, and one graph is simpler than several); only what
-    ``start()`` runs differs."""
+    ``start()`` runs differs, and the inventory (``INVENTORY_FILE``) is read only by a process that answers Slack:
+    a bad file raises ``InventoryError`` here, before anything starts."""
     metrics = Metrics()
     if control is None:
         token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
@@ -248,6 +264,11 @@ def build_runtime(
     if web_client is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         web_client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    parts = parts or Parts.serve(settings)
+    inventory: InventoryFile | None = None
+    if settings.inventory_file and parts.slack:
+        inventory = InventoryFile(settings.inventory_file, interval=settings.inventory_reload_seconds)
+        inventory.load()
     store = store or Store(settings.database_url, clock=clock)
     web = SlackWeb(web_client)
     messenger = SlackMessenger(web, self_approval=settings.allow_self_approval)
@@ -271,6 +292,7 @@ def build_runtime(
         web=web,
         messenger=messenger,
         clock=clock,
+        inventory=inventory,
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
     foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for
@@ -291,5 +313,5 @@ def build_runtime(
         ),
         notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground),
         foreground=foreground,
-        parts=parts or Parts.serve(settings),
+        parts=parts,
     )

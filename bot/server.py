@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app import BotRuntime, Parts, build_runtime
 from bot.logs import setup_logging
+from bot.services.inventory import InventoryError
 from bot.settings import Settings
 from bot.store import StoreError
 from bot.tasks import Foreground
@@ -112,9 +113,7 @@ def create_http_app(runtime: BotRuntime, *, slack_events: bool = True, socket_mo
         return JSONResponse(await runtime.health())
 
     async def readyz(_request: Request) -> Response:
-        if runtime.ready:
-            return JSONResponse({"ready": True})
-        return JSONResponse({"ready": False}, status_code=503)
+        return JSONResponse(runtime.readiness(), status_code=200 if runtime.ready else 503)
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -223,7 +222,11 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
     if problems:
         log.error("Invalid configuration:\n  %s", "\n  ".join(problems))
         return 2
-    runtime = build_runtime(settings, socket_mode=socket_mode, parts=Parts.serve(settings, notifier=notifier))
+    try:
+        runtime = build_runtime(settings, socket_mode=socket_mode, parts=Parts.serve(settings, notifier=notifier))
+    except InventoryError as exc:  # one line, like the other settings' errors
+        print(f"headless-bot serve: {exc}", file=sys.stderr)
+        return 2
     app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)
     return _run(runtime, app, host=host, port=port)
 

@@ -170,6 +170,13 @@ class Settings(BaseSettings):
         description="How long a bot process that stopped answering keeps other replicas off a request it was "
         "working on (renewed while it works).",
     )
+    inventory_file: str | None = Field(
+        None,
+        description="The device inventory: a CSV (header serial,zone,site,tags) or YAML file; unset = no inventory.",
+    )
+    inventory_reload_seconds: float = Field(
+        60.0, gt=0, le=86400, description="How often INVENTORY_FILE is checked for changes (mtime/size) and reloaded."
+    )
     max_serials_per_request: int = Field(20, ge=1, le=500, description="Device serials in one schedule request.")
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
     when_languages: CommaList = Field(
@@ -194,7 +201,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "approval_channel", "notify_channel", "oncall_group", "slack_bot_token", "slack_signing_secret",
-        "slack_app_token", "control_api_token", mode="before",
+        "slack_app_token", "control_api_token", "inventory_file", mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:

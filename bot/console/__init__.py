@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
+from bot.services.inventory import InventoryError
 from bot.settings import SettingsError
 from bot.store import StoreError
 
@@ -45,7 +46,7 @@ async def run_console_async(
     try:
         try:
             await session.start()
-        except (SettingsError, StoreError) as exc:  # the environment or the database: what to fix, no traceback
+        except (SettingsError, StoreError, InventoryError) as exc:  # the environment, the database: what to fix
             print(exc if isinstance(exc, SettingsError) else f"headless-bot console: {exc}", file=sys.stderr)
             return 2
         await session.run()

@@ -15,9 +15,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, SERIAL, STATUS_WORD, TXN_ID
+from bot.domain.inventory import MAX_SELECTOR_LENGTH
 from bot.services.inputs import parameter_end
 
-SUBCOMMANDS: tuple[str, ...] = ("list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "help")
+SUBCOMMANDS: tuple[str, ...] = (
+    "list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "devices", "help",
+)  # fmt: skip
 ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
 
 # Phones' typography: curly quotes (English “…” ‘…’, German „…“ ‚…‘) and no-break spaces.
@@ -99,6 +102,14 @@ class UnwatchRequest(Request):
     channel_id: str | None = None
 
 
+class DevicesRequest(Request):
+    """``devices [SELECTOR]``: the words after ``devices``, as one selector (``site:a, tag:b`` may have spaces)."""
+
+    kind: Literal["devices"] = "devices"
+    selector: str = ""
+    offset: int = 0
+
+
 class AuditRequest(Request):
     kind: Literal["audit"] = "audit"
     subject: str | None = None
@@ -115,6 +126,7 @@ ParsedCommand = (
     | WatchRequest
     | UnwatchRequest
     | AuditRequest
+    | DevicesRequest
 )
 
 
@@ -205,6 +217,13 @@ def parse_command(text: str) -> ParsedCommand:
         if len(rest) > 1:
             return InvalidRequest(subcommand="audit", problem="Give at most one serial or operation id.")
         return AuditRequest(subject=rest[0] if rest else None)
+    if head == "devices":
+        selector = " ".join(rest)
+        if len(selector) > MAX_SELECTOR_LENGTH:
+            return InvalidRequest(
+                subcommand="devices", problem=f"A selector is at most {MAX_SELECTOR_LENGTH} characters."
+            )
+        return DevicesRequest(selector=selector)
     return UnknownRequest(word=words[0][:40], suggestion=suggest(head))
 
 

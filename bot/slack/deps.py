@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.services.approvals import Approvals
+from bot.services.inventory import InventoryFile
 from bot.services.operations import OperationsService
 from bot.services.ports import Directory
 from bot.services.scheduling import SchedulingService
@@ -35,6 +36,7 @@ class SlackDeps:
     web: SlackWeb
     messenger: SlackMessenger  # direct messages outside the approval workflow (a failed modal submission…)
     clock: Clock
+    inventory: InventoryFile | None = None  # INVENTORY_FILE, when set
 
     @property
     def deadline(self) -> float:

@@ -18,6 +18,7 @@ from bot.control.errors import (
     UnexpectedAnswer,
 )
 from bot.domain.ids import USER_ID
+from bot.domain.inventory import SelectorError
 from bot.domain.requests import Decision, Refusal, RequestState, ScheduleRecord
 from bot.slack.blocks.common import escape
 from bot.store.errors import StoreUnavailable
@@ -208,3 +209,19 @@ def form_errors(errors: dict[str, str]) -> str:
     """The quick form's problems, one line per field."""
     lines = [f"• *{_FIELD_NAMES.get(k, k)}*: {escape(v)}" for k, v in errors.items()]
     return ":warning: I could not schedule that:\n" + "\n".join(lines)
+
+
+NO_INVENTORY = (
+    ":information_source: No device inventory is configured. Set `INVENTORY_FILE` to a CSV file with the header "
+    "`serial,zone,site,tags` (or a YAML list of devices with those fields) and restart the bot; the README's "
+    "*Device inventory* section has an example."
+)
+
+
+def selector_refused(exc: SelectorError) -> str:
+    """A selector that cannot be read or matches nothing, naming what was asked (escaped, in a code span)."""
+    problem = exc.show(lambda asked: f"`{escape(asked)}`")
+    return (
+        f":warning: {problem} Selectors: serials, `SN1234*`, `site:NAME`, `tag:NAME`, `zone:IANA`; "
+        "`,` for either, `+` for both (e.g. `site:san-jose+tag:gateway`)."
+    )

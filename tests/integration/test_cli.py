@@ -16,7 +16,11 @@ EXE = str(Path(sys.executable).with_name("headless-bot"))
 
 
 def serve(tmp_path: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_API", "DATABASE_URL", "WHEN_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "CONTROL_API", "DATABASE_URL", "WHEN_", "INVENTORY"))
+    }
     env.update(
         SLACK_BOT_TOKEN="xoxb-start-test", SLACK_SIGNING_SECRET="start-test-secret", CONTROL_API_TOKEN="start-test",
         CONTROL_API_URL="http://127.0.0.1:9/api/v1", SLACK_API_URL="http://127.0.0.1:9/api/",
@@ -114,3 +118,23 @@ def test_the_notifier_with_a_bad_setting_says_so_in_one_line(
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == [f"headless-bot notifier: {line}"]
     assert not (tmp_path / "bot.sqlite3").exists(), "nothing started"
+
+
+def test_a_bad_inventory_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Every problem with its line, on one line of stderr; nothing started."""
+    inventory = tmp_path / "devices.csv"
+    inventory.write_text("serial,zone,site,tags\nSN1001,UTC,lab,\nSN1002,Mars/Base,lab,\nsn1001,UTC,lab,\n")
+    result = serve(tmp_path, INVENTORY_FILE=str(inventory))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"headless-bot serve: INVENTORY_FILE {inventory}: line 3: zone 'Mars/Base' is not an IANA time zone; "
+        "line 4: serial 'sn1001' is already on line 2"
+    ]
+    assert not (tmp_path / "bot.sqlite3").exists(), "nothing started"
+
+
+def test_a_missing_inventory_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = serve(tmp_path, INVENTORY_FILE=str(tmp_path / "nope.csv"))
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"headless-bot serve: INVENTORY_FILE {tmp_path / 'nope.csv'}: cannot be read")

@@ -162,6 +162,7 @@ def test_wrong_options_are_one_line_and_exit_code_2(tmp_path: Path) -> None:
         (["--database", str(not_a_database)], {}, "cannot open the database"),
         (["--api-url", "control.example.com"], {}, "--api-url: expected an http(s):// URL"),
         ([], {"CONTROL_API_URL": "control.example.com"}, "CONTROL_API_URL: expected an http(s):// URL"),
+        ([], {"INVENTORY_FILE": str(tmp_path / "none.csv")}, f"INVENTORY_FILE {tmp_path / 'none.csv'}: cannot be read"),
     ]
     for args, env_vars, expected in cases:
         result = console_process("/quit\n", *args, **env_vars)

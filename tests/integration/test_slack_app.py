@@ -480,3 +480,11 @@ def test_replay_guard_remembers_only_signatures_that_verify() -> None:
     assert guard.first_time(body, {}, now=3.0), "unsigned: bolt refuses it"
     guard.first_time(body, forged, now=1.0 + ReplayGuard.WINDOW_SECONDS)
     assert guard._seen == {}, "out of the window: forgotten"
+
+
+def test_devices_without_an_inventory_says_how_to_set_one(h: Harness) -> None:
+    _, request = h.command("devices site:san-jose")
+    (answer,) = h.responses(request)
+    shown = texts(answer.body)
+    assert "No device inventory is configured" in shown and "`INVENTORY_FILE`" in shown
+    assert "inventory" not in h.get("/readyz").json()

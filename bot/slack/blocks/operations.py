@@ -148,6 +148,8 @@ HELP_LINES = (
     '(`retries:=3`, `tag:=null`); quote a value with spaces: `note="two words"`',
     "`/headless watch TXN_ID [#channel]` / `unwatch TXN_ID` — follow an operation's status changes",
     "`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)",
+    "`/headless devices [SELECTOR]` — the device inventory: counts per site, zone and tag, then the devices "
+    "(e.g. `/headless devices site:san-jose+tag:gateway`, `/headless devices SN12*`)",
     "`/headless help` — this help",
 )
 

@@ -9,21 +9,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.ids import SERIAL, STATUS_WORD, TXN_ID
+from bot.domain.inventory import MAX_SELECTOR_LENGTH
 from bot.domain.requests import Decision, RequestState, ScheduleRecord
 from bot.services.approvals import Verdict
 from bot.services.operations import ListCursor
+from bot.slack.blocks import inventory as ib
 from bot.slack.blocks import operations as blocks
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
-from bot.slack.commands import ListRequest
+from bot.slack.commands import DevicesRequest, ListRequest
 from bot.slack.deps import SlackDeps
-from bot.slack.listeners.commands import run_list, run_refresh
+from bot.slack.listeners.commands import run_devices, run_list, run_refresh
 from bot.slack.listeners.followup import follow_up, reject
 from bot.slack.modal import live_preview
 from bot.slack.payloads import channel_of, message_shows, message_ts_of, request_id_of, user_id_of
@@ -35,6 +37,7 @@ log = logging.getLogger("bot.slack.schedule")
 
 def register(app: AsyncApp) -> None:
     app.action(blocks.ACTION_LIST_MORE)(handle_list_more)
+    app.action(ib.ACTION_DEVICES_MORE)(handle_devices_more)
     app.action(blocks.ACTION_REFRESH)(handle_refresh)
     app.action(sb.ACTION_WHEN)(handle_when_typed)
     app.action(sb.ACTION_CONFIRM)(handle_confirm)
@@ -92,6 +95,27 @@ async def handle_list_more(ack: AsyncAck, action: dict[str, Any], respond: Respo
         return
     request = ListRequest(serial=page.serial, status=page.status, offset=page.offset)
     deps.tasks.spawn(run_list(deps, respond, request, replace=True, after=page.after))
+
+
+class DevicesPage(BaseModel):
+    """The devices More button's value: the selector as typed and where the next page starts."""
+
+    selector: str = Field("", max_length=MAX_SELECTOR_LENGTH)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+async def handle_devices_more(ack: AsyncAck, action: dict[str, Any], respond: Respond, deps: SlackDeps) -> None:
+    await ack()
+    try:
+        page = DevicesPage.model_validate_json(str(action.get("value") or ""))
+    except ValidationError:
+        deps.tasks.spawn(safe_respond(
+            respond, text_message(":warning: That list is out of date; run `/headless devices` again."),
+            replace_original=False,
+        ))  # fmt: skip
+        return
+    request = DevicesRequest(selector=page.selector, offset=page.offset)
+    deps.tasks.spawn(run_devices(deps, respond, request, replace=True))
 
 
 async def handle_refresh(ack: AsyncAck, action: dict[str, Any], respond: Respond, deps: SlackDeps) -> None:
