@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -39,8 +39,8 @@ from bot.control.errors import (
     UnexpectedAnswer,
 )
 from bot.control.models import CreateOperationRequest, Operation
-from bot.control.pages import OperationList, invalid_fields, page_items, read_all
-from bot.control.stream import Page, stream_pages
+from bot.control.pages import OperationList, invalid_fields, page_items
+from bot.control.stream import Page, decode_page, read_all, stream_pages
 from bot.control.transport import MAX_CONNECTIONS, Observer, Transport, safe_url
 
 logger = logging.getLogger("bot.control")
@@ -137,20 +137,25 @@ class ControlApiClient:
         result (``OperationList.unreadable_ids`` / ``unidentified``): a caller that acts on what is *not* listed
         (the notifier forgetting operations) must not take a skipped record for an absent operation.
         """
-        return await read_all(
-            lambda url: self._transport.call("list", "GET", url), self.endpoint, page_cap=self._page_cap
-        )
+        return await read_all(self._fetch_page, self.endpoint, page_cap=self._page_cap)
 
     def operation_pages(self, *, concurrency: int = 4) -> AsyncIterator[Page]:
         """The list's pages, raw, one at a time in ``next`` order, up to ``concurrency`` fetched at once (see
         ``bot.control.stream``): what the notifier reads at fleet scale, without holding the list or a model per
         record. Each page is retried like any read; a page that still fails raises, after the pages before it."""
         return stream_pages(
-            lambda url: self._transport.call("list", "GET", url, decode=False),
+            self._fetch_page,
             self.endpoint,
             page_cap=self._page_cap,
             concurrency=concurrency,
         )
+
+    async def _fetch_page(self, url: httpx.URL) -> tuple[list[Any], str | None, int | None]:
+        """One page of the list, decoded (``bot.control.stream.decode_page``), retried like any read."""
+        page: tuple[list[Any], str | None, int | None] = await self._transport.call(
+            "list", "GET", url, decode=decode_page
+        )
+        return page
 
     async def get_operation(self, operation_id: str, update_status: bool = False) -> Operation:
         """One operation by id; ``update_status=True`` asks the API to query the device first (slow).

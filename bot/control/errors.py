@@ -111,11 +111,18 @@ class UnexpectedAnswer(ControlApiUnavailable):
         self.message = message
 
 
+class NotJson(UnexpectedAnswer):
+    """A 2xx body that is not JSON, found by the decoder a caller gave ``Transport.call(decode=…)``; the transport
+    words it with the status (``its answer (HTTP 200) is not valid JSON``) and counts it as ``malformed``, as it does
+    for its own decoding."""
+
+
 __all__ = [
     "ControlApiError",
     "ControlApiUnavailable",
     "DeviceNotFound",
     "InvalidRequest",
+    "NotJson",
     "OperationNotFound",
     "Unauthorized",
     "UnexpectedAnswer",

@@ -1,19 +1,19 @@
 """Reading the Control API's answers: DRF pages, the operations on them, and what could not be read.
 
-Pagination is followed DRF style (``count``/``next``/``previous``/``results``) with loop protection
-(``page_cap`` pages at most, and a ``next`` that repeats is refused). ``next`` links are only followed on the
-configured origin: DRF behind a proxy often builds them with an internal host or ``http://``, and the bearer
-token must never be sent anywhere else, so a foreign ``next`` keeps only its query string.
+The pages are walked by ``bot.control.stream`` (``stream_pages``, and ``read_all`` on it), following DRF's
+``next`` links (``follow``). ``next`` links are only followed on the configured origin: DRF behind a proxy often
+builds them with an internal host or ``http://``, and the bearer token must never be sent anywhere else, so a
+foreign ``next`` keeps only its query string.
 
 One record that cannot be read as an operation is skipped (and counted) rather than hiding all the others;
-nothing here does HTTP: ``read_all`` is given the function that fetches one page.
+nothing here does HTTP.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -56,45 +56,6 @@ class OperationList(list[Operation]):
         return {operation.id for operation in self} | self.unreadable_ids
 
 
-async def read_all(
-    fetch: Callable[[httpx.URL], Awaitable[Any]],
-    endpoint: httpx.URL,
-    *,
-    page_cap: int,
-) -> OperationList:
-    """Every operation from ``endpoint`` on, ``fetch``-ing one page after the other (see the module docstring).
-
-    An operation that shows up on two pages (the list shifted while we paged) is returned once, with the
-    newest data.
-    """
-    url: httpx.URL | None = endpoint
-    seen: set[str] = set()
-    found: dict[str, Operation] = {}
-    unreadable: set[str] = set()
-    unidentified = 0
-    pages = 0
-    while url is not None:
-        key = str(url)
-        if key in seen:
-            raise UnexpectedAnswer("its pagination loops back to a page already read")
-        if pages >= page_cap:
-            raise UnexpectedAnswer(f"its list has more than {page_cap} pages; stopped reading")
-        seen.add(key)
-        pages += 1
-        payload = await fetch(url)
-        items, next_link = page_items(payload)
-        parsed, skipped = _parse_items(items)
-        for operation in parsed:
-            found[operation.id] = operation
-        for item_id in skipped:
-            if item_id is None:
-                unidentified += 1
-            else:
-                unreadable.add(item_id)
-        url = follow(next_link, url, endpoint) if next_link else None
-    return OperationList(found.values(), unreadable_ids=frozenset(unreadable - found.keys()), unidentified=unidentified)
-
-
 def page_items(payload: Any) -> tuple[list[Any], str | None]:
     """``(items, next)`` from a DRF page, a bare list, or a single object."""
     if isinstance(payload, list):
@@ -116,7 +77,7 @@ def invalid_fields(exc: ValidationError) -> str:
     return "bad or missing: " + ", ".join(names[:5])
 
 
-def _parse_items(items: list[Any]) -> tuple[list[Operation], list[str | None]]:
+def parse_page(items: list[Any]) -> tuple[list[Operation], list[str | None]]:
     """The operations of one page, and the ids of the records skipped (``None``: no usable id); a page with
     records and not one operation among them is an ``UnexpectedAnswer``."""
     parsed, skipped = parse_records(items)
@@ -171,4 +132,4 @@ def _record_id(item: Any) -> str | None:
     return text if text.strip() else None
 
 
-__all__ = ["OperationList", "follow", "invalid_fields", "page_items", "parse_records", "read_all"]
+__all__ = ["OperationList", "follow", "invalid_fields", "page_items", "parse_page", "parse_records"]

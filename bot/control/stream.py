@@ -16,12 +16,16 @@ correctness. Pages fetched ahead and not used are cancelled.
 ``msgspec.Raw`` per record (the record's bytes, not yet decoded): no dict per record, nothing for the garbage
 collector to trace. ``bot.control.glance`` reads the compared fields from each; only the records that changed are
 decoded in full. An answer of any other shape (a bare list, a single object, odd types) is decoded with ``json``
-and read as ``read_all`` reads it.
+and read by ``page_items``; a body that is not JSON at all is ``NotJson``, which the transport words with its
+status, as for any other call.
 
 Each fetch is one ``Transport.call`` (retried on 5xx and network errors with back-off); a page that still fails
-ends the stream with its error, after the pages before it were yielded. Loop protection as in ``read_all``: a
-``next`` already read is refused, and so is a list longer than ``page_cap`` pages (raised, when the first page
-announces more operations than ``page_cap`` pages can hold, to what the ``count`` needs plus 10 %).
+ends the stream with its error, after the pages before it were yielded. Loop protection: a ``next`` already read
+is refused, and so is a list longer than ``page_cap`` pages (raised, when the first page announces more
+operations than ``page_cap`` pages can hold, to what the ``count`` needs plus 10 %; not for ``read_all``).
+
+``read_all`` (the chat commands' ``list_operations``) is the same walk, one page after the other, collected as
+models: one walker for both readers of the list.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ from typing import Any
 import httpx
 import msgspec
 
-from bot.control.errors import UnexpectedAnswer
-from bot.control.pages import follow, page_items
+from bot.control.errors import NotJson, UnexpectedAnswer
+from bot.control.models import Operation
+from bot.control.pages import OperationList, follow, page_items, parse_page
 
-Fetch = Callable[[httpx.URL], Awaitable[bytes]]  # one page's body
+#: One page, fetched and decoded: ``(records, next, count)`` (``decode_page`` of its body; the client fetches with
+#: ``Transport.call(decode=decode_page)``, so a body that is not JSON is worded and counted as the transport does).
+Fetch = Callable[[httpx.URL], Awaitable[tuple[list[Any], str | None, int | None]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,7 @@ def decode_page(body: bytes) -> tuple[list[Any], str | None, int | None]:
         try:
             payload = json.loads(body)
         except ValueError:
-            raise UnexpectedAnswer("its answer is not valid JSON") from None
+            raise NotJson("its answer is not valid JSON") from None
         items, next_link = page_items(payload)
         return items, next_link, _count_of(payload)
     count = page.count if page.count is not None and page.count >= 0 else None
@@ -138,16 +145,18 @@ async def stream_pages(
     *,
     page_cap: int,
     concurrency: int = 4,
+    cap_follows_count: bool = True,
 ) -> AsyncIterator[Page]:
     """The list's pages in ``next`` order (see the module docstring). ``concurrency`` counts the page being read:
-    1 fetches one page after the other, as ``read_all`` does."""
-    items, next_link, count = decode_page(await fetch(endpoint))
+    1 fetches one page after the other, as ``read_all`` does. ``cap_follows_count=False`` keeps ``page_cap`` as it
+    is whatever the count says (``read_all``: a chat command must not hold a million operations)."""
+    items, next_link, count = await fetch(endpoint)
     yield Page(1, items, count)
     if not next_link:
         return
     url: httpx.URL | None = follow(next_link, endpoint, endpoint)
     expected = math.ceil(count / len(items)) if count and items else None
-    cap = page_cap if expected is None else max(page_cap, expected + expected // 10 + 2)
+    cap = page_cap if expected is None or not cap_follows_count else max(page_cap, expected + expected // 10 + 2)
     predict = None if expected is None or url is None or concurrency < 2 else page_predictor(url, len(items))
     ahead: dict[tuple[Any, ...], tuple[int, asyncio.Task[Any]]] = {}  # URL → (predicted page number, its fetch)
     dropped: list[asyncio.Task[Any]] = []  # cancelled fetches the chain passed, until they have ended
@@ -167,7 +176,7 @@ async def stream_pages(
                 dropped += _fetch_ahead(fetch, predict, url, ahead, seen, concurrency=concurrency, last=expected)
             entry = ahead.pop(key, None)
             task = entry[1] if entry is not None else None
-            items, next_link, page_count = decode_page(await (task if task is not None else fetch(url)))
+            items, next_link, page_count = await (task if task is not None else fetch(url))
             yield Page(number, items, page_count, fetched_ahead=task is not None)
             url = follow(next_link, url, endpoint) if next_link else None
     finally:
@@ -221,4 +230,28 @@ async def _cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:
             await task
 
 
-__all__ = ["Page", "PagePredictor", "decode_page", "page_predictor", "stream_pages"]
+async def read_all(fetch: Fetch, endpoint: httpx.URL, *, page_cap: int) -> OperationList:
+    """Every operation from ``endpoint`` on, one page after the other, at most ``page_cap`` pages, as models.
+
+    An operation that shows up on two pages (the list shifted while we paged) is returned once, with the newest
+    data; a page with records and no operation among them is an ``UnexpectedAnswer``; what was skipped is on the
+    result (``OperationList``).
+    """
+    found: dict[str, Operation] = {}
+    unreadable: set[str] = set()
+    unidentified = 0
+    pages = stream_pages(fetch, endpoint, page_cap=page_cap, concurrency=1, cap_follows_count=False)
+    async with contextlib.aclosing(pages):
+        async for page in pages:
+            parsed, skipped = parse_page(page.items)
+            for operation in parsed:
+                found[operation.id] = operation
+            for item_id in skipped:
+                if item_id is None:
+                    unidentified += 1
+                else:
+                    unreadable.add(item_id)
+    return OperationList(found.values(), unreadable_ids=frozenset(unreadable - found.keys()), unidentified=unidentified)
+
+
+__all__ = ["Page", "PagePredictor", "decode_page", "page_predictor", "read_all", "stream_pages"]

@@ -33,6 +33,7 @@ from bot.control.errors import (
     ControlApiError,
     ControlApiUnavailable,
     InvalidRequest,
+    NotJson,
     Unauthorized,
     UnexpectedAnswer,
 )
@@ -133,10 +134,10 @@ class Transport:
         retry: bool = True,
         retry_timeouts: bool = True,
         on_404: Callable[[], ControlApiError] | None = None,
-        decode: bool = True,
+        decode: Callable[[bytes], Any] = json.loads,
     ) -> Any:
-        """One logical call: attempts with backoff (when ``retry``), then a typed error or the decoded JSON
-        (``decode=False``: the body's bytes, for a caller that decodes only what it needs; see ``bot.control.stream``).
+        """One logical call: attempts with backoff (when ``retry``), then a typed error or the decoded body
+        (``decode``: JSON by default; ``bot.control.stream`` passes its page decoder, which decodes only what it needs).
 
         ``retry_timeouts=False`` makes a read timeout final even when ``retry``: retrying a call that is slow
         by design only makes it slower. ``on_404`` names what a 404 means for this call (an unknown operation,
@@ -190,7 +191,7 @@ class Transport:
         json_body: Any,
         http_timeout: httpx.Timeout | None,
         on_404: Callable[[], ControlApiError] | None,
-        decode: bool = True,
+        decode: Callable[[bytes], Any] = json.loads,
     ) -> Any:
         is_write = method != "GET"
         async with self._slots:
@@ -213,13 +214,10 @@ class Transport:
         code = response.status_code
         logger.debug("Control API %s %s -> %d in %.3f s", method, url.path, code, elapsed)
 
-        if 200 <= code < 300 and not decode:
-            self._observe(kind, "ok", elapsed)
-            return response.content
         if 200 <= code < 300:
             try:
-                payload = json.loads(response.content)
-            except ValueError:
+                payload = decode(response.content)
+            except (ValueError, NotJson):
                 self._observe(kind, "malformed", elapsed)
                 raise _Attempt(
                     UnexpectedAnswer(

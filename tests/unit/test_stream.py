@@ -110,7 +110,7 @@ class PageServer:
     def ids_of(self, numbers: Sequence[int]) -> list[str]:
         return [item["id"] for n in numbers for item in self.records(n)]
 
-    async def fetch(self, url: httpx.URL) -> bytes:
+    async def fetch(self, url: httpx.URL) -> tuple[list[Any], str | None, int | None]:
         self.fetched.append(str(url))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -125,7 +125,7 @@ class PageServer:
             page: dict[str, Any] = {"next": self.next_of(n), "previous": None, "results": self.records(n)}
             if self.count is not None:
                 page["count"] = self.count
-            return json.dumps(page).encode()
+            return decode_page(json.dumps(page).encode())  # as the client's fetch decodes each page
         except asyncio.CancelledError:
             self.cancelled += 1
             raise

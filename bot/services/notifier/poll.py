@@ -206,7 +206,8 @@ class Poller:
 
     async def _read(self, candidates: Sequence[tuple[Any, str | None]], run: _Pass) -> tuple[list[Operation], int]:
         """The candidates read as full models, each id once per poll, and how many could be read; skipped records
-        are noted as ``read_all`` notes them (unreadable ids are still listed, a record without one is not)."""
+        are noted as ``bot.control.stream.read_all`` notes them (unreadable ids are still listed, a record without
+        one is not)."""
         operations: list[Operation] = []
         readable = 0
         for start in range(0, len(candidates), READ_SLICE):
