@@ -28,6 +28,7 @@ from bot.simulator import (
     SimulatorState,
 )
 from bot.slackkit.servers import ThreadedServer, free_port
+from tests.support.api_examples import DOCUMENTED_GET_RESPONSE
 from tests.support.harness import serve_simulator
 
 TOKEN = "sim-token-1234"
@@ -55,24 +56,7 @@ DOC_POST_RESPONSE = {
     "created_at": "2024-01-15T11:30:00Z",
     "parameters": {"config_profile": "production_v2", "restart_required": True},
 }
-DOC_GET_RESPONSE = {
-    "count": 1,
-    "results": [
-        {
-            "id": "txn_12345",
-            "device_serial": "SN123456789",
-            "operation_type": "firmware_update",
-            "status": "scheduled",
-            "scheduled_time": "2024-01-15T10:30:00Z",
-            "created_at": "2024-01-14T14:22:00Z",
-            "device_status": {
-                "online": True,
-                "last_seen": "2024-01-15T09:45:00Z",
-                "firmware_version": "1.2.3",
-            },
-        }
-    ],
-}
+DOC_GET_RESPONSE = DOCUMENTED_GET_RESPONSE
 
 
 class World:

@@ -19,16 +19,9 @@ from bot.control.errors import (
 )
 from bot.control.models import CreateOperationRequest, DeviceStatus, Operation
 from bot.domain.statuses import FAILURE_STATUSES, KNOWN_STATUSES, TERMINAL_STATUSES, is_failure, is_terminal
+from tests.support.api_examples import DOCUMENTED_OPERATION
 
-DOC_GET_RESULT = {
-    "id": "txn_12345",
-    "device_serial": "SN123456789",
-    "operation_type": "firmware_update",
-    "status": "scheduled",
-    "scheduled_time": "2024-01-15T10:30:00Z",
-    "created_at": "2024-01-14T14:22:00Z",
-    "device_status": {"online": True, "last_seen": "2024-01-15T09:45:00Z", "firmware_version": "1.2.3"},
-}
+DOC_GET_RESULT = DOCUMENTED_OPERATION
 
 
 def test_the_documented_get_result_parses() -> None:

@@ -22,16 +22,9 @@ from bot.control.models import DeviceStatus, Operation
 from bot.control.pages import parse_records
 from bot.domain.changes import FIELD_LIMIT, KnownState, diff_operations, is_quiet, known_print
 from bot.domain.statuses import KNOWN_STATUSES
+from tests.support.api_examples import DOCUMENTED_OPERATION
 
-DOCUMENTED = {
-    "id": "txn_12345",
-    "device_serial": "SN123456789",
-    "operation_type": "firmware_update",
-    "status": "scheduled",
-    "scheduled_time": "2024-01-15T10:30:00Z",
-    "created_at": "2024-01-14T14:22:00Z",
-    "device_status": {"online": True, "last_seen": "2024-01-15T09:45:00Z", "firmware_version": "1.2.3"},
-}
+DOCUMENTED = DOCUMENTED_OPERATION
 
 MISSING: Any = object()  # a field left out of the record
 
