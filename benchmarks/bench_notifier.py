@@ -80,7 +80,8 @@ def rss_mb() -> tuple[float, float]:
 
 def line(label: str, r: CycleReport, requests: int, slack_calls: int) -> str:
     return (
-        f"{label:<16} wall {r.seconds * 1000:7.0f} ms  cpu {r.cpu_seconds * 1000:6.0f} ms  "
+        f"{label:<16} wall {r.seconds * 1000:7.0f} ms  cpu {r.cpu_seconds * 1000:6.0f} ms "
+        f"(poll {r.poll_cpu_seconds * 1000:5.0f}, read in full {r.examined:6d})  "
         f"api requests {requests:3d}  slack calls {slack_calls:3d}  operations {r.operations:6d}  "
         f"changes {r.changes:5d}  recorded {r.recorded:6d}  rows sent {r.sent:5d}  posts {r.posts:3d}"
     )
