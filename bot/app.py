@@ -192,6 +192,7 @@ class BotRuntime:
             loop.cancel()
         if self._loops:
             await asyncio.wait(self._loops, timeout=5)
+        await self.maintenance.stop()  # a paced creation resumed in the background; the next start resumes it
         await self.deps.tasks.wait(timeout=5)
         await self.loop_watch.stop()
         await self.control.aclose()
@@ -272,7 +273,9 @@ def build_runtime(
     store = store or Store(settings.database_url, clock=clock)
     web = SlackWeb(web_client)
     messenger = SlackMessenger(web, self_approval=settings.allow_self_approval)
-    scheduling = SchedulingService(settings, store, control, clock=clock)
+    scheduling = SchedulingService(
+        settings, store, control, clock=clock, inventory=lambda: inventory.current if inventory is not None else None
+    )
     approvals = Approvals(settings, store, scheduling, messenger)
     authorization = Authorization(web_client)
     deps = SlackDeps(

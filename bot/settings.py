@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.ids import CHANNEL_ID, GROUP_ID, OPERATION_TYPE, USER_ID, users_and_groups
@@ -177,7 +177,21 @@ class Settings(BaseSettings):
     inventory_reload_seconds: float = Field(
         60.0, gt=0, le=86400, description="How often INVENTORY_FILE is checked for changes (mtime/size) and reloaded."
     )
-    max_serials_per_request: int = Field(20, ge=1, le=500, description="Device serials in one schedule request.")
+    inventory_strict: bool = Field(
+        True,
+        description="With INVENTORY_FILE: refuse a request naming serials the inventory lacks (false: a warning).",
+    )
+    max_devices_per_request: int = Field(
+        5000,
+        ge=1,
+        le=100_000,
+        validation_alias=AliasChoices("max_devices_per_request", "max_serials_per_request"),
+        description="Devices in one schedule request, however they are given (serials, selectors, a CSV). "
+        "MAX_SERIALS_PER_REQUEST, its earlier name, is still read.",
+    )
+    create_rate_per_minute: float = Field(
+        120.0, gt=0, le=60_000, description="How many operations the bot creates per minute for one request."
+    )
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
     when_languages: CommaList = Field(
         default_factory=lambda: ["en", "es"], description="Languages understood in scheduling times."

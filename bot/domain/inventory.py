@@ -129,7 +129,7 @@ class Inventory:
                 raise SelectorError("{asked} has an empty part around `+`.", term)
             positions: set[int] | None = None
             for atom in atoms:
-                matched = self._atom(atom)
+                matched = self.match(atom)
                 if not matched:
                     unmatched.append(atom)
                 positions = matched if positions is None else positions & matched
@@ -138,7 +138,9 @@ class Inventory:
             raise SelectorError("No device in the inventory matches {asked}.", text, list(dict.fromkeys(unmatched)))
         return Selection(text, tuple(self.devices[p] for p in sorted(chosen)))
 
-    def _atom(self, atom: str) -> set[int]:
+    def match(self, atom: str) -> set[int]:
+        """Positions (into ``devices``) of the devices one atom picks: a serial, a glob, ``site:``/``tag:``/``zone:``.
+        ``SelectorError`` for an unknown kind or a kind with no name."""
         prefixed = _KIND_PREFIX.match(atom)
         if prefixed and serial_key(atom) not in self._by_serial:
             kind, value = prefixed.group(1).lower(), prefixed.group(2).strip().casefold()

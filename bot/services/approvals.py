@@ -137,7 +137,18 @@ class Approvals:
         if lock is None:
             lock = asyncio.Lock()
             self._locks[request_id] = lock
-        async with lock:
+        if lock.locked():
+            # This process is already on it (a creation paced over many minutes): a maintenance pass moves on at
+            # once instead of queueing behind it; a click waits ``wait`` seconds at most.
+            if wait <= 0:
+                raise RequestBusy(request_id)
+            try:
+                await asyncio.wait_for(lock.acquire(), timeout=wait)
+            except TimeoutError:
+                raise RequestBusy(request_id) from None
+        else:
+            await lock.acquire()
+        try:
             seconds = self.settings.request_lease_seconds
             deadline = asyncio.get_running_loop().time() + wait
             while not await self._take_lease(request_id, seconds):
@@ -155,6 +166,8 @@ class Approvals:
                     await self.store.drop_lease(request_id, self.owner)
                 except Exception as exc:  # the lease runs out by itself; never hide the caller's own error
                     log.warning("could not give back the lease on %s: %s", request_id, type(exc).__name__)
+        finally:
+            lock.release()
 
     async def _take_lease(self, request_id: str, seconds: float) -> bool:
         now = utcnow()  # real time, not the runtime's (tests move that one): leases are about processes dying
@@ -195,8 +208,7 @@ class Approvals:
         if ts is None:
             return record  # the maintenance loop tries again; the request stays pending and visible in the store
         updated = await self.store.set_approval_message(record.id, channel, ts) or record
-        for item in updated.items:
-            await self.store.set_item_thread(item.id, channel, ts)
+        await self.store.set_request_threads(record.id, channel, ts)
         await self.messenger.tell_waiting_for_approval(updated, channel)
         return await self.store.get_request(record.id) or updated
 
@@ -211,9 +223,8 @@ class Approvals:
         if ts is None or channel is None:
             return record
         updated = await self.store.set_approval_message(record.id, channel, ts) or record
-        for item in updated.items:
-            await self.store.set_item_thread(item.id, channel, ts)
-        return updated
+        await self.store.set_request_threads(record.id, channel, ts)
+        return await self.store.get_request(record.id) or updated
 
     async def show_outcome(self, record: ScheduleRecord) -> None:
         """Update the request's message and tell the requester how it ended."""
@@ -271,7 +282,7 @@ class Approvals:
     async def create(self, record: ScheduleRecord) -> ScheduleRecord:
         """Create the request's operations; an unreachable API leaves them waiting for the maintenance loop."""
         try:
-            return await self.scheduling.create_operations(record.id) or record
+            return await self.scheduling.create_operations(record.id, progress=self.show_decision) or record
         except ControlApiError as exc:
             log.warning("creating the operations of %s: %s; will retry", record.id, exc)
             return await self.store.get_request(record.id) or record

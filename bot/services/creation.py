@@ -12,8 +12,9 @@ audit lines come from ``RequestAudit``), kept in its own module by aggregate, as
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from bot import faultpoints
@@ -29,6 +30,8 @@ from bot.store import Store
 
 log = logging.getLogger("bot.scheduling")
 
+Progress = Callable[[ScheduleRecord], Awaitable[object]]
+
 
 class Creation(RequestAudit):
     _settings: Settings
@@ -36,27 +39,49 @@ class Creation(RequestAudit):
     _control: ControlApiClient
     _clock: Clock
 
-    async def create_operations(self, request_id: str) -> ScheduleRecord | None:
-        """Create the operation of every ``waiting`` item of an approved request, each exactly once."""
+    #: How often (seconds) a long creation shows its progress (``120/500 created``) on the request's message.
+    progress_seconds: float = 5.0
+
+    async def create_operations(self, request_id: str, *, progress: Progress | None = None) -> ScheduleRecord | None:
+        """Create the operation of every ``waiting`` item of an approved request, each exactly once, at most
+        ``CREATE_RATE_PER_MINUTE`` a minute (the Control API is not flooded by one fleet request).
+
+        Resumable: what was created is in the store, so after a restart the maintenance pass goes on with the items
+        still waiting. ``progress`` is called with the request as it stands every ``progress_seconds``."""
         record = await self._store.get_request(request_id)
         if record is None or record.state is not RequestState.APPROVED:
             return record
+        spacing = 60.0 / self._settings.create_rate_per_minute
+        loop = asyncio.get_running_loop()
+        last_post: float | None = None
+        shown_at = loop.time()
         for item in record.items:
-            if item.state is ItemState.WAITING:
-                await self._create_one(record, item)
+            if item.state is not ItemState.WAITING:
+                continue
+            if last_post is not None and (pause := last_post + spacing - loop.time()) > 0:
+                await asyncio.sleep(pause)
+            if await self._create_one(record, item):
+                last_post = loop.time()
+            if progress is not None and loop.time() - shown_at >= self.progress_seconds:
+                shown_at = loop.time()
+                current = await self._store.get_request(request_id)
+                if current is None or current.state is not RequestState.APPROVED:
+                    break  # cancelled meanwhile: its waiting items were cancelled with it
+                await progress(current)
         return await self._settle(request_id)
 
-    async def _create_one(self, record: ScheduleRecord, item: ItemRecord) -> None:
+    async def _create_one(self, record: ScheduleRecord, item: ItemRecord) -> bool:
+        """Claim and create one item; ``True`` when a POST was sent (it counts against the rate)."""
         claimed = await self._store.claim_item(item.id, at=self._clock())
         if claimed is None:
-            return  # someone else (a double click, another replica) holds it
+            return False  # someone else (a double click, another replica) holds it
         if record.scheduled_time <= self._clock():
             # Approved in time, but its creation was held up (the Control API down, a restart) until the time went
             # by: an operation in the past is never created. The decision-time check (MIN_LEAD_SECONDS) covers
             # clicks; this covers resumption.
             error = "its scheduled time passed before the bot could create it; nothing was sent (schedule it again)"
             await self._fail(record, item, error, audited="scheduled_time_passed")
-            return
+            return False
         request = CreateOperationRequest(
             device_serial=item.device_serial,
             operation_type=record.operation_type,
@@ -70,7 +95,7 @@ class Creation(RequestAudit):
             if getattr(exc, "outcome_unknown", False):
                 # The POST may have landed: leave the intent for reconciliation, never re-send blindly.
                 log.warning("create for item %s: outcome unknown (%s); will reconcile", item.id, exc.reason)
-                return
+                return True
             await self._store.release_item(item.id, at=self._clock())
             await self.audit_once("create", record, outcome="api_unavailable", detail={"serial": item.device_serial})
             raise
@@ -82,7 +107,7 @@ class Creation(RequestAudit):
             raise
         except ControlApiError as exc:  # refused for good (DeviceNotFound, InvalidRequest, …): the item fails
             await self._fail(record, item, _error_text(exc))
-            return
+            return True
         await faultpoints.reached(faultpoints.AFTER_POST)
         await self._store.complete_item(
             item.id, operation_id=operation.id, at=self._clock(), created_status=operation.status
@@ -91,6 +116,7 @@ class Creation(RequestAudit):
             "bot", "create", record, outcome="created",
             detail={"serial": item.device_serial, "operation_id": operation.id},
         )  # fmt: skip
+        return True
 
     async def _fail(self, record: ScheduleRecord, item: ItemRecord, error: str, *, audited: str | None = None) -> None:
         """The item will never be created: recorded with ``error`` (shown to people), audited with its serial."""

@@ -46,8 +46,16 @@ def parse_serials(text: str, *, limit: int) -> list[str]:
         first_spelling.setdefault(serial_key(word), word)
     serials = list(first_spelling.values())
     if len(serials) > limit:
-        raise InputError(f"{len(serials)} serials is more than {limit} in one request; split it into several.")
+        raise too_many(len(serials), limit)
     return serials
+
+
+def too_many(count: int, limit: int) -> InputError:
+    """More devices than one request may hold (``MAX_DEVICES_PER_REQUEST``)."""
+    return InputError(
+        f"{count:,} devices is more than {limit:,} in one request (MAX_DEVICES_PER_REQUEST): narrow the selector "
+        "(site:NAME+tag:NAME) or split the request."
+    )
 
 
 def parse_operation_type(text: str, allowed: Sequence[str]) -> str:

@@ -42,6 +42,17 @@ def form_problem(when: datetime, now: datetime, lead: timedelta, *, tz: str) -> 
     )
 
 
+def creation_time(devices: int, rate_per_minute: float) -> timedelta:
+    """How long creating ``devices`` operations takes at ``rate_per_minute`` (the first at once)."""
+    return timedelta(seconds=max(0, devices - 1) * 60.0 / rate_per_minute)
+
+
+def creation_note(devices: int, rate_per_minute: float) -> str:
+    """Why a big request needs more lead: its creation is paced (``CREATE_RATE_PER_MINUTE``)."""
+    took = format_relative(creation_time(devices, rate_per_minute), suffix=False)
+    return f"Creating {devices:,} operations at {rate_per_minute:g} a minute takes about {took}."
+
+
 def moved_problem(text: str, now_means: datetime, shown: datetime, now: datetime, *, tz: str) -> str:
     """A relative time that means another minute at Submit than the one the preview showed."""
     return (

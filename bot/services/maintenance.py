@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.control.errors import ControlApiError
-from bot.domain.requests import RequestState
+from bot.domain.requests import RequestState, ScheduleRecord
 from bot.services.approvals import Approvals
 from bot.services.scheduling import SchedulingService
 from bot.store import Store, StoreUnavailable
@@ -21,6 +21,7 @@ from bot.store import Store, StoreUnavailable
 log = logging.getLogger("bot.runtime")
 
 BATCH = 200  # requests resumed / posted per pass, oldest first
+RESUME_INLINE_SECONDS = 10.0  # a resumption taking longer goes on in the background
 
 
 class Maintenance:
@@ -40,6 +41,7 @@ class Maintenance:
         self.approvals = approvals
         self.interval = interval
         self._before_pass = before_pass  # the front end's own chores (the Slack app: its auth.test until it works)
+        self._background: set[asyncio.Task[None]] = set()
 
     async def run_pass(self) -> None:
         """One pass: nothing is left in a state from which nobody can move it."""
@@ -54,12 +56,36 @@ class Maintenance:
             log.warning("reconciliation postponed: %s", exc)
         # Oldest first, and only what needs it: a long queue of newer requests never starves an old one.
         for record in await self.store.list_requests([RequestState.APPROVED], limit=BATCH, oldest_first=True):
-            await approvals.resume(record)
+            await self._resume(record)
         unposted = await self.store.list_requests(
             [RequestState.PENDING_APPROVAL], limit=BATCH, unposted=True, oldest_first=True
         )
         for record in unposted:
             await approvals.post_approval(record)
+
+    async def _resume(self, record: ScheduleRecord) -> None:
+        """Resume one request; a creation still going after ``RESUME_INLINE_SECONDS`` (a fleet request paced at
+        ``CREATE_RATE_PER_MINUTE`` takes minutes) goes on in the background, so this pass moves on to the others;
+        the next pass finds the request busy in this process and leaves it be."""
+        task = asyncio.ensure_future(self.approvals.resume(record))
+        done, _ = await asyncio.wait({task}, timeout=RESUME_INLINE_SECONDS)
+        if task in done:
+            task.result()  # its error is this pass's, as before
+            return
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("resuming a request in the background failed", exc_info=error)
+
+    async def stop(self) -> None:
+        """Cancel the creations still going on in the background (a restart resumes them)."""
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def run_forever(self) -> None:
         """Expire, reconcile, resume and re-post, forever; one failing pass never stops the next."""

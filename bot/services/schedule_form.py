@@ -78,3 +78,5 @@ class ScheduleDraft(BaseModel):
     window_note: str | None
     window_inside: bool | None
     approval_required: bool
+    selected: bool = False  # devices came from a selector or a glob: the preview says how many matched
+    unknown_serials: list[str] = []  # not in the inventory, kept because INVENTORY_STRICT=false: a warning

@@ -16,12 +16,14 @@ Exactly once, how:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.domain.ids import CHANNEL_ID
+from bot.domain.inventory import Inventory
 from bot.domain.requests import (
     UNDECIDED_REQUEST_STATES,
     Action,
@@ -33,7 +35,8 @@ from bot.domain.requests import (
 )
 from bot.services import lead
 from bot.services.creation import Creation, find_match
-from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
+from bot.services.inputs import InputError, parse_operation_type, parse_parameters
+from bot.services.lead import creation_time
 from bot.services.schedule_form import (
     FormErrors,
     NoApprovalChannel,
@@ -42,6 +45,7 @@ from bot.services.schedule_form import (
     ScheduleForm,
     TimeMoved,
 )
+from bot.services.targets import Targets, parse_targets
 from bot.settings import Settings
 from bot.store import Store
 from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
@@ -63,16 +67,30 @@ log = logging.getLogger("bot.scheduling")
 
 
 class SchedulingService(Creation):
-    def __init__(self, settings: Settings, store: Store, control: ControlApiClient, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        control: ControlApiClient,
+        *,
+        clock: Clock = utcnow,
+        inventory: Callable[[], Inventory | None] = lambda: None,
+    ) -> None:
         self._settings = settings
         self._store = store
         self._control = control
         self._clock = clock
+        self._inventory = inventory  # the inventory in force now (INVENTORY_FILE is reloaded when it changes)
 
     @property
     def min_lead(self) -> timedelta:
         """How far ahead of its scheduled time a request must be decided (``MIN_LEAD_SECONDS``)."""
         return timedelta(seconds=self._settings.min_lead_seconds)
+
+    def lead_for(self, devices: int) -> timedelta:
+        """How far ahead a request of ``devices`` must be decided: ``MIN_LEAD_SECONDS``, plus the time its
+        creation takes at ``CREATE_RATE_PER_MINUTE`` (the last operation must still be created before its time)."""
+        return self.min_lead + creation_time(devices, self._settings.create_rate_per_minute)
 
     # ------------------------------------------------------------------ validation
 
@@ -91,8 +109,11 @@ class SchedulingService(Creation):
         operation_type = ""
         parameters: dict[str, Any] = {}
         when: datetime | None = None
+        targets: Targets | None = None
         try:
-            serials = parse_serials(form.serials, limit=settings.max_serials_per_request)
+            limit, strict = settings.max_devices_per_request, settings.inventory_strict
+            targets = parse_targets(form.serials, self._inventory(), limit=limit, strict=strict)
+            serials = list(targets.serials)
         except InputError as exc:
             errors["serials"] = str(exc)
         try:
@@ -117,8 +138,11 @@ class SchedulingService(Creation):
             else:
                 moved, when = when, None
                 errors["when"] = lead.moved_problem(form.when, moved, shown_at, now, tz=tz)
-        if when is not None and (too_close := lead.form_problem(when, now, self.min_lead, tz=tz)) is not None:
+        needed = self.lead_for(len(serials))
+        if when is not None and (too_close := lead.form_problem(when, now, needed, tz=tz)) is not None:
             errors["when"] = too_close
+            if needed > self.min_lead:
+                errors["when"] += " " + lead.creation_note(len(serials), self._settings.create_rate_per_minute)
         window_note: str | None = None
         window_inside: bool | None = None
         needs_approval = False
@@ -143,6 +167,8 @@ class SchedulingService(Creation):
             window_note=window_note,
             window_inside=window_inside,
             approval_required=settings.approval_required(operation_type) or needs_approval,
+            selected=bool(targets and targets.selected),
+            unknown_serials=list(targets.unknown) if targets and not settings.inventory_strict else [],
         )
         if draft.approval_required and settings.approval_channel is None:
             raise NoApprovalChannel()
@@ -234,7 +260,7 @@ class SchedulingService(Creation):
             return refused
         assert record is not None
         now = self._clock()
-        if lead.too_close(record.scheduled_time, now, self.min_lead):
+        if lead.too_close(record.scheduled_time, now, self.lead_for(len(record.items))):
             return await self._expire_instead(record, user_id, RequestState.DRAFT, "confirm", now=now)
         target = RequestState.PENDING_APPROVAL if record.approval_required else RequestState.APPROVED
         by = None if record.approval_required else user_id
@@ -316,7 +342,7 @@ class SchedulingService(Creation):
             await self.audit(user_id, f"{action}_refused", record, channel_id=channel_id, outcome="not_allowed")
             return Decision(won=False, record=record, action=action, refusal=refusal)
         now = self._clock()
-        if approve and lead.too_close(record.scheduled_time, now, self.min_lead):
+        if approve and lead.too_close(record.scheduled_time, now, self.lead_for(len(record.items))):
             return await self._expire_instead(
                 record, user_id, RequestState.PENDING_APPROVAL, action, now=now, channel_id=channel_id
             )
@@ -360,7 +386,7 @@ class SchedulingService(Creation):
                          detail={"scheduled_time": won.scheduled_time.isoformat()})  # fmt: skip
         return Decision(
             won=False, record=won, action=action, refusal=Refusal.TOO_LATE, time_left=won.scheduled_time - now,
-            lead=self.min_lead,
+            lead=self.lead_for(len(won.items)),
         )  # fmt: skip
 
     async def expire_due(self) -> list[ScheduleRecord]:

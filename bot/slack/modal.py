@@ -124,7 +124,8 @@ def modal_view(deps: SlackDeps, meta: ModalContext, person: Person) -> dict[str,
         settings.operation_types,
         preview=TYPE_WHEN,
         private_metadata=meta.model_dump_json(),
-        max_serials=settings.max_serials_per_request,
+        max_serials=settings.max_devices_per_request,
+        selectors=deps.inventory is not None,
         zone_note=zone_note(person),
     )
 

@@ -379,6 +379,17 @@ class RequestsRepo(Database):
             row = await _update_item(session, item_id, thread_channel_id=channel_id, thread_ts=ts)
             return None if row is None else _item_record(row)
 
+    async def set_request_threads(self, request_id: str, channel_id: str, ts: str) -> int:
+        """Every item of a request gets the same thread (its approval or announcement message), in one statement
+        (a request of 5,000 devices is one UPDATE, not 5,000). Returns how many items it has."""
+        async with self._transaction(write=True) as session:
+            result = await session.execute(
+                update(ScheduleItemRow)
+                .where(ScheduleItemRow.request_id == request_id)
+                .values(thread_channel_id=channel_id, thread_ts=ts)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
     async def items_in_state(self, state: str) -> list[ItemRecord]:
         """Every item in ``state``, oldest attempt first. ``"creating"`` after a start = crashed mid-POST."""
         wanted = ItemState(state)

@@ -6,11 +6,13 @@ Pure functions. Everything a person typed is escaped before it reaches mrkdwn.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.requests import ItemState, RequestState, ScheduleRecord
 from bot.services.scheduling import ScheduleDraft
+from bot.services.targets import not_in_inventory
 from bot.slack.blocks.common import (
     Block,
     Message,
@@ -54,15 +56,23 @@ def schedule_modal(
     private_metadata: str,
     max_serials: int,
     zone_note: str,
+    selectors: bool = False,
 ) -> dict[str, Any]:
-    """The scheduling form. ``when`` dispatches an action as the person types, for the live preview."""
+    """The scheduling form. ``when`` dispatches an action as the person types, for the live preview.
+    ``selectors``: there is an inventory, so the devices field takes selectors too."""
     options = [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]]
+    hint = (
+        f"Serials (one per line or comma-separated), globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; "
+        f"+ means and, a comma or ; means or: site:san-jose+tag:gateway. Up to {max_serials:,} devices."
+        if selectors
+        else f"One per line or comma-separated, up to {max_serials:,}. Example: SN123456789"
+    )
     blocks: list[Block] = [
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["serials"],
-            "label": _plain("Device serial(s)"),
-            "hint": _plain(f"One per line or comma-separated, up to {max_serials}. Example: SN123456789"),
+            "label": _plain("Devices" if selectors else "Device serial(s)"),
+            "hint": _plain(hint),
             "element": {
                 "type": "plain_text_input",
                 "action_id": "value",
@@ -169,19 +179,42 @@ def _params_text(parameters: dict[str, Any]) -> str:
     return parameters_text(parameters) if parameters else "none"
 
 
+SHOWN_SERIALS = 20  # serials named in a message; the rest are counted
+
+
 def _serials_text(serials: Sequence[str]) -> str:
-    shown = ", ".join(f"`{escape(s)}`" for s in serials[:20])
-    more = f" and {len(serials) - 20} more" if len(serials) > 20 else ""
+    shown = ", ".join(f"`{escape(s)}`" for s in serials[:SHOWN_SERIALS])
+    more = f" and {len(serials) - SHOWN_SERIALS:,} more" if len(serials) > SHOWN_SERIALS else ""
     return shown + more
+
+
+def serials_plain(serials: Sequence[str]) -> str:
+    """The serials for a notification's plain text (the first ones, then a count)."""
+    shown = ", ".join(serials[:SHOWN_SERIALS])
+    return shown + (f" and {len(serials) - SHOWN_SERIALS:,} more" if len(serials) > SHOWN_SERIALS else "")
+
+
+def devices_line(serials: Sequence[str], *, selected: bool = False) -> str:
+    """``*Devices* 1,234 matched: `SN1`, `SN2`, … and 1,214 more`` (a count when a selector chose them or when
+    there are many)."""
+    if len(serials) == 1 and not selected:
+        return f"*Device* {_serials_text(serials)}"
+    count = f"{len(serials):,} matched" if selected else f"{len(serials):,}"
+    return f"*Devices* {count}: {_serials_text(serials)}"
 
 
 def draft_details(draft: ScheduleDraft) -> str:
     lines = [
-        f"*Device{'s' if len(draft.device_serials) > 1 else ''}* {_serials_text(draft.device_serials)}",
+        devices_line(draft.device_serials, selected=draft.selected),
         f"*Operation* {escape(draft.operation_type)}",
         f"*When* {escape(draft.preview)}",
         f"*Parameters* {_params_text(draft.parameters)}",
     ]
+    if draft.unknown_serials:
+        lines.append(
+            f":warning: {escape(not_in_inventory(draft.unknown_serials))} They are sent as typed "
+            "(INVENTORY_STRICT is off)."
+        )
     if draft.window_note:
         icon = ":white_check_mark:" if draft.window_inside else ":warning:"
         lines.append(f"{icon} {escape(draft.window_note)}")
@@ -192,7 +225,7 @@ def draft_details(draft: ScheduleDraft) -> str:
 def record_details(record: ScheduleRecord) -> str:
     lines = [
         f"*Requested by* <@{escape(record.requester_id)}>",
-        f"*Device{'s' if len(record.items) > 1 else ''}* {_serials_text(record.device_serials)}",
+        devices_line(record.device_serials),
         f"*Operation* {escape(record.operation_type)}",
         f"*When* {slack_date(record.scheduled_time)} (requester's zone: {escape(record.requester_tz)})",
         f"*Parameters* {_params_text(record.parameters)}",
@@ -205,7 +238,7 @@ def record_details(record: ScheduleRecord) -> str:
 def confirmation_message(draft: ScheduleDraft, request_id: str) -> Message:
     """The requester's ephemeral preview of exactly what will be sent, with Confirm / Cancel."""
     return {
-        "text": f"Confirm {draft.operation_type} on {', '.join(draft.device_serials)}",
+        "text": f"Confirm {draft.operation_type} on {serials_plain(draft.device_serials)}",
         "blocks": [
             section(":mag: *Please check what will be scheduled:*\n" + draft_details(draft)),
             _confirm_actions(request_id),
@@ -218,7 +251,7 @@ def stored_draft_message(record: ScheduleRecord) -> Message:
     ephemeral original is gone by then)."""
     approval = "required before it is created" if record.approval_required else "not required"
     return {
-        "text": f"Confirm {record.operation_type} on {', '.join(record.device_serials)}",
+        "text": f"Confirm {record.operation_type} on {serials_plain(record.device_serials)}",
         "blocks": [
             section(f":mag: *Please check what will be scheduled:*\n{record_details(record)}\n*Approval* {approval}"),
             _confirm_actions(record.id),
@@ -249,7 +282,7 @@ def approval_message(record: ScheduleRecord, *, self_approval: bool = False) -> 
         else "only approvers can decide; the requester cannot approve their own"
     )
     return {
-        "text": f"Approval needed: {record.operation_type} on {', '.join(record.device_serials)}",
+        "text": f"Approval needed: {record.operation_type} on {serials_plain(record.device_serials)}",
         "blocks": [
             section(":raised_hand: *Approval needed*\n" + record_details(record)),
             {
@@ -265,8 +298,32 @@ def approval_message(record: ScheduleRecord, *, self_approval: bool = False) -> 
     }
 
 
+FAILURES_SHOWN = 10  # failed items named in a summary of a big request
+
+
+def progress_line(record: ScheduleRecord) -> str:
+    """``:white_check_mark: 120/500 created · :x: 2 failed · :hourglass: 378 waiting to be created``."""
+    counts = Counter(item.state for item in record.items)
+    parts = [f":white_check_mark: {counts[ItemState.CREATED]:,}/{len(record.items):,} created"]
+    if counts[ItemState.FAILED]:
+        parts.append(f":x: {counts[ItemState.FAILED]:,} failed")
+    if pending := counts[ItemState.WAITING] + counts[ItemState.CREATING]:
+        parts.append(f":hourglass: {pending:,} waiting to be created")
+    if counts[ItemState.CANCELLED]:
+        parts.append(f":no_entry_sign: {counts[ItemState.CANCELLED]:,} not created")
+    return " · ".join(parts)
+
+
 def items_text(record: ScheduleRecord) -> str:
-    lines = []
+    """Each item with its operation (or why it has none); for a big request, the progress and the failures."""
+    if len(record.items) > SHOWN_SERIALS:
+        failed = [item for item in record.items if item.state is ItemState.FAILED]
+        lines = [progress_line(record)]
+        lines += [f":x: `{escape(i.device_serial)}`: {escape(i.error or 'failed')}" for i in failed[:FAILURES_SHOWN]]
+        if len(failed) > FAILURES_SHOWN:
+            lines.append(f"… and {len(failed) - FAILURES_SHOWN:,} more failures (see /headless audit)")
+        return "\n".join(lines)
+    lines = [progress_line(record)] if len(record.items) > 1 and record.state is RequestState.APPROVED else []
     for item in record.items:
         serial = f"`{escape(item.device_serial)}`"
         if item.state is ItemState.CREATED:
@@ -324,7 +381,7 @@ def decided_message(record: ScheduleRecord) -> Message:
         parts.append(items_text(record))
     text = truncate("\n".join(parts), 3000)
     return {
-        "text": f"{record.operation_type} on {', '.join(record.device_serials)}: {record.state.value}",
+        "text": f"{record.operation_type} on {serials_plain(record.device_serials)}: {record.state.value}",
         "blocks": [section(text), context(f"Request `{record.id}`")],
     }
 
