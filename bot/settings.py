@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.ids import CHANNEL_ID, GROUP_ID, OPERATION_TYPE, USER_ID, users_and_groups
+from bot.when.device import IfPast
 from bot.when.vocabulary import DEFAULT_LANGUAGES
 from bot.when.windows import MaintenanceWindow, WindowPolicy, parse_windows
 
@@ -177,6 +178,16 @@ class Settings(BaseSettings):
     inventory_reload_seconds: float = Field(
         60.0, gt=0, le=86400, description="How often INVENTORY_FILE is checked for changes (mtime/size) and reloaded."
     )
+    device_zone_default: str | None = Field(
+        None,
+        description="Device-local time (“02:00 device-local”): the IANA zone of devices whose inventory entry has "
+        "no zone; unset = such devices are refused and listed.",
+    )
+    device_local_if_past: IfPast = Field(
+        IfPast.NEXT_DAY,
+        description="Device-local time of day without a date (“02:00 device-local”) already past today in a "
+        "device's zone: next-day = tomorrow there, with a warning; refuse = the request is refused, naming the zones.",
+    )
     max_serials_per_request: int = Field(20, ge=1, le=500, description="Device serials in one schedule request.")
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
     when_languages: CommaList = Field(
@@ -201,7 +212,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "approval_channel", "notify_channel", "oncall_group", "slack_bot_token", "slack_signing_secret",
-        "slack_app_token", "control_api_token", "inventory_file", mode="before",
+        "slack_app_token", "control_api_token", "inventory_file", "device_zone_default",
+        mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
@@ -254,10 +266,10 @@ class Settings(BaseSettings):
             return ["*"]
         return value
 
-    @field_validator("default_timezone")
+    @field_validator("default_timezone", "device_zone_default")
     @classmethod
-    def _check_zone(cls, value: str) -> str:
-        if not is_time_zone(value):
+    def _check_zone(cls, value: str | None) -> str | None:
+        if value is not None and not is_time_zone(value):
             raise ValueError(ZONE_EXPECTED)
         return value
 
