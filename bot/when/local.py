@@ -123,7 +123,7 @@ def parse_when_local(
         times.append(_zone_time(zone, instant, ctx))
     if failures:
         raise _zones_error(failures, len(names))
-    refused = [t for t in times if LocalFlag.NEXT_DAY in t.flags]
+    refused = sorted((t for t in times if LocalFlag.NEXT_DAY in t.flags), key=lambda t: (t.instant, t.zone))
     if refused and policy is IfPast.REFUSE:
         raise _past_today_error(phrase, refused)
     return LocalWhen(phrase, tuple(times))
