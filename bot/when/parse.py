@@ -52,7 +52,7 @@ def _past_example(instant: datetime, ctx: Ctx, zone: tzinfo, *, duration: bool) 
     if local.second == 0 and not duration:
         tomorrow = datetime.combine(ctx.now.astimezone(zone).date() + timedelta(days=1), local.time())
         if ctx.now < wall_reached(tomorrow.replace(microsecond=0), zone) <= ctx.now + ctx.horizon:
-            return f"tomorrow {local:%H:%M}"
+            return f"tomorrow {local:%H:%M}" + (" device-local" if ctx.notes is not None else "")
     return "in 1 hour" if ctx.horizon >= timedelta(hours=2) else horizon_example(ctx.horizon)
 
 

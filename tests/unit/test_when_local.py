@@ -226,6 +226,7 @@ def test_a_named_day_already_past_in_some_zones_is_refused_naming_them() -> None
     # 16:00 today: past in Kolkata (20:50) and Madrid (16:20), ahead in UTC (15:20)
     assert info.value.reason == "past"
     assert str(info.value).startswith("That time does not work in 2 of the 3 zones (Asia/Kolkata, Europe/Madrid).")
+    assert str(info.value).endswith("e.g. “tomorrow 16:00 device-local”.")  # the suggestion keeps the marker
 
 
 # ---------------------------------------------------------------------------------------------------- horizon
