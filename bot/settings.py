@@ -20,6 +20,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationErro
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.ids import CHANNEL_ID, GROUP_ID, OPERATION_TYPE, USER_ID, users_and_groups
+from bot.when.device import IfPast
 from bot.when.vocabulary import DEFAULT_LANGUAGES
 from bot.when.windows import MaintenanceWindow, WindowPolicy, parse_windows
 
@@ -192,6 +193,16 @@ class Settings(BaseSettings):
     create_rate_per_minute: float = Field(
         120.0, gt=0, le=60_000, description="How many operations the bot creates per minute for one request."
     )
+    device_zone_default: str | None = Field(
+        None,
+        description="Device-local time (“02:00 device-local”): the IANA zone of devices whose inventory entry has "
+        "no zone; unset = such devices are refused and listed.",
+    )
+    device_local_if_past: IfPast = Field(
+        IfPast.NEXT_DAY,
+        description="Device-local time of day without a date (“02:00 device-local”) already past today in a "
+        "device's zone: next-day = tomorrow there, with a warning; refuse = the request is refused, naming the zones.",
+    )
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
     when_languages: CommaList = Field(
         default_factory=lambda: ["en", "es"], description="Languages understood in scheduling times."
@@ -215,7 +226,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "approval_channel", "notify_channel", "oncall_group", "slack_bot_token", "slack_signing_secret",
-        "slack_app_token", "control_api_token", "inventory_file", mode="before",
+        "slack_app_token", "control_api_token", "inventory_file", "device_zone_default",
+        mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
@@ -268,10 +280,10 @@ class Settings(BaseSettings):
             return ["*"]
         return value
 
-    @field_validator("default_timezone")
+    @field_validator("default_timezone", "device_zone_default")
     @classmethod
-    def _check_zone(cls, value: str) -> str:
-        if not is_time_zone(value):
+    def _check_zone(cls, value: str | None) -> str | None:
+        if value is not None and not is_time_zone(value):
             raise ValueError(ZONE_EXPECTED)
         return value
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.domain.ids import serial_key
 
@@ -66,7 +66,12 @@ def request_states(states: Iterable[str]) -> list[RequestState]:
 
 
 class NewScheduleRequest(BaseModel):
-    """What a person asked for, before it has an id."""
+    """What a person asked for, before it has an id.
+
+    ``item_times`` gives devices their own scheduled time (device-local time: one instant per device zone), keyed
+    by the serial as given (matched as ``device_serials`` are, by ``serial_key``); a serial it leaves out is
+    scheduled at ``scheduled_time``, which is the earliest of the items' times.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -83,6 +88,7 @@ class NewScheduleRequest(BaseModel):
     window_note: str | None = None
     state: RequestState = RequestState.DRAFT
     confirm_response_url: str | None = None
+    item_times: dict[str, AwareDatetime] | None = None
 
     @field_validator("device_serials")
     @classmethod
@@ -110,6 +116,34 @@ class NewScheduleRequest(BaseModel):
             raise ValueError("a new request starts as 'draft' or 'pending_approval'")
         return value
 
+    @model_validator(mode="after")
+    def _check_item_times(self) -> NewScheduleRequest:
+        """``item_times`` keyed by the stored spelling of its serials, in UTC; ``scheduled_time`` their earliest."""
+        if not self.item_times:
+            object.__setattr__(self, "item_times", None)
+            return self
+        spelling = {serial_key(serial): serial for serial in self.device_serials}
+        times: dict[str, datetime] = {}
+        for given, when in self.item_times.items():
+            serial = spelling.get(serial_key(given.strip()))
+            if serial is None:
+                raise ValueError(f"item_times names {given!r}, which is not one of the device serials")
+            if serial in times and times[serial] != when:
+                raise ValueError(f"item_times gives {serial!r} two different times")
+            times[serial] = when.astimezone(UTC)
+        earliest = min(times.get(serial, self.scheduled_time) for serial in self.device_serials)
+        if earliest != self.scheduled_time:
+            raise ValueError(
+                f"scheduled_time must be the earliest of the items' times ({earliest.isoformat()}), "
+                f"not {self.scheduled_time.isoformat()}"
+            )
+        object.__setattr__(self, "item_times", times)
+        return self
+
+    def time_of(self, serial: str) -> datetime:
+        """The scheduled time of one of the serials (as stored in ``device_serials``)."""
+        return (self.item_times or {}).get(serial, self.scheduled_time)
+
 
 class ItemRecord(BaseModel):
     """One device serial of a request, and the operation created for it."""
@@ -120,6 +154,7 @@ class ItemRecord(BaseModel):
     request_id: str
     position: int
     device_serial: str
+    scheduled_time: datetime  # the item's own time: the request's unless it was given one (``item_times``)
     state: ItemState
     operation_id: str | None
     error: str | None

@@ -75,7 +75,7 @@ class Creation(RequestAudit):
         claimed = await self._store.claim_item(item.id, at=self._clock())
         if claimed is None:
             return False  # someone else (a double click, another replica) holds it
-        if record.scheduled_time <= self._clock():
+        if item.scheduled_time <= self._clock():  # the item's own time (device-local: one per zone)
             # Approved in time, but its creation was held up (the Control API down, a restart) until the time went
             # by: an operation in the past is never created. The decision-time check (MIN_LEAD_SECONDS) covers
             # clicks; this covers resumption.
@@ -85,7 +85,7 @@ class Creation(RequestAudit):
         request = CreateOperationRequest(
             device_serial=item.device_serial,
             operation_type=record.operation_type,
-            scheduled_time=record.scheduled_time,
+            scheduled_time=item.scheduled_time,
             parameters=record.parameters,
         )
         await faultpoints.reached(faultpoints.BEFORE_POST)
@@ -167,13 +167,14 @@ class Creation(RequestAudit):
 
 
 def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: ItemRecord) -> Operation | None:
-    """The operation a lost POST created: same serial, type and scheduled time, created around the attempt."""
+    """The operation a lost POST created: same serial, type and scheduled time (the item's), created around the
+    attempt."""
     not_before = (item.attempted_at or record.created_at) - timedelta(minutes=5)
     for op in operations:
         if (
             serial_key(op.device_serial) == serial_key(item.device_serial)  # as parse_serials compares
             and op.operation_type == record.operation_type
-            and abs((op.scheduled_time - record.scheduled_time).total_seconds()) < 1
+            and abs((op.scheduled_time - item.scheduled_time).total_seconds()) < 1
             and (op.created_at is None or op.created_at >= not_before)
         ):
             return op

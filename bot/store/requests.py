@@ -48,12 +48,32 @@ from bot.store.tables import ScheduleItemRow, ScheduleRequestRow
 _CANCELS_WAITING_ITEMS = TERMINAL_REQUEST_STATES - {RequestState.DONE}
 
 
+_ITEM_FIELDS = tuple(name for name in ItemRecord.model_fields if name != "scheduled_time")
+_REQUEST_FIELDS = tuple(name for name in ScheduleRecord.model_fields if name != "items")
+
+
 def _request_record(row: ScheduleRequestRow) -> ScheduleRecord:
-    return ScheduleRecord.model_validate(row)
+    values: dict[str, Any] = {name: getattr(row, name) for name in _REQUEST_FIELDS}
+    values["items"] = [_item_record(item, row.scheduled_time) for item in row.items]
+    return ScheduleRecord.model_validate(values)
 
 
-def _item_record(row: ScheduleItemRow) -> ItemRecord:
-    return ItemRecord.model_validate(row)
+def _item_record(row: ScheduleItemRow, request_time: datetime) -> ItemRecord:
+    """An item's record: its own scheduled time, or its request's (``request_time``) when it has none (NULL)."""
+    values: dict[str, Any] = {name: getattr(row, name) for name in _ITEM_FIELDS}
+    values["scheduled_time"] = row.scheduled_time or request_time
+    return ItemRecord.model_validate(values)
+
+
+async def _item_of(session: AsyncSession, row: ScheduleItemRow) -> ItemRecord:
+    """:func:`_item_record` of a row read without its request: the request's time is read only when needed."""
+    if row.scheduled_time is not None:
+        return _item_record(row, row.scheduled_time)
+    request_time = await session.scalar(
+        select(ScheduleRequestRow.scheduled_time).where(ScheduleRequestRow.id == row.request_id)
+    )
+    assert request_time is not None  # a foreign key
+    return _item_record(row, request_time)
 
 
 async def _load_request(session: AsyncSession, request_id: str) -> ScheduleRecord | None:
@@ -128,8 +148,14 @@ class RequestsRepo(Database):
             confirm_response_url=new.confirm_response_url,
             version=1,
         )
+        item_times = new.item_times or {}
         row.items = [
-            ScheduleItemRow(position=position, device_serial=serial, state=ItemState.WAITING.value)
+            ScheduleItemRow(
+                position=position,
+                device_serial=serial,
+                state=ItemState.WAITING.value,
+                scheduled_time=item_times.get(serial),  # NULL: the request's
+            )
             for position, serial in enumerate(new.device_serials)
         ]
         async with self._transaction(write=True) as session:
@@ -303,7 +329,7 @@ class RequestsRepo(Database):
             row = await _update_item(
                 session, item_id, _item_in(ItemState.WAITING), state=ItemState.CREATING.value, attempted_at=at
             )
-            return None if row is None else _item_record(row)
+            return None if row is None else await _item_of(session, row)
 
     async def release_item(self, item_id: int, *, at: datetime) -> ItemRecord | None:
         """``creating → waiting``: the POST provably did not create anything (it was refused before being
@@ -314,7 +340,7 @@ class RequestsRepo(Database):
         aware(at, "at")
         async with self._transaction(write=True) as session:
             row = await _update_item(session, item_id, _item_in(ItemState.CREATING), state=ItemState.WAITING.value)
-            return None if row is None else _item_record(row)
+            return None if row is None else await _item_of(session, row)
 
     async def complete_item(
         self, item_id: int, *, operation_id: str, at: datetime, created_status: str = CREATED_STATUS
@@ -338,21 +364,23 @@ class RequestsRepo(Database):
                             )
                         )
                     ).one()  # the item's request (a foreign key): what was asked for
+                    item = _item_record(row, asked.scheduled_time)
                     await session.execute(
                         seed_known_state(
                             self.dialect, operation_id=operation_id, device_serial=row.device_serial,
-                            operation_type=asked.operation_type, scheduled_time=asked.scheduled_time,
+                            operation_type=asked.operation_type, scheduled_time=item.scheduled_time,
                             status=created_status, at=at,
                         )
                     )  # fmt: skip
-                    return _item_record(row)
-                current = await session.get(ScheduleItemRow, item_id)
+                    return item
+                current_row = await session.get(ScheduleItemRow, item_id)
+                current = None if current_row is None else await _item_of(session, current_row)
         except IntegrityError as exc:
             raise StateConflict(f"operation {operation_id} is already recorded for another item") from exc
         if current is None:
             raise NotFound(f"no schedule item {item_id}")
         if current.state == ItemState.CREATED and current.operation_id == operation_id:
-            return _item_record(current)
+            return current
         raise StateConflict(f"schedule item {item_id} is {current.state}, not creating")
 
     async def fail_item(self, item_id: int, *, error: str, at: datetime) -> ItemRecord:
@@ -365,19 +393,20 @@ class RequestsRepo(Database):
         async with self._transaction(write=True) as session:
             row = await _update_item(session, item_id, _item_in(ItemState.WAITING, ItemState.CREATING), **failed)
             if row is not None:
-                return _item_record(row)
-            current = await session.get(ScheduleItemRow, item_id)
+                return await _item_of(session, row)
+            current_row = await session.get(ScheduleItemRow, item_id)
+            current = None if current_row is None else await _item_of(session, current_row)
         if current is None:
             raise NotFound(f"no schedule item {item_id}")
         if current.state == ItemState.FAILED:
-            return _item_record(current)
+            return current
         raise StateConflict(f"schedule item {item_id} is {current.state}, cannot fail it")
 
     async def set_item_thread(self, item_id: int, channel_id: str, ts: str) -> ItemRecord | None:
         """Where notifications of this item's operation go (a Slack thread). ``None`` if no such item."""
         async with self._transaction(write=True) as session:
             row = await _update_item(session, item_id, thread_channel_id=channel_id, thread_ts=ts)
-            return None if row is None else _item_record(row)
+            return None if row is None else await _item_of(session, row)
 
     async def set_request_threads(self, request_id: str, channel_id: str, ts: str) -> int:
         """Every item of a request gets the same thread (its approval or announcement message), in one statement
@@ -394,12 +423,13 @@ class RequestsRepo(Database):
         """Every item in ``state``, oldest attempt first. ``"creating"`` after a start = crashed mid-POST."""
         wanted = ItemState(state)
         async with self._transaction(write=False) as session:
-            rows = await session.scalars(
-                select(ScheduleItemRow)
+            rows = await session.execute(
+                select(ScheduleItemRow, ScheduleRequestRow.scheduled_time)
+                .join(ScheduleRequestRow, ScheduleRequestRow.id == ScheduleItemRow.request_id)
                 .where(ScheduleItemRow.state == wanted.value)
                 .order_by(ScheduleItemRow.attempted_at, ScheduleItemRow.id)
             )
-            return [_item_record(row) for row in rows]
+            return [_item_record(row, request_time) for row, request_time in rows]
 
     async def find_item_by_operation(self, operation_id: str) -> tuple[ScheduleRecord, ItemRecord] | None:
         """The request and item that created operation ``operation_id`` (``None``: not created by the bot)."""

@@ -124,6 +124,8 @@ class ScheduleItemRow(Base):
     completed_at: Mapped[datetime | None]
     thread_channel_id: Mapped[str | None] = mapped_column(String(64))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
+    # Migration 0005: this device's own scheduled time; NULL = the request's.
+    scheduled_time: Mapped[datetime | None]
 
     request: Mapped[ScheduleRequestRow] = relationship(back_populates="items", lazy="raise")
 

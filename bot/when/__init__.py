@@ -57,6 +57,13 @@ Semantics of ``parse_when``
   mantenimiento)`` resolve to the next window start strictly after ``now`` (needs ``windows``). On DST nights
   a window's start and end are the first instant the clock shows them or later (a skipped time: the jump; a
   repeated one: its first pass); a window the clocks skip entirely does not take place that night.
+* **Device-local time.** ``02:00 device-local``, ``tomorrow 02:00 local``, ``mañana a las 2:00 hora local del
+  equipo`` (:func:`split_device_local` finds the marker) are read by :func:`parse_when_local`, beside
+  ``parse_when`` and with the same reading, once per device zone, the date also in that zone. There a DST
+  night never refuses the phrase and is never silent: a skipped time moves to the first valid minute after the
+  jump (``gap-moved``), a repeated one takes its first pass (``repeated-first``); a time of day already past
+  today there is tomorrow (``next-day``) or refused (``if_past``). Windows written with the zone ``device``
+  (``daily 01:00-05:00 device``) are in each device's zone (``device_zone=`` of the window functions).
 
 How: a small deterministic grammar (regular expressions over normalised text, zoneinfo arithmetic) reads the
 common forms directly and fast. What is left over must be filler words (``at``, ``on``, ``a las``…). Only when
@@ -71,6 +78,7 @@ The package (each module imports only the ones below it; nothing of ``bot`` outs
 =================================================================================================
 ::
 
+    local       parse_when_local, split_device_local: device-local time, one instant per device zone
     parse       parse_when (the order of the readings, the final check), warm_up
     fallback    dateparser, lazily, for what the grammar does not know
     resolve     a reading → wall time in a zone → instant: the day and time rules, DST, durations
@@ -78,6 +86,7 @@ The package (each module imports only the ones below it; nothing of ``bot`` outs
     reading     what was read (durations, time of day, day, weekday, date, zone)
     grammar     normalisation and the patterns compiled from the vocabulary of the active languages
     vocabulary  the words of each language (data only); DEFAULT_LANGUAGES
+    device      what parse_when_local returns (LocalWhen, ZoneTime, LocalFlag) and IfPast (data only)
     preview     format_preview (local time · UTC time · distance · window)
     windows     MAINTENANCE_WINDOWS: parse_windows, in_window, next_window_start, check_window
     format      how times are written: format_local, format_relative, day labels, zone abbreviations
@@ -97,12 +106,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.when.device import IfPast, LocalFlag, LocalWhen, ZoneTime
     from bot.when.errors import EXAMPLES, WhenError
     from bot.when.format import format_local, format_relative
+    from bot.when.local import DeviceLocalSplit, parse_when_local, split_device_local
     from bot.when.parse import DEFAULT_HORIZON, MAX_TEXT_LENGTH, parse_when, warm_up
     from bot.when.preview import format_preview
     from bot.when.vocabulary import DEFAULT_LANGUAGES
     from bot.when.windows import (
+        DEVICE_ZONE,
         WINDOWS_EXAMPLE,
         MaintenanceWindow,
         WindowCheck,
@@ -111,9 +123,12 @@ if TYPE_CHECKING:
         check_window,
         current_or_next_window,
         format_windows,
+        has_device_windows,
         in_window,
+        next_window,
         next_window_start,
         parse_windows,
+        resolve_windows,
     )
     from bot.when.zones import date_order_for_locale, default_date_order, resolve_zone
 
@@ -121,14 +136,20 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "DEFAULT_HORIZON": "parse",
     "DEFAULT_LANGUAGES": "vocabulary",
+    "DEVICE_ZONE": "windows",
     "EXAMPLES": "errors",
     "MAX_TEXT_LENGTH": "parse",
     "WINDOWS_EXAMPLE": "windows",
+    "DeviceLocalSplit": "local",
+    "IfPast": "device",
+    "LocalFlag": "device",
+    "LocalWhen": "device",
     "MaintenanceWindow": "windows",
     "WhenError": "errors",
     "WindowCheck": "windows",
     "WindowOccurrence": "windows",
     "WindowPolicy": "windows",
+    "ZoneTime": "device",
     "check_window": "windows",
     "current_or_next_window": "windows",
     "date_order_for_locale": "zones",
@@ -137,25 +158,36 @@ _EXPORTS: dict[str, str] = {
     "format_preview": "preview",
     "format_relative": "format",
     "format_windows": "windows",
+    "has_device_windows": "windows",
     "in_window": "windows",
+    "next_window": "windows",
     "next_window_start": "windows",
     "parse_when": "parse",
+    "parse_when_local": "local",
     "parse_windows": "windows",
+    "resolve_windows": "windows",
     "resolve_zone": "zones",
+    "split_device_local": "local",
     "warm_up": "parse",
 }
 
 __all__ = [
     "DEFAULT_HORIZON",
     "DEFAULT_LANGUAGES",
+    "DEVICE_ZONE",
     "EXAMPLES",
     "MAX_TEXT_LENGTH",
     "WINDOWS_EXAMPLE",
+    "DeviceLocalSplit",
+    "IfPast",
+    "LocalFlag",
+    "LocalWhen",
     "MaintenanceWindow",
     "WhenError",
     "WindowCheck",
     "WindowOccurrence",
     "WindowPolicy",
+    "ZoneTime",
     "check_window",
     "current_or_next_window",
     "date_order_for_locale",
@@ -164,11 +196,16 @@ __all__ = [
     "format_preview",
     "format_relative",
     "format_windows",
+    "has_device_windows",
     "in_window",
+    "next_window",
     "next_window_start",
     "parse_when",
+    "parse_when_local",
     "parse_windows",
+    "resolve_windows",
     "resolve_zone",
+    "split_device_local",
     "warm_up",
 ]
 

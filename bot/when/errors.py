@@ -19,7 +19,8 @@ class WhenError(ValueError):
     ``not_understood``, ``no_time``, ``vague``, ``bare_number``, ``month_only``, ``ambiguous_hour``,
     ``ambiguous_midnight``,
     ``invalid_date``, ``invalid_time``, ``past``, ``now``, ``beyond_horizon``, ``dst_gap``, ``dst_overlap``,
-    ``no_windows``, ``unknown_zone``, ``conflict``, ``missing_unit``.
+    ``no_windows``, ``unknown_zone``, ``conflict``, ``missing_unit``; for device-local time
+    (:func:`bot.when.parse_when_local`) also ``device_windows``, ``device_zone_conflict``, ``past_in_zones``.
     """
 
     def __init__(self, message: str, *, understood: str | None = None, reason: str = "not_understood") -> None:

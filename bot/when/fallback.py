@@ -102,13 +102,15 @@ def read_with_dateparser(text: str, zone: tzinfo, ctx: Ctx) -> datetime | None:
         )
     elapsed_instant = ctx.now + (wall - base)
     try:
-        wall_instant: datetime | None = localize(wall, zone, ctx.now)
+        wall_instant: datetime | None = localize(wall, zone, ctx.now, ctx.notes)
         wall_error: WhenError | None = None
     except WhenError as exc:
         wall_instant, wall_error = None, exc
     if wall_instant == elapsed_instant:
         return wall_instant
     if _RX_TRANSLATED_SUBDAY.search(translated):
+        if ctx.notes is not None:
+            ctx.notes.clear_dst()  # the wall reading was not taken
         return elapsed_instant  # "dans 2 heures": elapsed time across the DST change
     if wall_error is not None:
         raise wall_error

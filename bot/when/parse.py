@@ -31,8 +31,16 @@ from bot.when.resolve import (
     valid_date,
 )
 from bot.when.vocabulary import DEFAULT_LANGUAGES
-from bot.when.windows import MaintenanceWindow, next_window_start
-from bot.when.zones import default_date_order, iana_lower_map, offset_zone, resolve_zone, wall_reached
+from bot.when.windows import MaintenanceWindow, has_device_windows, next_window
+from bot.when.zones import (
+    LocalNotes,
+    default_date_order,
+    iana_lower_map,
+    offset_zone,
+    resolve_zone,
+    wall_reached,
+    wall_readings,
+)
 
 DEFAULT_HORIZON: Final[timedelta] = timedelta(days=365)
 MAX_TEXT_LENGTH: Final[int] = 200
@@ -44,7 +52,7 @@ def _past_example(instant: datetime, ctx: Ctx, zone: tzinfo, *, duration: bool) 
     if local.second == 0 and not duration:
         tomorrow = datetime.combine(ctx.now.astimezone(zone).date() + timedelta(days=1), local.time())
         if ctx.now < wall_reached(tomorrow.replace(microsecond=0), zone) <= ctx.now + ctx.horizon:
-            return f"tomorrow {local:%H:%M}"
+            return f"tomorrow {local:%H:%M}" + (" device-local" if ctx.notes is not None else "")
     return "in 1 hour" if ctx.horizon >= timedelta(hours=2) else horizon_example(ctx.horizon)
 
 
@@ -94,7 +102,13 @@ def parse_when(
     bad
     ``date_order``). See the docstring of :mod:`bot.when` for the full semantics.
     """
-    ctx = _context(tz=tz, now=now, languages=languages, horizon=horizon, date_order=date_order, windows=windows)
+    ctx = make_context(tz=tz, now=now, languages=languages, horizon=horizon, date_order=date_order, windows=windows)
+    return read_when(text, ctx)
+
+
+def read_when(text: str, ctx: Ctx) -> datetime:
+    """What :func:`parse_when` does once its arguments are checked; :func:`bot.when.parse_when_local` reads the
+    phrase with it in each device's zone (a context with ``notes``)."""
     s = _normalised(text)
     g = compile_grammar(ctx.languages)
 
@@ -123,7 +137,7 @@ def parse_when(
     return _read(text, s, g, ctx)
 
 
-def _context(
+def make_context(
     *,
     tz: str,
     now: datetime,
@@ -168,10 +182,38 @@ def _next_window(ctx: Ctx) -> datetime:
             "instead, e.g. “tomorrow 2am”.",
             reason="no_windows",
         )
-    start = next_window_start(ctx.now, ctx.windows)
-    if start is None:
-        raise not_understood(None)
-    return start
+    occ = next_window(ctx.now, ctx.windows, device_zone=ctx.user_tz if ctx.notes is not None else None)
+    if occ is None:
+        if has_device_windows(ctx.windows):
+            raise WhenError(
+                "The maintenance windows are in each device's own time zone, so “next window” is a different "
+                "time for each device. Type “next window device-local”, or a time, e.g. “tomorrow 2am”.",
+                reason="device_windows",
+            )
+        raise not_understood(None)  # pragma: no cover - a configured window always recurs within a week
+    if ctx.notes is not None:
+        _note_window_start(occ.start, occ.window.start, ctx.user_zone, ctx.notes)
+    return occ.start
+
+
+def _note_window_start(start: datetime, wall_start: time, zone: tzinfo, notes: LocalNotes) -> None:
+    """A device window's start on a DST night: skipped (moved to the jump) or repeated (its first pass)."""
+    local = start.astimezone(zone)
+    wall = datetime.combine(local.date(), wall_start)
+    if local.time().replace(tzinfo=None) != wall_start:
+        notes.gap_from = wall
+    elif len(wall_readings(wall, zone)) == 2:
+        notes.repeated = True
+
+
+def _device_zone_conflict(named: str) -> WhenError:
+    """Device-local time is read in each device's zone: a phrase that names a zone of its own contradicts it."""
+    return WhenError(
+        f"“{named}” is a time zone, but device-local time is read in each device's own zone. Drop one of them, "
+        "e.g. “tomorrow 02:00 device-local” or “tomorrow 02:00 UTC”.",
+        understood=named,
+        reason="device_zone_conflict",
+    )
 
 
 def _bare_number(text: str, n: str) -> WhenError:
@@ -195,6 +237,8 @@ def _read(text: str, s: str, g: Grammar, ctx: Ctx) -> datetime:
     """The grammar reads the phrase; a leftover it cannot place goes to dateparser, if it is worth asking."""
     r = Reading()
     s, r.zone = pop_zone(s)
+    if r.zone is not None and ctx.notes is not None:
+        raise _device_zone_conflict(r.zone.label)
     zone: tzinfo = r.zone.zone if r.zone else ctx.user_zone
     try:
         leftover = extract(s, g, r, ctx.date_order)
@@ -284,7 +328,9 @@ def _iso(m: re.Match[str], ctx: Ctx) -> datetime:
     wall = datetime(y, mo, d, h, mi, sec, micro)
     z = m["z"]
     if z is None:
-        return localize(wall, ctx.user_zone, ctx.now)
+        return localize(wall, ctx.user_zone, ctx.now, ctx.notes)
+    if ctx.notes is not None:
+        raise _device_zone_conflict(m[0])
     if z == "z":
         return wall.replace(tzinfo=UTC)
     zm = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})?", z)

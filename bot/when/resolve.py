@@ -29,12 +29,16 @@ from bot.when.format import (
 )
 from bot.when.reading import Reading
 from bot.when.windows import MaintenanceWindow
-from bot.when.zones import still_ahead, wall_reached, wall_readings
+from bot.when.zones import LocalNotes, device_instant, still_ahead, wall_reached, wall_readings
 
 
 @dataclass(frozen=True)
 class Ctx:
-    """What a phrase is read against: the moment, the person's zone and the configured limits."""
+    """What a phrase is read against: the moment, the person's zone and the configured limits.
+
+    With ``notes`` (device-local reading: ``user_zone`` is then the device's zone) a DST gap or overlap is not
+    refused but resolved (:func:`device_instant`) and written down in ``notes``.
+    """
 
     now: datetime  # aware UTC
     user_zone: ZoneInfo
@@ -43,6 +47,7 @@ class Ctx:
     languages: tuple[str, ...]
     date_order: str
     windows: tuple[MaintenanceWindow, ...] | None
+    notes: LocalNotes | None = None
 
 
 def _conflict(a: str, b: str) -> WhenError:
@@ -120,14 +125,25 @@ def time_of_day(r: Reading) -> time | None:
     return time(h, r.minute, r.second)
 
 
-def localize(wall: datetime, zone: tzinfo, now: datetime) -> datetime:
-    """Wall time in ``zone`` → aware UTC, for a person speaking at ``now``.
+def _ahead(wall: datetime, zone: tzinfo, ctx: Ctx) -> bool:
+    """Is ``wall`` still ahead: by the person's rules (:func:`still_ahead`), or, read in a device's zone, by the
+    instant :func:`device_instant` gives it."""
+    if ctx.notes is not None:
+        return device_instant(wall, zone) > ctx.now
+    return still_ahead(wall, zone, ctx.now)
+
+
+def localize(wall: datetime, zone: tzinfo, now: datetime, notes: LocalNotes | None = None) -> datetime:
+    """Wall time in ``zone`` → aware UTC, for a person speaking at ``now``; with ``notes`` (a device's zone),
+    :func:`device_instant`.
 
     A time the clocks repeat is the one reading still ahead when only one is (at 01:15 EST, the second
     pass, “01:30” can only mean the 01:30 EST to come); with both ahead it is refused, naming both. With both
     passed the later one is returned and the caller's check calls it past. A time the clocks skip is
     refused, with the alternatives still ahead.
     """
+    if notes is not None:
+        return device_instant(wall, zone, notes)
     readings = wall_readings(wall, zone)
     if len(readings) == 1:
         return readings[0]
@@ -212,7 +228,7 @@ def resolve_reading(r: Reading, ctx: Ctx) -> datetime:
     if r.month_only:
         raise _month_only_error(r.month_only)
     day = _midnight_day(r, ctx, today, zone) if r.midnight else _day_for_time(r, ctx, today, tod, zone)
-    return localize(datetime.combine(day, tod), zone, ctx.now)
+    return localize(datetime.combine(day, tod), zone, ctx.now, ctx.notes)
 
 
 def _after_duration(r: Reading, ctx: Ctx, zone: tzinfo, local_now: datetime, tod: time | None) -> datetime:
@@ -238,7 +254,7 @@ def _after_duration(r: Reading, ctx: Ctx, zone: tzinfo, local_now: datetime, tod
                 if r.elapsed:
                     raise _conflict(r.duration_text, r.time_text)
                 wall = datetime.combine(wall.date(), tod)
-            instant = localize(wall, zone, ctx.now) + sign * r.elapsed
+            instant = localize(wall, zone, ctx.now, ctx.notes) + sign * r.elapsed
         else:
             if tod is not None or r.pod is not None:
                 raise _conflict(r.duration_text, r.time_text or r.pod_text)
@@ -298,7 +314,9 @@ def _day_for_time(r: Reading, ctx: Ctx, today: date, tod: time, zone: tzinfo) ->
     """The local day of a time of day: the day named, else today if the time is still ahead, else tomorrow."""
     d = _day_of(r, ctx, today, tod, zone)
     if d is None:
-        d = today if still_ahead(datetime.combine(today, tod), zone, ctx.now) else today + timedelta(days=1)
+        d = today if _ahead(datetime.combine(today, tod), zone, ctx) else today + timedelta(days=1)
+        if d != today and ctx.notes is not None:
+            ctx.notes.next_day = True
     if r.tonight and (tod.hour < 5 or (tod.hour < 12 and r.meridiem == "am")):
         d += timedelta(days=1)  # "tonight at 1am" is after midnight
     elif (
@@ -344,7 +362,7 @@ def _day_of(r: Reading, ctx: Ctx, today: date, tod: time | None, zone: tzinfo) -
         if (
             r.weekday_mode in ("bare", "coming")
             and tod is not None
-            and not still_ahead(datetime.combine(cand, tod), zone, ctx.now)
+            and not _ahead(datetime.combine(cand, tod), zone, ctx)
         ):
             continue
         return cand

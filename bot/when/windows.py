@@ -19,6 +19,8 @@ from bot.when.format import WEEKDAY_ABBR, WEEKDAY_NAME, format_local, hm_text
 from bot.when.zones import lookup_iana, resolve_zone, wall_reached, zoneinfo_or_none
 
 WINDOWS_EXAMPLE: Final[str] = "Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC"
+#: The zone of a window in device time (``daily 01:00-05:00 device``): each device's own zone.
+DEVICE_ZONE: Final[str] = "device"
 
 _DAY_INDEX: Final[dict[str, int]] = {
     **{n.lower(): i for i, n in enumerate(WEEKDAY_ABBR)},
@@ -33,7 +35,8 @@ _DAY_INDEX: Final[dict[str, int]] = {
 @dataclass(frozen=True)
 class MaintenanceWindow:
     """A weekly window: on each of ``days`` (0 = Monday … 6 = Sunday) from ``start`` to ``end``, wall time in
-    ``zone`` (IANA name).
+    ``zone`` (IANA name), or :data:`DEVICE_ZONE` (``device``): then the window is in each device's own zone, and
+    is placed in one with :meth:`in_zone` (or the ``device_zone`` argument of the functions below) before use.
 
     ``end <= start`` means the window crosses midnight and ends on the next day (``Fri 22:00-02:00`` ends on
     Saturday 02:00); ``start == end`` means 24 hours (written ``00:00-24:00``).
@@ -53,15 +56,30 @@ class MaintenanceWindow:
         if not self.days or not all(isinstance(d, int) and 0 <= d <= 6 for d in self.days):
             raise ValueError("MaintenanceWindow.days must be a non-empty set of weekdays 0 (Mon) to 6 (Sun)")
         object.__setattr__(self, "days", frozenset(self.days))
-        resolve_zone(self.zone)
+        if self.zone != DEVICE_ZONE:
+            resolve_zone(self.zone)
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
             raise ValueError("MaintenanceWindow start/end are naive wall times in the window's zone")
         if self.start == self.end != time(0):
             raise ValueError("MaintenanceWindow start and end must differ (00:00-24:00 is written start=end=00:00)")
 
     @property
+    def is_device(self) -> bool:
+        """In device time: each device's own zone."""
+        return self.zone == DEVICE_ZONE
+
+    @property
     def tzinfo(self) -> ZoneInfo:
+        if self.is_device:
+            raise ValueError(f"the window {self} is in device time: place it in a zone first (in_zone)")
         return resolve_zone(self.zone)
+
+    def in_zone(self, zone: str) -> MaintenanceWindow:
+        """This window in a device's IANA ``zone`` when it is in device time; a window with a zone of its own is
+        unchanged."""
+        if not self.is_device:
+            return self
+        return MaintenanceWindow(self.days, self.start, self.end, resolve_zone(zone).key)
 
     @property
     def crosses_midnight(self) -> bool:
@@ -160,8 +178,8 @@ def parse_windows(spec: str | None) -> list[MaintenanceWindow]:
     """Parse ``MAINTENANCE_WINDOWS``: ``;``-separated ``DAYS HH:MM-HH:MM ZONE`` items.
 
     DAYS is a comma list of day names (``Sat,Sun``; ``Mon``…``Sun`` or full names, any case), ranges
-    (``Mon-Fri``, ``Fri-Mon`` wraps), or ``daily``. ZONE is an IANA name or ``UTC``. An empty/blank spec
-    gives ``[]``.
+    (``Mon-Fri``, ``Fri-Mon`` wraps), or ``daily``. ZONE is an IANA name, ``UTC``, or ``device``: the window
+    is in each device's own zone (``daily 01:00-05:00 device``). An empty/blank spec gives ``[]``.
     Raises ``ValueError`` naming the bad part and showing the expected form.
     """
     if spec is None or not spec.strip():
@@ -188,13 +206,17 @@ def parse_windows(spec: str | None) -> list[MaintenanceWindow]:
                 f"length (use 00:00-24:00 for a whole day). Expected e.g.: {WINDOWS_EXAMPLE}"
             )
         zone_name = m["zone"]
+        if zone_name.lower() == DEVICE_ZONE:
+            out.append(MaintenanceWindow(frozenset(days), start, end, DEVICE_ZONE))
+            continue
         zone = zoneinfo_or_none(zone_name) or (lookup_iana(zone_name.lower()) if "/" in zone_name else None)
         if zone is None and zone_name.upper() in ("UTC", "Z", "GMT"):
             zone = ZoneInfo("UTC")
         if zone is None:
             raise ValueError(
                 f"Maintenance window {n} ({item!r}): unknown time zone {zone_name!r}; "
-                f"use an IANA name such as America/Costa_Rica, or UTC. Expected e.g.: {WINDOWS_EXAMPLE}"
+                f"use an IANA name such as America/Costa_Rica, UTC, or device (each device's own zone). "
+                f"Expected e.g.: {WINDOWS_EXAMPLE}"
             )
         out.append(MaintenanceWindow(frozenset(days), start, end, zone.key))
     return out
@@ -259,32 +281,63 @@ def _next(after: datetime, windows: Iterable[MaintenanceWindow]) -> WindowOccurr
     return best
 
 
+def has_device_windows(windows: Iterable[MaintenanceWindow] | None) -> bool:
+    """Is one of the windows in device time?"""
+    return any(w.is_device for w in windows or ())
+
+
+def resolve_windows(windows: Iterable[MaintenanceWindow] | None, device_zone: str | None) -> list[MaintenanceWindow]:
+    """The windows as they apply to a device in ``device_zone``: those in device time placed in that zone, the
+    others unchanged. Without a ``device_zone`` the windows in device time are left out (they have no zone)."""
+    out = []
+    for w in windows or ():
+        if not w.is_device:
+            out.append(w)
+        elif device_zone is not None:
+            out.append(w.in_zone(device_zone))
+    return out
+
+
 def _aware(instant: datetime, name: str) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise TypeError(f"{name} must be an aware datetime")
     return instant.astimezone(UTC)
 
 
-def in_window(instant: datetime, windows: Iterable[MaintenanceWindow] | None) -> MaintenanceWindow | None:
+def in_window(
+    instant: datetime, windows: Iterable[MaintenanceWindow] | None, *, device_zone: str | None = None
+) -> MaintenanceWindow | None:
     """The first window (in configuration order) whose occurrence contains ``instant`` (start inclusive, end
-    exclusive), or ``None``."""
-    occ = _current(_aware(instant, "instant"), windows or ())
+    exclusive), or ``None``. Windows in device time count in ``device_zone`` (left out without one)."""
+    occ = _current(_aware(instant, "instant"), resolve_windows(windows, device_zone))
     return occ.window if occ else None
 
 
-def next_window_start(after: datetime, windows: Iterable[MaintenanceWindow] | None) -> datetime | None:
-    """The earliest window start strictly after ``after`` (aware UTC), or ``None`` without windows.
+def next_window_start(
+    after: datetime, windows: Iterable[MaintenanceWindow] | None, *, device_zone: str | None = None
+) -> datetime | None:
+    """The earliest window start strictly after ``after`` (aware UTC), or ``None`` without windows. Windows in
+    device time count in ``device_zone`` (left out without one).
 
     If ``after`` is inside a window, this is the start of the *next* occurrence, not of the current one (which
     began in the past). Use :func:`current_or_next_window` to get the current one.
     """
-    occ = _next(_aware(after, "after"), windows or ())
+    occ = next_window(after, windows, device_zone=device_zone)
     return occ.start if occ else None
 
 
-def current_or_next_window(instant: datetime, windows: Iterable[MaintenanceWindow] | None) -> WindowOccurrence | None:
+def next_window(
+    after: datetime, windows: Iterable[MaintenanceWindow] | None, *, device_zone: str | None = None
+) -> WindowOccurrence | None:
+    """The occurrence of :func:`next_window_start` (its window says which wall time it was meant to start at)."""
+    return _next(_aware(after, "after"), resolve_windows(windows, device_zone))
+
+
+def current_or_next_window(
+    instant: datetime, windows: Iterable[MaintenanceWindow] | None, *, device_zone: str | None = None
+) -> WindowOccurrence | None:
     """The occurrence containing ``instant``, else the next one to start; ``None`` without windows."""
-    ws = list(windows or ())
+    ws = resolve_windows(windows, device_zone)
     instant = _aware(instant, "instant")
     return _current(instant, ws) or _next(instant, ws)
 
@@ -295,6 +348,7 @@ def check_window(
     policy: WindowPolicy | str = WindowPolicy.WARN,
     *,
     tz: str | None = None,
+    device_zone: str | None = None,
 ) -> WindowCheck:
     """Is ``instant`` inside a maintenance window, and what does ``policy`` say if not?
 
@@ -303,10 +357,19 @@ def check_window(
     (plus ``Scheduling outside a window needs an approval.`` / ``… is not allowed.`` for those policies).
 
     Times in the message are shown in ``tz`` (the person's zone) when given, else in the next window's zone.
+
+    Windows in device time (``daily 01:00-05:00 device``) are checked in ``device_zone``, the zone of the device
+    the instant is for. Without one they cannot be checked and are left out; when they are all there is, the
+    check restricts nothing and says that they are checked per device.
     """
     pol = WindowPolicy(policy)
     instant = _aware(instant, "instant")
-    ws = list(windows or ())
+    ws = resolve_windows(windows, device_zone)
+    if not ws and has_device_windows(windows):
+        return WindowCheck(
+            False, None, None, pol, False, False,
+            "The maintenance windows are in each device's own time zone; they are checked per device.",
+        )  # fmt: skip
     if not ws:
         return WindowCheck(False, None, None, pol, False, False, "No maintenance windows are configured.")
     current = _current(instant, ws)

@@ -4,12 +4,15 @@ zone or a Slack locale implies, and what the wall clock of a zone shows across D
 The DST rules of the whole package rest on three functions here: :func:`wall_readings` (the instants at which a
 zone's clock shows a wall time: one, two in a repeated hour, none in a skipped one), :func:`wall_reached` (the
 first instant the clock shows that time or later) and :func:`still_ahead` (instants are compared, not wall dates).
+For a device's zone, :func:`device_instant` never refuses a wall time and writes down what it moved in
+:class:`LocalNotes`.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Final
 from zoneinfo import ZoneInfo, available_timezones
@@ -169,3 +172,33 @@ def still_ahead(wall: datetime, zone: tzinfo, now: datetime) -> bool:
     repeated time is ahead until its second pass, a skipped one until the clocks jump over it."""
     readings = wall_readings(wall, zone)
     return (readings[-1] if readings else wall_reached(wall, zone)) > now
+
+
+@dataclass
+class LocalNotes:
+    """What reading a phrase in a device's zone (:func:`bot.when.parse_when_local`) had to adjust, so that no
+    instant is silent: a wall time the clocks skip (``gap_from``, moved to the first valid minute after the jump),
+    one they repeat (``repeated``, its first pass taken), a time of day already past today (``next_day``)."""
+
+    gap_from: datetime | None = None  # the naive wall time asked for, when the clocks skip it
+    repeated: bool = False
+    next_day: bool = False
+
+    def clear_dst(self) -> None:
+        self.gap_from, self.repeated = None, False
+
+
+def device_instant(wall: datetime, zone: tzinfo, notes: LocalNotes | None = None) -> datetime:
+    """Wall time in a device's ``zone`` → aware UTC, never refused: a time the clocks skip is the first valid
+    minute after the jump, a time they repeat is its first pass; either is written down in ``notes``."""
+    readings = wall_readings(wall, zone)
+    if len(readings) == 2 and notes is not None:
+        notes.repeated = True
+    if readings:
+        return readings[0]
+    reached = wall_reached(wall, zone)
+    if reached.second or reached.microsecond:  # pragma: no cover - zone transitions fall on whole minutes
+        reached = reached.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    if notes is not None:
+        notes.gap_from = wall
+    return reached
