@@ -55,7 +55,7 @@ class Creation(RequestAudit):
         loop = asyncio.get_running_loop()
         last_post: float | None = None
         shown_at = loop.time()
-        for item in record.items:
+        for item in sorted(record.items, key=lambda item: (item.scheduled_time, item.position)):  # earliest first
             if item.state is not ItemState.WAITING:
                 continue
             if last_post is not None and (pause := last_post + spacing - loop.time()) > 0:

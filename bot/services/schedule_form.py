@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.services.device_time import ZoneGroup
+
 
 class FormErrors(Exception):
     """Field name → what the person must fix. Shown inline in the modal, or as a list in a reply."""
@@ -79,4 +81,6 @@ class ScheduleDraft(BaseModel):
     window_inside: bool | None
     approval_required: bool
     selected: bool = False  # devices came from a selector or a glob: the preview says how many matched
+    item_times: dict[str, datetime] | None = None  # device-local: each serial's own instant (scheduled_time: earliest)
+    zone_groups: list[ZoneGroup] = []  # device-local: per zone, the count, local time and instant, earliest first
     unknown_serials: list[str] = []  # not in the inventory, kept because INVENTORY_STRICT=false: a warning

@@ -35,6 +35,17 @@ from bot.domain.requests import (
 )
 from bot.services import lead
 from bot.services.creation import Creation, find_match
+from bot.services.device_time import (
+    DeviceTimes,
+    WindowCheckFacts,
+    ZoneGroup,
+    ZoneWindows,
+    device_times,
+    device_zones,
+    local_preview,
+    same_time_groups,
+    zone_windows,
+)
 from bot.services.inputs import InputError, parse_operation_type, parse_parameters
 from bot.services.lead import creation_time
 from bot.services.schedule_form import (
@@ -48,7 +59,15 @@ from bot.services.schedule_form import (
 from bot.services.targets import Targets, parse_targets
 from bot.settings import Settings
 from bot.store import Store
-from bot.when import WhenError, check_window, date_order_for_locale, format_preview, parse_when
+from bot.when import (
+    WhenError,
+    check_window,
+    date_order_for_locale,
+    format_preview,
+    has_device_windows,
+    parse_when,
+    split_device_local,
+)
 
 __all__ = [
     "Decision",
@@ -127,14 +146,20 @@ class SchedulingService(Creation):
         if form.notify_channel_id is not None and not CHANNEL_ID.match(form.notify_channel_id):
             errors["notify_channel_id"] = "Pick the channel from the list."
         now = self._clock()
+        local: DeviceTimes | None = None
         try:
-            when = self.parse_time(form.when, tz=tz, locale=locale, now=now)
-        except WhenError as exc:
+            if self.is_device_local(form.when):
+                if targets is not None:  # without the devices there are no zones to read the time in
+                    local = self.device_local(form.when, targets, tz=tz, locale=locale, now=now)
+                    when = local.earliest
+            else:
+                when = self.parse_time(form.when, tz=tz, locale=locale, now=now)
+        except (WhenError, InputError) as exc:
             errors["when"] = str(exc)
         moved: datetime | None = None
         if when is not None and shown_at is not None:
             if lead.same_minute(when, shown_at):
-                when = shown_at  # what the person saw, to the second
+                when = when if local is not None else shown_at  # what the person saw, to the second
             else:
                 moved, when = when, None
                 errors["when"] = lead.moved_problem(form.when, moved, shown_at, now, tz=tz)
@@ -146,9 +171,11 @@ class SchedulingService(Creation):
         window_note: str | None = None
         window_inside: bool | None = None
         needs_approval = False
+        groups = local.groups if local is not None else ()
         if when is not None and settings.windows:
-            check = check_window(when, settings.windows, settings.window_policy.value, tz=tz)
+            check = self._check_windows(when, local, targets, tz=tz)
             window_note, window_inside, needs_approval = check.message, check.inside, check.needs_approval
+            groups = check.groups or groups
             if check.blocked:
                 errors["when"] = f"{check.message} Operations must be scheduled inside a maintenance window."
         if moved is not None:
@@ -163,7 +190,9 @@ class SchedulingService(Creation):
             parameters=parameters,
             notify_channel_id=form.notify_channel_id,
             tz=tz,
-            preview=format_preview(when, tz=tz, now=now),
+            preview=format_preview(when, tz=tz, now=now) if local is None else local_preview(local, tz=tz, now=now),
+            item_times=local.item_times if local is not None else None,
+            zone_groups=list(groups) if local is not None else [],
             window_note=window_note,
             window_inside=window_inside,
             approval_required=settings.approval_required(operation_type) or needs_approval,
@@ -173,6 +202,44 @@ class SchedulingService(Creation):
         if draft.approval_required and settings.approval_channel is None:
             raise NoApprovalChannel()
         return draft
+
+    def is_device_local(self, text: str) -> bool:
+        """Does ``text`` ask for device-local time (``02:00 device-local``, or ``next window`` when the windows
+        are in device time)?"""
+        settings = self._settings
+        return split_device_local(text, windows=settings.windows, languages=settings.when_languages).device_local
+
+    def device_local(
+        self, text: str, targets: Targets, *, tz: str, now: datetime, locale: str | None = None
+    ) -> DeviceTimes:
+        """Each device's instant for a device-local ``text``, read in its zone (``InputError`` for devices with
+        no zone and no ``DEVICE_ZONE_DEFAULT``; ``WhenError`` for a phrase refused in some zone)."""
+        settings = self._settings
+        zones = device_zones(targets.serials, targets.zones, settings.device_zone_default)
+        return device_times(
+            text, zones, tz=tz, now=now, languages=tuple(settings.when_languages),
+            horizon=timedelta(days=settings.when_horizon_days), locale=locale, windows=settings.windows,
+            if_past=settings.device_local_if_past.value,
+        )  # fmt: skip
+
+    def _check_windows(
+        self, when: datetime, local: DeviceTimes | None, targets: Targets | None, *, tz: str
+    ) -> ZoneWindows | WindowCheckFacts:
+        """The maintenance-window check: per zone for device-local times and for windows in device time (when
+        every device's zone is known), else the one instant against the windows."""
+        settings = self._settings
+        policy = settings.window_policy.value
+        groups: tuple[ZoneGroup, ...] = local.groups if local is not None else ()
+        if not groups and targets is not None and has_device_windows(settings.windows):
+            known = {s: z for s in targets.serials if (z := targets.zones.get(s) or settings.device_zone_default)}
+            if len(known) == len(targets.serials):
+                groups = same_time_groups(when, known)
+        if groups:
+            return zone_windows(groups, settings.windows, policy, tz=tz)
+        check = check_window(when, settings.windows, policy, tz=tz)
+        return WindowCheckFacts(
+            inside=check.inside, blocked=check.blocked, needs_approval=check.needs_approval, message=check.message
+        )
 
     def parse_time(self, text: str, *, tz: str, now: datetime, locale: str | None = None) -> datetime:
         """``parse_when`` with this deployment's languages, horizon and windows."""
@@ -192,12 +259,16 @@ class SchedulingService(Creation):
         shown = self.preview_at(text, tz=tz, locale=locale)
         return shown.line, shown.ok
 
-    def preview_at(self, text: str, *, tz: str, locale: str | None = None) -> Preview:
-        """The live preview, with the instant it shows (Submit compares what ``text`` means then with it)."""
+    def preview_at(self, text: str, *, tz: str, locale: str | None = None, serials: str = "") -> Preview:
+        """The live preview, with the instant it shows (Submit compares what ``text`` means then with it).
+
+        A device-local ``text`` is read in the zones of the devices in ``serials`` (the form's Devices field)."""
         if not text.strip():
             return Preview(line="Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.", ok=False)
         now = self._clock()
         try:
+            if self.is_device_local(text):
+                return self._local_preview(text, serials, tz=tz, locale=locale, now=now)
             when = self.parse_time(text, tz=tz, now=now, locale=locale)
         except WhenError as exc:
             return Preview(line=str(exc), ok=False)
@@ -205,6 +276,25 @@ class SchedulingService(Creation):
         if too_close is not None:
             return Preview(line=too_close, ok=False)
         return Preview(line=self._preview_line(when, tz=tz, now=now), ok=True, at=when)
+
+    def _local_preview(self, text: str, serials: str, *, tz: str, locale: str | None, now: datetime) -> Preview:
+        settings = self._settings
+        try:
+            targets = parse_targets(
+                serials, self._inventory(), limit=settings.max_devices_per_request, strict=settings.inventory_strict
+            )
+            local = self.device_local(text, targets, tz=tz, locale=locale, now=now)
+        except InputError as exc:
+            if not serials.strip():
+                return Preview(line="Device-local time is read in each device's zone: fill in the devices.", ok=False)
+            return Preview(line=str(exc), ok=False)
+        line = local_preview(local, tz=tz, now=now)
+        too_close = lead.form_problem(local.earliest, now, self.lead_for(len(local.item_times)), tz=tz)
+        if too_close is not None:
+            return Preview(line=too_close, ok=False)
+        if settings.windows:
+            line = f"{line}\n{self._check_windows(local.earliest, local, targets, tz=tz).message}"
+        return Preview(line=line, ok=True, at=local.earliest)
 
     def _preview_line(self, when: datetime, *, tz: str, now: datetime) -> str:
         line = format_preview(when, tz=tz, now=now)
@@ -243,6 +333,7 @@ class SchedulingService(Creation):
                 window_note=draft.window_note,
                 state=state,
                 confirm_response_url=response_url,
+                item_times=draft.item_times,
             ),
             at=self._clock(),
         )

@@ -9,12 +9,11 @@ import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.domain.requests import ItemState, RequestState
-from bot.simulator.records import SimDevice
+from tests.support.fleet import COUNT, fleet_harness, inventory_csv
 from tests.support.flows import (
     approval_post,
     buttons,
@@ -25,38 +24,16 @@ from tests.support.flows import (
     schedule_and_confirm,
     wait_until,
 )
-from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness, bot_harness
+from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness
 from tests.support.slack_text import texts
-
-SITES = ["san-jose", "mumbai", "madrid"]
-ZONES = ["America/Los_Angeles", "Asia/Kolkata", "Europe/Madrid"]
-COUNT = 45
-
-
-def inventory_csv() -> str:
-    lines = ["serial,zone,site,tags"]
-    for n in range(COUNT):
-        tags = "gateway" if n % 3 == 0 else "camera"
-        lines.append(f"GW{n:05d},{ZONES[n % 3]},{SITES[n % 3]},{tags}")
-    return "\n".join(lines) + "\n"
-
-
-def fleet_harness(tmp: Path, database_url: str, **settings: Any) -> Iterator[Harness]:
-    path = tmp / "devices.csv"
-    path.write_text(inventory_csv())
-    with bot_harness(database_url=database_url, inventory_file=str(path), **settings) as h:
-        for n in range(COUNT):
-            serial = f"GW{n:05d}"
-            h.sim_state.devices[serial] = SimDevice(serial, "1.0.0", None, 0.0, always_online=True)
-        h.database_url = database_url  # type: ignore[attr-defined]
-        yield h
-        h.bench.assert_no_violations()
 
 
 @pytest.fixture
 def h(tmp_path: Path, database_url: str) -> Iterator[Harness]:
     # 600 a minute: a tenth of a second between POSTs, so pacing shows without slowing the suite down.
-    yield from fleet_harness(tmp_path, database_url, create_rate_per_minute=600, max_devices_per_request=40)
+    yield from fleet_harness(
+        tmp_path, database_url, inventory_csv(), create_rate_per_minute=600, max_devices_per_request=40
+    )
 
 
 def created_serials(h: Harness) -> list[str]:
@@ -128,7 +105,7 @@ def test_creation_is_paced_and_its_progress_shows_on_the_approval_message(h: Har
 
 @pytest.fixture
 def lax(tmp_path: Path, database_url: str) -> Iterator[Harness]:
-    yield from fleet_harness(tmp_path, database_url, inventory_strict=False, create_rate_per_minute=2)
+    yield from fleet_harness(tmp_path, database_url, inventory_csv(), inventory_strict=False, create_rate_per_minute=2)
 
 
 def test_not_strict_warns_and_a_slow_rate_asks_for_more_lead(lax: Harness) -> None:

@@ -24,6 +24,7 @@ from bot.slack.blocks.common import (
     slack_date,
     truncate,
 )
+from bot.slack.blocks.local_time import when_line, zone_lines
 
 SCHEDULE_MODAL = "schedule_modal"
 REJECT_MODAL = "reject_modal"
@@ -208,6 +209,7 @@ def draft_details(draft: ScheduleDraft) -> str:
         devices_line(draft.device_serials, selected=draft.selected),
         f"*Operation* {escape(draft.operation_type)}",
         f"*When* {escape(draft.preview)}",
+        *zone_lines(draft.zone_groups),
         f"*Parameters* {_params_text(draft.parameters)}",
     ]
     if draft.unknown_serials:
@@ -227,7 +229,7 @@ def record_details(record: ScheduleRecord) -> str:
         f"*Requested by* <@{escape(record.requester_id)}>",
         devices_line(record.device_serials),
         f"*Operation* {escape(record.operation_type)}",
-        f"*When* {slack_date(record.scheduled_time)} (requester's zone: {escape(record.requester_tz)})",
+        when_line(record),
         f"*Parameters* {_params_text(record.parameters)}",
     ]
     if record.window_note:
