@@ -67,7 +67,7 @@ def test_scripted_session_lists_schedules_approves_and_sees_completion(tmp_path:
 
 
 def test_modal_is_a_form_with_inline_errors(tmp_path: Path) -> None:
-    script = "/headless schedule\nSN123456789\n3\nat 2\n\n\ntomorrow 3am\n"
+    script = "/headless schedule\nSN123456789\n\n3\nat 2\n\n\ntomorrow 3am\n"
     out = run_console(script, tmp_path)
     assert "Schedule an operation" in out
     assert "Device serial(s)" in out

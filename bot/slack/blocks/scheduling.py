@@ -41,6 +41,10 @@ FIELD_BLOCKS = {
     "parameters": "parameters",
     "notify_channel_id": "notify_channel",
 }
+# The optional CSV of devices (``bot.slack.uploads`` reads it on submit).
+FILE_BLOCK = "serials_file"
+FILE_ACTION = "file"
+UPLOAD_LIMIT_MB = 2
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -61,14 +65,28 @@ def schedule_modal(
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["serials"],
+            "optional": True,  # or a CSV below: the bot says so when both are empty
             "label": _plain("Device serial(s)"),
-            "hint": _plain(f"One per line or comma-separated, up to {max_serials}. Example: SN123456789"),
+            "hint": _plain(
+                f"One per line or comma-separated, up to {max_serials}. Example: SN123456789. Or upload a CSV below."
+            ),
             "element": {
                 "type": "plain_text_input",
                 "action_id": "value",
                 "multiline": True,
                 "placeholder": _plain("SN123456789"),
             },
+        },
+        {
+            "type": "input",
+            "block_id": FILE_BLOCK,
+            "optional": True,
+            "label": _plain("…or upload a CSV of devices"),
+            "hint": _plain(
+                f"Only the serial column is required (a header line naming it); other columns are ignored. "
+                f"Up to {UPLOAD_LIMIT_MB} MB. Typed serials and the file's are both used."
+            ),
+            "element": {"type": "file_input", "action_id": FILE_ACTION, "filetypes": ["csv", "txt"], "max_files": 1},
         },
         {
             "type": "input",
