@@ -494,10 +494,5 @@ class _Checker:
                 parsed.validate_json()
         except SlackObjectFormationError as exc:
             self.add(path, f"slack_sdk: {exc}")
-        except (
-            TypeError,
-            ValueError,
-            KeyError,
-            AttributeError,
-        ) as exc:  # malformed beyond what slack_sdk expects
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed beyond what slack_sdk expects
             self.add(path, f"slack_sdk could not parse the block: {exc!r}")
