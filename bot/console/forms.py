@@ -3,6 +3,8 @@ submission sent as Slack sends it, and its inline errors sending you back to tho
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.slackkit import SlackRequest
@@ -87,6 +89,8 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
         channels = session.slack.workspace.channels
         channel = next((cid for cid, c in channels.items() if not c.is_im and name in (c.name, cid)), None)
         return {element["action_id"]: {"type": "conversations_select", "selected_conversation": channel}}
+    if element.get("type") == "file_input":
+        return await _ask_file(session, element, f"  {label}{optional} (path to a file, or empty): ")
     raw = await session.read(f"  {label}{optional}: ")
     if raw is None or raw.strip() == "-":
         return None
@@ -105,3 +109,25 @@ async def _preview(session: ConsoleSession, view_id: str, values: dict[str, dict
         if block.get("block_id") == "when_preview":
             for element in block.get("elements", []):
                 session.renderer.note("  → " + session.renderer.mrkdwn(str(element.get("text", ""))), style="cyan")
+
+
+async def _ask_file(session: ConsoleSession, element: dict[str, Any], prompt: str) -> dict[str, Any] | None:
+    """A file from this machine, uploaded into the pretend workspace as through Slack's file picker."""
+    while True:
+        raw = await session.read(prompt)
+        if raw is None or raw.strip() == "-":
+            return None
+        files: list[dict[str, Any]] = []
+        if raw.strip():
+            try:
+                name, content = await asyncio.to_thread(_read_file, raw.strip())
+            except OSError as exc:
+                session.renderer.note(f"  Cannot read {raw.strip()}: {exc.strerror or exc}. Give another path.")
+                continue
+            files.append(session.slack.workspace.put_file(content, name=name, user=session.user))
+        return {element["action_id"]: session.slack.workspace.file_input_value(*files)}
+
+
+def _read_file(path: str) -> tuple[str, bytes]:
+    file = Path(path).expanduser()
+    return file.name, file.read_bytes()

@@ -31,6 +31,7 @@ from bot.slackkit.servers import LoopServer
 
 from .forms import fill_form
 from .render import Renderer
+from .samples import console_inventory, inventory_devices
 from .slack import ConsoleSlack
 from .workspace import ANA, APPROVALS, BOT_TOKEN, ONCALL, OPS, YOU, console_stand_in, local_zone
 
@@ -71,6 +72,7 @@ class ConsoleSession:
         self.interactive = stdin.isatty()
         self.console = console
         self.notify_channel = os.environ.get("NOTIFY_CHANNEL") or OPS
+        self.inventory_file, self.sample_inventory = console_inventory(dict(os.environ))
         workspace = console_stand_in(tz or local_zone(), notify_channel=self.notify_channel)
         self.user = YOU
         self.renderer = Renderer(console, workspace, lambda: workspace.users[self.user])
@@ -95,7 +97,8 @@ class ConsoleSession:
         api_url, api_token = self.api_url, self.api_token
         if api_url is None:
             api_token = "console-" + secrets.token_hex(8)
-            config = SimulatorConfig(token=api_token, refresh_delay=1.0, offline_rate=0.05)
+            devices = inventory_devices(self.inventory_file)  # the simulator knows the inventory's devices
+            config = SimulatorConfig(token=api_token, refresh_delay=1.0, offline_rate=0.05, known_devices=devices)
             self.sim_state = SimulatorState(config, clock=self.clock)
             self._simulator = await LoopServer(create_app(state=self.sim_state)).start()
             api_url = f"{self._simulator.url}/api/v1"
@@ -107,8 +110,9 @@ class ConsoleSession:
         if self.sim_state is not None:  # it starts empty; the database may remember an earlier session's ids
             self.sim_state.number_after(await self.runtime.store.operation_states())
         where = "the built-in Control API simulator" if self.sim_state else api_url
+        inventory = "the sample (try /headless devices)" if self.sample_inventory else self.inventory_file
         self.renderer.note(
-            f"headless-bot console — Control API: {where}; database: {database}\n"
+            f"headless-bot console — Control API: {where}; database: {database}; inventory: {inventory}\n"
             f"You are @you ({self.slack.workspace.users[YOU].tz}) in #console. Approvals go to #approvals; "
             "ana approves.\nType /help for commands, /quit to leave.",
             style="bold",
@@ -153,6 +157,7 @@ class ConsoleSession:
             "oncall_group": ONCALL,
             "poll_interval_seconds": 2,
             "default_timezone": self.slack.workspace.users[YOU].tz,
+            "inventory_file": self.inventory_file,
         }
         if api_token:
             values["control_api_token"] = api_token

@@ -43,6 +43,10 @@ class SimulatorConfig(Faults):
     token: str = Field(min_length=1, repr=False, description="The Bearer token the API accepts.")
     seed: int = Field(42, description="Seeds the inventory, device drift, outcomes and injected errors.")
     extra_devices: int = Field(20, ge=0, le=100_000, description="Devices besides the documented SN123456789.")
+    known_devices: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="More devices, by serial, with their IANA zone (or None): an inventory's (the console's).",
+    )
     failure_rate: float = Field(0.1, ge=0, le=1, description="Share of operations that end 'failed'.")
     offline_rate: float = Field(0.1, ge=0, le=1, description="Share of drift periods a device is offline.")
     refresh_delay: float = Field(2.0, ge=0, le=600, description="Seconds an update_status=true call takes.")

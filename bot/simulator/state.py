@@ -162,6 +162,10 @@ class SimulatorState:
             firmware = f"{rng.randint(1, 3)}.{rng.randint(0, 9)}.{rng.randint(0, 20)}"
             zone = rng.choice(TIMEZONES) if rng.random() < 0.5 else None
             self.devices[serial] = SimDevice(serial, firmware, zone, rng.uniform(0, period))
+        for serial, zone in self.config.known_devices.items():  # after the drawn ones: those stay as they were
+            if serial not in self.devices:
+                firmware = f"{rng.randint(1, 3)}.{rng.randint(0, 9)}.{rng.randint(0, 20)}"
+                self.devices[serial] = SimDevice(serial, firmware, zone, rng.uniform(0, period))
 
     def online_at(self, device: SimDevice, ts: float) -> bool:
         """Is ``device`` online at ``ts`` (epoch seconds)? Pins first, then the drift model."""

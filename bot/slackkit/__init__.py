@@ -9,9 +9,9 @@ stand-in for the tests, the console (``bot.console`` renders what the bot sends 
         sender.send(sender.slash_command("status 42"))
         bench.wait_for("chat.postMessage")
 
-Modules: ``webapi`` (the stand-in: ``records``, ``workspace``, ``methods``, ``faults``), ``bench`` (served on a
-port), ``blockkit`` (limits), ``payloads`` + ``events`` + ``request`` (bodies), ``signed`` (signing and sending),
-``servers`` (uvicorn on a loopback port, in a thread or in the running loop), ``remote`` (in a child process).
+Modules: ``webapi`` (the stand-in: ``records``, ``workspace``, ``files``, ``methods``, ``faults``), ``bench``
+(served on a port), ``blockkit`` (limits), ``payloads`` + ``events`` + ``request`` (bodies), ``signed`` (signing and
+sending), ``servers`` (uvicorn on a loopback port, in a thread or in the running loop), ``remote`` (in a child process).
 """
 
 from .bench import SlackBench

@@ -334,6 +334,8 @@ class _Checker:
             self.options(element.get("options"), f"{path}.options", MAX_RADIO_OPTIONS, plain=False, required=True)
         elif etype == "plain_text_input":
             self.text_input(element, path)
+        elif etype == "file_input":
+            self.file_input(element, path)
         elif etype == "datepicker":
             self.pattern(element.get("initial_date"), f"{path}.initial_date", _DATE, "YYYY-MM-DD")
         elif etype == "timepicker":
@@ -413,6 +415,15 @@ class _Checker:
                 if len(initial) > min(cap, MAX_TEXT_INPUT):
                     self.add(f"{path}.initial_value", f"{len(initial)} chars (max {min(cap, MAX_TEXT_INPUT)})")
 
+    def file_input(self, element: dict[str, Any], path: str) -> None:
+        if not path.endswith(".element"):
+            self.add(path, "a file_input only goes in an input block")
+        max_files, kinds = element.get("max_files", 1), element.get("filetypes", ["csv"])
+        if not isinstance(max_files, int) or not 1 <= max_files <= 10:
+            self.add(f"{path}.max_files", f"must be an integer 1..10, got {max_files!r}")
+        if not isinstance(kinds, list) or not kinds or not all(isinstance(k, str) and k and k[0] != "." for k in kinds):
+            self.add(f"{path}.filetypes", f"must be extensions like 'csv', got {kinds!r}")
+
     def confirm(self, confirm: Any, path: str) -> None:
         if not isinstance(confirm, dict):
             self.add(path, "must be an object")
@@ -483,10 +494,5 @@ class _Checker:
                 parsed.validate_json()
         except SlackObjectFormationError as exc:
             self.add(path, f"slack_sdk: {exc}")
-        except (
-            TypeError,
-            ValueError,
-            KeyError,
-            AttributeError,
-        ) as exc:  # malformed beyond what slack_sdk expects
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # malformed beyond what slack_sdk expects
             self.add(path, f"slack_sdk could not parse the block: {exc!r}")

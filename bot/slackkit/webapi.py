@@ -6,12 +6,12 @@ answered with the shapes Slack answers with (modelled on
 ``/work/shared/reference/slack/payloads/web_api_responses/``), including Slack's errors (``invalid_auth``,
 ``channel_not_found``, ``not_in_channel``, ``message_not_found``, ``expired_trigger_id`` ...). Faults (429 +
 ``Retry-After``, 5xx, ``{"ok": false, "error": X}``, latency) can be injected per method or globally.
-``/response/<key>`` is a sink for ``response_url`` POSTs.
+``/response/<key>`` is a sink for ``response_url`` POSTs; ``/files-pri/...`` serves uploaded files (``files``).
 
-The parts: ``records`` (what is recorded), ``workspace`` (users, channels, messages, views), ``methods`` (the
-Web API methods), ``faults`` (injection); this module puts them together behind HTTP. The app is often served by
-uvicorn in another thread (``SlackBench``, ``servers.ThreadedServer``), so all state sits behind one lock and the
-``wait_for*`` helpers poll.
+The parts: ``records`` (what is recorded), ``workspace`` (users, channels, messages, views), ``files`` (uploads,
+``files.info``), ``methods`` (the Web API methods), ``faults`` (injection); this module puts them together behind
+HTTP. The app is often served by uvicorn in another thread (``SlackBench``, ``servers.ThreadedServer``), so all
+state sits behind one lock and the ``wait_for*`` helpers poll.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from .blockkit import block_kit_problems
 from .faults import Fault, FaultInjection
+from .files import Files, StoredFile
 from .methods import WebApiMethods
 from .records import (
     APP_TOKEN_METHODS,
@@ -81,7 +82,7 @@ async def _wait_async(
     return found
 
 
-class SlackWebApiStub(FaultInjection, WebApiMethods):
+class SlackWebApiStub(FaultInjection, Files, WebApiMethods):
     """The Slack Web API stand-in. ``.app`` is the ASGI app; everything else is test-side inspection and
     setup."""
 
@@ -139,6 +140,8 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
         self.ephemeral: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}  # view id -> view as last answered
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> published home view
+        self.files: dict[str, StoredFile] = {}  # file id -> an uploaded file (``put_file``)
+        self.file_tokens: set[str] | None = None  # tokens the file server accepts; None: ``valid_tokens``
         self._view_stacks: dict[str, list[str]] = {}  # root view id -> stack of view ids
         self._triggers: dict[str, Trigger] = {}
         self._ts_counter = itertools.count(1)
@@ -158,6 +161,8 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
             routes=[
                 Route("/api/{method:str}", self._api_endpoint, methods=["GET", "POST"]),
                 Route("/response/{key:str}", self._response_endpoint, methods=["POST"]),
+                Route("/files-pri/{key:str}/download/{name:path}", self._file_endpoint, methods=["GET"]),
+                Route("/files-pri/{key:str}/{name:path}", self._file_endpoint, methods=["GET"]),
             ]
         )
 
@@ -171,11 +176,16 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
         key = key or f"r{next(self._id_counter)}{secrets.token_hex(4)}"
         return f"{self.public_url}/response/{key}"
 
-    def respond_with(self, method: str, answer: dict[str, Any] | Callable[[RecordedCall], dict[str, Any]]) -> None:
+    def respond_with(
+        self, method: str, answer: dict[str, Any] | Callable[[RecordedCall], dict[str, Any]] | None
+    ) -> None:
         """Answer ``method`` with a fixed dict or ``answer(call) -> dict``: for methods the stub does not
-        model, or to override one. The call is still recorded."""
+        model, or to override one (``None``: the stub's own answer again). The call is still recorded."""
         with self._lock:
-            self._handlers[method] = answer
+            if answer is None:
+                self._handlers.pop(method, None)
+            else:
+                self._handlers[method] = answer
 
     def put_message(self, channel: str, ts: str, message: dict[str, Any]) -> dict[str, Any]:
         """Hold ``message`` as the bot's, posted at ``ts`` in ``channel`` without the stub seeing it (by an earlier
@@ -265,6 +275,7 @@ class SlackWebApiStub(FaultInjection, WebApiMethods):
             self._faults.clear()
             self._handlers.clear()
             self.messages.clear()
+            self.files.clear()
             self.ephemeral.clear()
             self.views.clear()
             self.home_views.clear()

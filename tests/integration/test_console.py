@@ -32,7 +32,11 @@ SCRIPT = """\
 
 def console_process(script: str, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("headless-bot")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_API", "APPROVAL", "NOTIFY"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "CONTROL_API", "APPROVAL", "NOTIFY", "INVENTORY"))
+    }
     env.update(TZ="America/Costa_Rica", COLUMNS="200", NO_COLOR="1", **env_vars)
     return subprocess.run(
         [str(exe), "console", *args], input=script, capture_output=True, text=True, timeout=120, env=env, check=False
@@ -67,7 +71,7 @@ def test_scripted_session_lists_schedules_approves_and_sees_completion(tmp_path:
 
 
 def test_modal_is_a_form_with_inline_errors(tmp_path: Path) -> None:
-    script = "/headless schedule\nSN123456789\n3\nat 2\n\n\ntomorrow 3am\n"
+    script = "/headless schedule\nSN123456789\n\n3\nat 2\n\n\ntomorrow 3am\n"
     out = run_console(script, tmp_path)
     assert "Schedule an operation" in out
     assert "Device serial(s)" in out
@@ -75,6 +79,50 @@ def test_modal_is_a_form_with_inline_errors(tmp_path: Path) -> None:
     assert "✗ when:" in out, "the ambiguous time is refused inline"
     assert "submitted" in out
     assert "[#approvals] headless-ops" in out
+
+
+def test_the_sample_inventory_works_out_of_the_box(tmp_path: Path) -> None:
+    """No INVENTORY_FILE: the console's sample (301 devices, 3 sites, 8 zones); the built-in simulator knows its
+    devices, so one of them is scheduled and created."""
+    script = (
+        "/headless devices\n/headless devices site:madrid+tag:gateway\n"
+        "/headless schedule SN304000001 reboot tomorrow at 2am\n/press Confirm\n/as ana\n/press Approve\n"
+    )
+    out = run_console(script, tmp_path)
+    assert "inventory: the sample" in out
+    everything = after(out, "you> /headless devices\n").split("you> ", 1)[0]
+    assert "Devices: 301 of 301 in the inventory" in everything
+    assert "Sites: singapore 130 · san-jose 111 · madrid 60" in everything
+    for zone in ("Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Kiritimati", "Pacific/Pago_Pago",
+                 "America/New_York", "Europe/Madrid"):  # fmt: skip
+        assert zone in everything
+    madrid = after(out, "you> /headless devices site:madrid+tag:gateway").split("you> ", 1)[0]
+    assert "Devices matching `site:madrid+tag:gateway`: 6 of 301" in madrid
+    approved = after(out, "ana> /press Approve")
+    assert "SN304000001 → operation txn_10000" in approved.replace("`", ""), "the simulator knows the device"
+    assert "Traceback" not in out
+
+
+def test_inventory_file_takes_the_samples_place(tmp_path: Path) -> None:
+    own = tmp_path / "mine.csv"
+    own.write_text("serial,zone,site,tags\nLAB0001,Asia/Kathmandu,lab,bench\n")
+    script = "/headless devices\n/headless schedule LAB0001 reboot tomorrow at 2am\n/press Confirm\n/as ana\n"
+    script += "/press Approve\n"
+    out = run_console(script, tmp_path, INVENTORY_FILE=str(own))
+    assert f"inventory: {own}" in out
+    assert "Devices: 1 of 1 in the inventory" in out and "Sites: lab 1" in out
+    assert "LAB0001 → operation txn_10000" in after(out, "ana> /press Approve").replace("`", "")
+
+
+def test_the_form_takes_a_csv_of_devices(tmp_path: Path) -> None:
+    upload = tmp_path / "devices.csv"
+    upload.write_text("site,Serial,note\nmadrid,SN201000003,a\nmadrid,SN201000004,b\n")
+    script = f"/headless schedule\n\n{tmp_path / 'missing.csv'}\n{upload}\n1\ntomorrow 3am\n\n\n"
+    out = run_console(script, tmp_path)
+    assert "…or upload a CSV of devices" in out and "Cannot read" in out
+    assert "submitted" in out
+    approval = after(out, "[#approvals] headless-ops")
+    assert "SN201000003" in approval and "SN201000004" in approval
 
 
 def test_unknown_console_command_and_end_of_input(tmp_path: Path) -> None:

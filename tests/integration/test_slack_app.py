@@ -345,7 +345,7 @@ def test_manifest_is_valid_and_names_the_command() -> None:
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert any(s["type"] == "global" for s in manifest["features"]["shortcuts"])
     assert set(manifest["oauth_config"]["scopes"]["bot"]) <= {
-        "commands", "chat:write", "users:read", "usergroups:read", "channels:read", "groups:read",
+        "commands", "chat:write", "users:read", "usergroups:read", "channels:read", "groups:read", "files:read",
     }  # fmt: skip
     if not SCHEMA.exists():
         pytest.skip(f"Slack's manifest schema is not at {SCHEMA}")

@@ -576,6 +576,24 @@ BLOCK_KIT_CASES = [
         {**modal([_input({"type": "plain_text_input", "action_id": "t"})]), "submit": None},
         "needs a submit button",
     ),
+    (
+        "file_input max_files 11",
+        "modal",
+        modal([_input({"type": "file_input", "action_id": "f", "max_files": 11})]),
+        "max_files: must be an integer 1..10, got 11",
+    ),
+    (
+        "file_input filetypes with a dot",
+        "modal",
+        modal([_input({"type": "file_input", "action_id": "f", "filetypes": [".csv"]})]),
+        "must be extensions like 'csv', got ['.csv']",
+    ),
+    (
+        "file_input outside an input block",
+        "modal",
+        modal([{"type": "actions", "elements": [{"type": "file_input", "action_id": "f"}]}]),
+        "a file_input only goes in an input block",
+    ),
     ("empty section text", "message", {"blocks": [section("")]}, "empty (min 1 char)"),
     ("unknown block type", "message", {"blocks": [{"type": "sectoin"}]}, "unknown block type 'sectoin'"),
     (

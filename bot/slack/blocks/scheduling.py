@@ -44,6 +44,10 @@ FIELD_BLOCKS = {
     "parameters": "parameters",
     "notify_channel_id": "notify_channel",
 }
+# The optional CSV of devices (``bot.slack.uploads`` reads it on submit).
+FILE_BLOCK = "serials_file"
+FILE_ACTION = "file"
+UPLOAD_LIMIT_MB = 2
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -64,14 +68,16 @@ def schedule_modal(
     options = [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]]
     hint = (
         f"Serials (one per line or comma-separated), globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; "
-        f"+ means and, a comma or ; means or: site:san-jose+tag:gateway. Up to {max_serials:,} devices."
+        f"+ means and, a comma or ; means or: site:san-jose+tag:gateway. Up to {max_serials:,} devices. "
+        "Or upload a CSV below."
         if selectors
-        else f"One per line or comma-separated, up to {max_serials:,}. Example: SN123456789"
+        else f"One per line or comma-separated, up to {max_serials:,}. Example: SN123456789. Or upload a CSV below."
     )
     blocks: list[Block] = [
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["serials"],
+            "optional": True,  # or a CSV below: the bot says so when both are empty
             "label": _plain("Devices" if selectors else "Device serial(s)"),
             "hint": _plain(hint),
             "element": {
@@ -80,6 +86,17 @@ def schedule_modal(
                 "multiline": True,
                 "placeholder": _plain("SN123456789"),
             },
+        },
+        {
+            "type": "input",
+            "block_id": FILE_BLOCK,
+            "optional": True,
+            "label": _plain("…or upload a CSV of devices"),
+            "hint": _plain(
+                f"Only the serial column is required (a header line naming it); other columns are ignored. "
+                f"Up to {UPLOAD_LIMIT_MB} MB. Typed serials and the file's are both used."
+            ),
+            "element": {"type": "file_input", "action_id": FILE_ACTION, "filetypes": ["csv", "txt"], "max_files": 1},
         },
         {
             "type": "input",

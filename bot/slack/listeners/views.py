@@ -1,7 +1,8 @@
 """Form submissions: the scheduling modal and the reason of a Reject.
 
 A modal's submission is validated before its ack (``response_action: errors`` must travel in the ack); that is
-pure CPU work with the person's zone already known, so it stays well inside Slack's 3 seconds.
+pure CPU work with the person's zone already known, so it stays well inside Slack's 3 seconds. An uploaded CSV
+of devices is the one exception: ``files.info`` and its download, one try, bounded by ``uploads.UPLOAD_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.slack.listeners.followup import follow_up, reject
 from bot.slack.modal import as_dict, context_of, form_from_view, show_preview, typed_text
 from bot.slack.payloads import request_id_of, user_id_of
 from bot.slack.respond import CLICK, guarded_dm
+from bot.slack.uploads import UploadError, with_uploaded_serials
 
 
 def register(app: AsyncApp) -> None:
@@ -36,7 +38,12 @@ async def handle_schedule_submit(
     meta = context_of(view)
     person = deps.directory.cached_person(user_id)
     tz = meta.tz or (person.tz if person else deps.settings.default_timezone)
-    form = form_from_view(view)
+    try:  # a CSV of devices uploaded in the form joins the typed serials
+        form = await with_uploaded_serials(deps.web, form_from_view(view), view)
+    except UploadError as exc:
+        await ack(response_action="errors", errors={sb.FILE_BLOCK: neutralize(str(exc))[:1900]})
+        deps.metrics.count("schedule_modal", "user_error")
+        return
     try:
         draft = deps.scheduling.validate(form, tz=tz, locale=meta.locale, shown_at=meta.shown_for(form.when))
     except FormErrors as exc:
