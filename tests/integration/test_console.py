@@ -74,7 +74,7 @@ def test_modal_is_a_form_with_inline_errors(tmp_path: Path) -> None:
     script = "/headless schedule\nSN123456789\n\n3\nat 2\n\n\ntomorrow 3am\n"
     out = run_console(script, tmp_path)
     assert "Schedule an operation" in out
-    assert "Device serial(s)" in out
+    assert "Devices" in out, "the sample inventory: the field takes selectors"
     assert "→" in out, "the live preview"
     assert "✗ when:" in out, "the ambiguous time is refused inline"
     assert "submitted" in out

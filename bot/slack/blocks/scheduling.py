@@ -54,18 +54,8 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def schedule_modal(
-    operation_types: Sequence[str],
-    *,
-    preview: str,
-    private_metadata: str,
-    max_serials: int,
-    zone_note: str,
-    selectors: bool = False,
-) -> dict[str, Any]:
-    """The scheduling form. ``when`` dispatches an action as the person types, for the live preview.
-    ``selectors``: there is an inventory, so the devices field takes selectors too."""
-    options = [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]]
+def _devices_fields(max_serials: int, selectors: bool) -> list[Block]:
+    """The Devices field (serials, or selectors with an inventory) and the CSV upload beside it."""
     hint = (
         f"Serials (one per line or comma-separated), globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; "
         f"+ means and, a comma or ; means or: site:san-jose+tag:gateway. Up to {max_serials:,} devices. "
@@ -73,7 +63,7 @@ def schedule_modal(
         if selectors
         else f"One per line or comma-separated, up to {max_serials:,}. Example: SN123456789. Or upload a CSV below."
     )
-    blocks: list[Block] = [
+    return [
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["serials"],
@@ -98,6 +88,23 @@ def schedule_modal(
             ),
             "element": {"type": "file_input", "action_id": FILE_ACTION, "filetypes": ["csv", "txt"], "max_files": 1},
         },
+    ]
+
+
+def schedule_modal(
+    operation_types: Sequence[str],
+    *,
+    preview: str,
+    private_metadata: str,
+    max_serials: int,
+    zone_note: str,
+    selectors: bool = False,
+) -> dict[str, Any]:
+    """The scheduling form. ``when`` dispatches an action as the person types, for the live preview.
+    ``selectors``: there is an inventory, so the devices field takes selectors too."""
+    options = [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]]
+    blocks: list[Block] = [
+        *_devices_fields(max_serials, selectors),
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["operation_type"],
