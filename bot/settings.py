@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     inventory_reload_seconds: float = Field(
         60.0, gt=0, le=86400, description="How often INVENTORY_FILE is checked for changes (mtime/size) and reloaded."
     )
+    operations_file: str | None = Field(
+        None,
+        description="The operation types (YAML): per type its description, parameters as JSON Schema, approval and "
+        "window policy; unset = OPERATION_TYPES with free parameters.",
+    )
     max_serials_per_request: int = Field(20, ge=1, le=500, description="Device serials in one schedule request.")
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
     when_languages: CommaList = Field(
@@ -201,7 +206,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "approval_channel", "notify_channel", "oncall_group", "slack_bot_token", "slack_signing_secret",
-        "slack_app_token", "control_api_token", "inventory_file", mode="before",
+        "slack_app_token", "control_api_token", "inventory_file", "operations_file", mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:

@@ -33,7 +33,8 @@ from bot.domain.requests import (
 )
 from bot.services import lead
 from bot.services.creation import Creation, find_match
-from bot.services.inputs import InputError, parse_operation_type, parse_parameters, parse_serials
+from bot.services.inputs import InputError, parse_serials
+from bot.services.operation_types import OperationRules
 from bot.services.schedule_form import (
     FormErrors,
     NoApprovalChannel,
@@ -63,11 +64,20 @@ log = logging.getLogger("bot.scheduling")
 
 
 class SchedulingService(Creation):
-    def __init__(self, settings: Settings, store: Store, control: ControlApiClient, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        control: ControlApiClient,
+        *,
+        clock: Clock = utcnow,
+        rules: OperationRules | None = None,
+    ) -> None:
         self._settings = settings
         self._store = store
         self._control = control
         self._clock = clock
+        self.rules = rules or OperationRules(settings)  # the operation types (OPERATIONS_FILE, else OPERATION_TYPES)
 
     @property
     def min_lead(self) -> timedelta:
@@ -95,14 +105,9 @@ class SchedulingService(Creation):
             serials = parse_serials(form.serials, limit=settings.max_serials_per_request)
         except InputError as exc:
             errors["serials"] = str(exc)
-        try:
-            operation_type = parse_operation_type(form.operation_type, settings.operation_types)
-        except InputError as exc:
-            errors["operation_type"] = str(exc)
-        try:
-            parameters = parse_parameters(form.parameters)
-        except InputError as exc:
-            errors["parameters"] = str(exc)
+        read = self.rules.read(form.operation_type, form.parameters, form.parameter_fields)
+        operation_type, parameters = read.operation_type, read.parameters
+        errors.update(read.errors)
         if form.notify_channel_id is not None and not CHANNEL_ID.match(form.notify_channel_id):
             errors["notify_channel_id"] = "Pick the channel from the list."
         now = self._clock()
@@ -123,7 +128,7 @@ class SchedulingService(Creation):
         window_inside: bool | None = None
         needs_approval = False
         if when is not None and settings.windows:
-            check = check_window(when, settings.windows, settings.window_policy.value, tz=tz)
+            check = check_window(when, settings.windows, self.rules.window_policy(operation_type).value, tz=tz)
             window_note, window_inside, needs_approval = check.message, check.inside, check.needs_approval
             if check.blocked:
                 errors["when"] = f"{check.message} Operations must be scheduled inside a maintenance window."
@@ -142,7 +147,7 @@ class SchedulingService(Creation):
             preview=format_preview(when, tz=tz, now=now),
             window_note=window_note,
             window_inside=window_inside,
-            approval_required=settings.approval_required(operation_type) or needs_approval,
+            approval_required=self.rules.approval_required(operation_type) or needs_approval,
         )
         if draft.approval_required and settings.approval_channel is None:
             raise NoApprovalChannel()
