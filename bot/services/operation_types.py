@@ -56,7 +56,7 @@ _NO_PARAMETERS: dict[str, Any] = {"type": "object", "additionalProperties": Fals
 FILE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "minProperties": 1,
-    "propertyNames": {"pattern": OPERATION_TYPE.pattern.replace("\\Z", "$")},
+    "propertyNames": {"type": "string", "pattern": OPERATION_TYPE.pattern.replace("\\Z", "$")},
     "additionalProperties": {
         "type": "object",
         "additionalProperties": False,
@@ -70,7 +70,7 @@ FILE_SCHEMA: dict[str, Any] = {
                     "type": {"const": "object"},
                     "properties": {
                         "type": "object",
-                        "propertyNames": {"pattern": PARAM_KEY_RE.pattern},
+                        "propertyNames": {"type": "string", "pattern": PARAM_KEY_RE.pattern},
                         "additionalProperties": {"type": "object"},
                     },
                     "required": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
@@ -112,6 +112,9 @@ def parse_operations(text: str, *, source: str = "operations") -> OperationCatal
         raise OperationsFileError(source, [f"{where}not valid YAML ({getattr(exc, 'problem', None) or exc})"]) from None
     if not isinstance(data, dict):
         raise OperationsFileError(source, ["(top level): expected a mapping of operation types, like reboot: {…}"])
+    odd = [f"(top level): {name!r} is not an operation type name" for name in data if not isinstance(name, str)]
+    if odd:
+        raise OperationsFileError(source, odd)
     errors = sorted(Draft202012Validator(FILE_SCHEMA).iter_errors(data), key=lambda e: list(map(str, e.path)))
     problems = [f"{_where(e.absolute_path)}: {_one_line(e.message)}" for e in errors]
     if problems:

@@ -133,7 +133,8 @@ class SchedulingService(Creation):
             if check.blocked:
                 errors["when"] = f"{check.message} Operations must be scheduled inside a maintenance window."
         if moved is not None:
-            raise TimeMoved(errors, when=moved, preview=self._preview_line(moved, tz=tz, now=now))
+            preview = self._preview_line(moved, tz=tz, now=now, operation_type=operation_type)
+            raise TimeMoved(errors, when=moved, preview=preview)
         if errors:
             raise FormErrors(errors)
         assert when is not None
@@ -171,8 +172,9 @@ class SchedulingService(Creation):
         shown = self.preview_at(text, tz=tz, locale=locale)
         return shown.line, shown.ok
 
-    def preview_at(self, text: str, *, tz: str, locale: str | None = None) -> Preview:
-        """The live preview, with the instant it shows (Submit compares what ``text`` means then with it)."""
+    def preview_at(self, text: str, *, tz: str, locale: str | None = None, operation_type: str = "") -> Preview:
+        """The live preview, with the instant it shows (Submit compares what ``text`` means then with it);
+        ``operation_type``: the type chosen so far, whose own window policy the preview then says."""
         if not text.strip():
             return Preview(line="Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.", ok=False)
         now = self._clock()
@@ -183,12 +185,14 @@ class SchedulingService(Creation):
         too_close = lead.form_problem(when, now, self.min_lead, tz=tz)
         if too_close is not None:
             return Preview(line=too_close, ok=False)
-        return Preview(line=self._preview_line(when, tz=tz, now=now), ok=True, at=when)
+        line = self._preview_line(when, tz=tz, now=now, operation_type=operation_type)
+        return Preview(line=line, ok=True, at=when)
 
-    def _preview_line(self, when: datetime, *, tz: str, now: datetime) -> str:
+    def _preview_line(self, when: datetime, *, tz: str, now: datetime, operation_type: str = "") -> str:
         line = format_preview(when, tz=tz, now=now)
         if self._settings.windows:
-            check = check_window(when, self._settings.windows, self._settings.window_policy.value, tz=tz)
+            policy = self.rules.window_policy(operation_type).value
+            check = check_window(when, self._settings.windows, policy, tz=tz)
             line = f"{line}\n{check.message}"
         return line
 

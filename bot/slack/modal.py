@@ -185,7 +185,8 @@ async def live_preview(deps: SlackDeps, client: AsyncWebClient, body: dict[str, 
         person = await deps.directory.person(user_id)
         meta = meta.model_copy(update={"tz": person.tz, "locale": person.locale})
     form = form_from_view(view)
-    shown = deps.scheduling.preview_at(form.when, tz=meta.tz or deps.settings.default_timezone, locale=meta.locale)
+    tz = meta.tz or deps.settings.default_timezone
+    shown = deps.scheduling.preview_at(form.when, tz=tz, locale=meta.locale, operation_type=form.operation_type)
     await show_preview(client, view, shown.line, meta, form.when, shown.at)
 
 

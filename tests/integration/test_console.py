@@ -32,7 +32,8 @@ SCRIPT = """\
 
 def console_process(script: str, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("headless-bot")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_API", "APPROVAL", "NOTIFY"))}
+    skipped = ("SLACK_", "CONTROL_API", "APPROVAL", "NOTIFY", "OPERATIONS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
     env.update(TZ="America/Costa_Rica", COLUMNS="200", NO_COLOR="1", **env_vars)
     return subprocess.run(
         [str(exe), "console", *args], input=script, capture_output=True, text=True, timeout=120, env=env, check=False
@@ -155,6 +156,8 @@ def test_wrong_options_are_one_line_and_exit_code_2(tmp_path: Path) -> None:
     folder.mkdir()
     not_a_database = tmp_path / "notes.txt"
     not_a_database.write_text("not a database")
+    bad_types = tmp_path / "ops.yaml"
+    bad_types.write_text("reboot:\n  window_policy: never\n")
     cases = [
         (["--tz", "Mars/Base"], {}, "--tz: expected an IANA time zone"),
         (["--tz", "America"], {}, "--tz: expected an IANA time zone"),
@@ -164,6 +167,7 @@ def test_wrong_options_are_one_line_and_exit_code_2(tmp_path: Path) -> None:
         (["--api-url", "control.example.com"], {}, "--api-url: expected an http(s):// URL"),
         ([], {"CONTROL_API_URL": "control.example.com"}, "CONTROL_API_URL: expected an http(s):// URL"),
         ([], {"INVENTORY_FILE": str(tmp_path / "none.csv")}, f"INVENTORY_FILE {tmp_path / 'none.csv'}: cannot be read"),
+        ([], {"OPERATIONS_FILE": str(bad_types)}, f"OPERATIONS_FILE {bad_types}: reboot.window_policy: 'never' is"),
     ]
     for args, env_vars, expected in cases:
         result = console_process("/quit\n", *args, **env_vars)
