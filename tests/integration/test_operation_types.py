@@ -173,9 +173,9 @@ def test_types_lists_each_type_and_its_parameters(harness: Harness) -> None:
     response, _ = harness.command("types")
     shown = texts(response.json())
     assert "firmware_update" in shown and "factory_reset" in shown
-    assert "target_version (text, required, matching ^\\d+\\.\\d+(\\.\\d+)?$, like 1.10.2)" in shown
-    assert "restart_required (true or false, optional, default true)" in shown
-    assert "config_profile (one of production_v2, production_v1, staging, lab, required)" in shown
+    assert "`target_version` (text, required, matching ^\\d+\\.\\d+(\\.\\d+)?$, like 1.10.2)" in shown
+    assert "`restart_required` (true or false, optional, default true)" in shown
+    assert "`config_profile` (one of production_v2, production_v1, staging, lab, required)" in shown
     assert "window policy block" in shown
     help_text = texts(harness.command("help")[0].json())
     assert "/headless types" in help_text

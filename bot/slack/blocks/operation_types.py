@@ -116,7 +116,9 @@ def types_message(types: Sequence[OperationType], *, approval: dict[str, bool], 
         lines.append(f"*{escape(operation.name)}*{description} ({', '.join(facts)})")
         if not operation.parameters:
             lines.append("    no parameters")
-        lines.extend(f"    • `{escape(describe_parameter(p))}`" for p in operation.parameters)
+        for parameter in operation.parameters:
+            details = describe_parameter(parameter).removeprefix(parameter.name)
+            lines.append(f"    • `{escape(parameter.name)}`{escape(details)}")
     text = truncate("\n".join(lines), MAX_SECTION)
     return {
         "text": "Operation types",
