@@ -28,7 +28,7 @@ from bot.services.approvals import Approvals
 from bot.services.inventory import InventoryFile
 from bot.services.maintenance import Maintenance
 from bot.services.notifier import Notifier
-from bot.services.operation_types import OperationRules, read_operations_file
+from bot.services.operation_types import OperationRules, load_operations
 from bot.services.operations import OperationsService
 from bot.services.scheduling import SchedulingService
 from bot.services.watches import WatchService
@@ -272,7 +272,7 @@ def build_runtime(
         inventory = InventoryFile(settings.inventory_file, interval=settings.inventory_reload_seconds)
         inventory.load()
     # OPERATIONS_FILE: read at start by a process that answers Slack (a bad file raises OperationsFileError here).
-    catalogue = read_operations_file(settings.operations_file) if settings.operations_file and parts.slack else None
+    catalogue = load_operations(settings) if parts.slack else None
     store = store or Store(settings.database_url, clock=clock)
     web = SlackWeb(web_client)
     messenger = SlackMessenger(web, self_approval=settings.allow_self_approval)

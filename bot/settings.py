@@ -326,7 +326,7 @@ class Settings(BaseSettings):
                 "a create request may still be in flight until its timeout"
             )
         unknown = [t for t in self.approval_required_for if t != "*" and t not in self.operation_types]
-        if unknown:
+        if unknown and not self.operations_file:  # with the file, its types are checked when it is read
             raise ValueError(f"APPROVAL_REQUIRED_FOR names types that are not in OPERATION_TYPES: {', '.join(unknown)}")
         return self
 

@@ -173,6 +173,19 @@ def read_operations_file(path: str | Path) -> OperationCatalogue:
     return parse_operations(text, source=str(path))
 
 
+def load_operations(settings: Settings) -> OperationCatalogue | None:
+    """``OPERATIONS_FILE``'s catalogue (``None`` when unset); ``APPROVAL_REQUIRED_FOR`` may only name its types."""
+    if not settings.operations_file:
+        return None
+    catalogue = read_operations_file(settings.operations_file)
+    unknown = [t for t in settings.approval_required_for if t != "*" and catalogue.get(t) is None]
+    if unknown:
+        raise OperationsFileError(
+            settings.operations_file, [f"APPROVAL_REQUIRED_FOR names types that are not in it: {', '.join(unknown)}"]
+        )
+    return catalogue
+
+
 @dataclass(frozen=True)
 class OperationRead:
     """An operation type and its parameters as read from a form: the values to send, or the problems per field
@@ -277,6 +290,7 @@ __all__ = [
     "OperationRead",
     "OperationRules",
     "OperationsFileError",
+    "load_operations",
     "parameter_field",
     "parse_operations",
     "read_operations_file",

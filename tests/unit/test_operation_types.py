@@ -13,6 +13,7 @@ from bot.domain.operation_types import OperationType, api_parameter_problems, ch
 from bot.services.operation_types import (
     OperationRules,
     OperationsFileError,
+    load_operations,
     parse_operations,
     read_operations_file,
     refusal_text,
@@ -307,3 +308,15 @@ def test_fields_read_back_and_errors_go_to_them(catalogue) -> None:
     assert view["blocks"][-1]["block_id"] == "when", "the other blocks stay as they were"
     mapped = error_blocks({"parameters.retries": "bad", "parameters.gone": "x", "when": "w"}, view, "firmware_update")
     assert mapped == {"param:firmware_update:retries": "bad", "operation_type": "x", "when": "w"}
+
+
+def test_approval_required_for_may_name_the_files_own_types(tmp_path: Path) -> None:
+    path = tmp_path / "ops.yaml"
+    path.write_text("site_survey: {description: Walk the site.}\nreboot: {}\n")
+    config = settings(operations_file=str(path), approval_required_for="site_survey")
+    catalogue = load_operations(config)
+    assert catalogue is not None and OperationRules(config, catalogue).approval_required("site_survey")
+    assert not OperationRules(config, catalogue).approval_required("reboot")
+    with pytest.raises(OperationsFileError, match=r"APPROVAL_REQUIRED_FOR names types that are not in it: nope$"):
+        load_operations(settings(operations_file=str(tmp_path / "ops.yaml"), approval_required_for="reboot,nope"))
+    assert load_operations(settings()) is None
