@@ -12,6 +12,7 @@ object) are taken exactly as given.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -194,6 +195,11 @@ def coerce_text(parameter: Parameter, value: Any) -> Any:
             return int(text) if _INTEGER.match(text) else number
     if "boolean" in types and text.lower() in _TRUE | _FALSE:
         return text.lower() in _TRUE
+    if ("array" in types or "object" in types) and text[:1] in ("[", "{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return value
     if "null" in types and text.lower() in ("", "null"):
         return None
     return value

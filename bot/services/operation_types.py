@@ -144,7 +144,7 @@ def _schema_problems(where: str, schema: Mapping[str, Any]) -> list[str]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return [f"{where}.{_where(exc.absolute_path)}: {_one_line(exc.message)}"]
-    problems = []
+    problems = [f"{where}.{path}: references are not supported; write the schema inline" for path in _refs(schema)]
     properties = schema.get("properties") or {}
     for index, name in enumerate(schema.get("required") or ()):
         if name not in properties:
@@ -161,6 +161,18 @@ def _schema_problems(where: str, schema: Mapping[str, Any]) -> list[str]:
             if error is not None:
                 problems.append(f"{where}.properties.{name}.enum.{index}: {_one_line(error.message)}")
     return problems
+
+
+def _refs(node: Any, path: str = "") -> list[str]:
+    """Where ``$ref`` / ``$dynamicRef`` appear: the bot checks parameters without fetching or resolving anything."""
+    found: list[str] = []
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        here = f"{path}.{key}" if path else str(key)
+        if key in ("$ref", "$dynamicRef", "$recursiveRef"):
+            found.append(here)
+        found.extend(_refs(value, here))
+    return found
 
 
 def read_operations_file(path: str | Path) -> OperationCatalogue:

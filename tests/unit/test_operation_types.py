@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.control.errors import InvalidRequest
-from bot.domain.operation_types import OperationType, api_parameter_problems, check_parameters, coerce_text
+from bot.domain.operation_types import (
+    OperationType,
+    Parameter,
+    api_parameter_problems,
+    check_parameters,
+    coerce_text,
+)
 from bot.services.operation_types import (
     OperationRules,
     OperationsFileError,
@@ -99,6 +105,10 @@ def test_the_file_reads_in_its_order_with_its_policies(catalogue) -> None:
             "x.parameters.properties.a.enum.1: 'b' is not of type 'integer'",
         ),
         ("x:\n  parameters:\n    type: array\n", "x.parameters.type: 'object' was expected"),
+        (
+            "x:\n  parameters:\n    properties:\n      a: {$ref: 'https://example.com/s.json'}\n",
+            "x.parameters.properties.a.$ref: references are not supported",
+        ),
         ("- reboot\n", "(top level): expected a mapping of operation types"),
         ("", "(top level): expected a mapping of operation types"),
         ("x: [\n", "line 2: not valid YAML"),
@@ -114,6 +124,7 @@ def test_the_file_reads_in_its_order_with_its_policies(catalogue) -> None:
         "default",
         "enum",
         "not-object",
+        "ref",
         "list",
         "empty",
         "yaml",
@@ -159,6 +170,9 @@ def test_typed_text_is_read_by_the_schema_type(catalogue) -> None:
     assert coerce_text(fw.parameter("channel"), "3") == 3, "an enum value that is a number"
     assert coerce_text(fw.parameter("channel"), "beta") == "beta"
     assert coerce_text(fw.parameter("retries"), "three") == "three", "left for the schema to refuse"
+    listed = Parameter("hosts", {"type": "array", "items": {"type": "string"}})
+    assert coerce_text(listed, '["a", "b"]') == ["a", "b"], "a JSON list typed in a text field"
+    assert coerce_text(listed, "[a") == "[a"
 
 
 def test_valid_parameters_get_their_defaults(catalogue) -> None:
