@@ -28,6 +28,7 @@ from bot.services.approvals import Approvals
 from bot.services.inventory import InventoryFile
 from bot.services.maintenance import Maintenance
 from bot.services.notifier import Notifier
+from bot.services.operation_types import OperationRules, load_operations
 from bot.services.operations import OperationsService
 from bot.services.scheduling import SchedulingService
 from bot.services.watches import WatchService
@@ -250,7 +251,8 @@ def build_runtime(
     ``parts``: what the process runs (default ``Parts.serve(settings)``: everything ``NOTIFIER_ENABLED`` allows).
     The whole graph is built whatever it says (it is cheap, and one graph is simpler than several); only what
     ``start()`` runs differs, and the inventory (``INVENTORY_FILE``) is read only by a process that answers Slack:
-    a bad file raises ``InventoryError`` here, before anything starts."""
+    a bad file raises ``InventoryError`` here, before anything starts; so does ``OPERATIONS_FILE``
+    (``OperationsFileError``)."""
     metrics = Metrics()
     if control is None:
         token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
@@ -270,12 +272,15 @@ def build_runtime(
     if settings.inventory_file and parts.slack:
         inventory = InventoryFile(settings.inventory_file, interval=settings.inventory_reload_seconds)
         inventory.load()
+    # OPERATIONS_FILE: read at start by a process that answers Slack (a bad file raises OperationsFileError here).
+    catalogue = load_operations(settings) if parts.slack else None
     store = store or Store(settings.database_url, clock=clock)
     web = SlackWeb(web_client)
     messenger = SlackMessenger(web, self_approval=settings.allow_self_approval)
     scheduling = SchedulingService(
-        settings, store, control, clock=clock, inventory=lambda: inventory.current if inventory is not None else None
-    )
+        settings, store, control, clock=clock, rules=OperationRules(settings, catalogue),
+        inventory=lambda: inventory.current if inventory is not None else None,
+    )  # fmt: skip
     approvals = Approvals(settings, store, scheduling, messenger)
     authorization = Authorization(web_client)
     deps = SlackDeps(

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.app import BotRuntime, Parts, build_runtime
 from bot.logs import setup_logging
 from bot.services.inventory import InventoryError
+from bot.services.operation_types import OperationsFileError
 from bot.settings import Settings
 from bot.store import StoreError
 from bot.tasks import Foreground
@@ -224,7 +225,7 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
         return 2
     try:
         runtime = build_runtime(settings, socket_mode=socket_mode, parts=Parts.serve(settings, notifier=notifier))
-    except InventoryError as exc:  # one line, like the other settings' errors
+    except (InventoryError, OperationsFileError) as exc:  # one line, like the other settings' errors
         print(f"headless-bot serve: {exc}", file=sys.stderr)
         return 2
     app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)

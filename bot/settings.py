@@ -203,6 +203,11 @@ class Settings(BaseSettings):
         description="Device-local time of day without a date (“02:00 device-local”) already past today in a "
         "device's zone: next-day = tomorrow there, with a warning; refuse = the request is refused, naming the zones.",
     )
+    operations_file: str | None = Field(
+        None,
+        description="The operation types (YAML): per type its description, parameters as JSON Schema, approval and "
+        "window policy; unset = OPERATION_TYPES with free parameters.",
+    )
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
     when_languages: CommaList = Field(
         default_factory=lambda: ["en", "es"], description="Languages understood in scheduling times."
@@ -226,7 +231,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "approval_channel", "notify_channel", "oncall_group", "slack_bot_token", "slack_signing_secret",
-        "slack_app_token", "control_api_token", "inventory_file", "device_zone_default",
+        "slack_app_token", "control_api_token", "inventory_file", "device_zone_default", "operations_file",
         mode="before",
     )  # fmt: skip
     @classmethod
@@ -347,7 +352,7 @@ class Settings(BaseSettings):
                 "a create request may still be in flight until its timeout"
             )
         unknown = [t for t in self.approval_required_for if t != "*" and t not in self.operation_types]
-        if unknown:
+        if unknown and not self.operations_file:  # with the file, its types are checked when it is read
             raise ValueError(f"APPROVAL_REQUIRED_FOR names types that are not in OPERATION_TYPES: {', '.join(unknown)}")
         return self
 

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from bot.services.inventory import InventoryError
+from bot.services.operation_types import OperationsFileError
 from bot.settings import SettingsError
 from bot.store import StoreError
 
@@ -46,7 +47,7 @@ async def run_console_async(
     try:
         try:
             await session.start()
-        except (SettingsError, StoreError, InventoryError) as exc:  # the environment, the database: what to fix
+        except (SettingsError, StoreError, InventoryError, OperationsFileError) as exc:  # the environment, the database
             print(exc if isinstance(exc, SettingsError) else f"headless-bot console: {exc}", file=sys.stderr)
             return 2
         await session.run()

@@ -35,18 +35,23 @@ async def fill_form(session: ConsoleSession, view_id: str) -> None:
     title = (view.get("title") or {}).get("text", "Form")
     renderer.note(f"── {title} ── (answer each field; empty keeps it empty; '-' cancels)", style="bold")
     values: dict[str, dict[str, Any]] = {}
-    inputs = [b for b in view.get("blocks", []) if b.get("type") == "input"]
-    pending = [b["block_id"] for b in inputs]
+    pending = [b["block_id"] for b in _inputs(views[view_id])]
     while True:
-        for block in inputs:
-            if block["block_id"] not in pending:
-                continue
+        asked: set[str] = set()
+        while (block := next((b for b in _inputs(views[view_id]) if b["block_id"] in pending
+                              and b["block_id"] not in asked), None)) is not None:  # fmt: skip
+            asked.add(block["block_id"])
             answer = await _ask(session, block)
             if answer is None:
                 renderer.note("Form cancelled.", style="yellow")
                 return
             values[block["block_id"]] = answer
-            if block.get("dispatch_action"):
+            if block.get("dispatch_action") and (block.get("element") or {}).get("type") == "static_select":
+                await _chosen(session, view_id, block, values)  # the form may change: new fields to ask
+                shown = {b["block_id"] for b in _inputs(views[view_id])}
+                values = {k: v for k, v in values.items() if k in shown}
+                pending = [k for k in pending if k in shown] + [k for k in shown if k not in pending]
+            elif block.get("dispatch_action"):
                 await _preview(session, view_id, values)
         answer = await session.dispatch(session.slack.submit_form(view_id, values, session.user))
         await session.settle()
@@ -57,6 +62,23 @@ async def fill_form(session: ConsoleSession, view_id: str) -> None:
         for block_id, message in errors.items():
             renderer.note(f"  ✗ {block_id}: {message}", style="red")
         pending = list(errors)
+
+
+def _inputs(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in view.get("blocks", []) if b.get("type") == "input"]
+
+
+async def _chosen(session: ConsoleSession, view_id: str, block: dict[str, Any], values: dict[str, Any]) -> None:
+    """Send what Slack sends when a select with ``dispatch_action`` changes; the bot may update the form."""
+    action_id = block["element"]["action_id"]
+    selected = values[block["block_id"]][action_id]["selected_option"]
+    request = session.slack.payloads.block_action(
+        action_id, selected.get("value"), block_id=block["block_id"], action_type="static_select", view=view_id,
+        state_values=values, selected_option=selected, user_id=session.user,
+        user_name=session.slack.workspace.users[session.user].name,
+    )  # fmt: skip
+    await session.dispatch(request)
+    await session.settle()
 
 
 async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any] | None:
@@ -77,6 +99,8 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
             if raw is None or raw.strip() == "-":
                 return None
             choice = raw.strip()
+            if not choice and block.get("optional"):
+                return {element["action_id"]: {"type": "static_select", "selected_option": None}}
             picked = next((o for i, o in enumerate(options, 1) if choice in (str(i), o["value"])), None)
             if picked is not None:
                 return {element["action_id"]: {"type": "static_select", "selected_option": picked}}
@@ -91,17 +115,25 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
         return {element["action_id"]: {"type": "conversations_select", "selected_conversation": channel}}
     if element.get("type") == "file_input":
         return await _ask_file(session, element, f"  {label}{optional} (path to a file, or empty): ")
+    if element.get("type") == "checkboxes":
+        raw = await session.read(f"  {label} [y/n]: ")
+        if raw is None or raw.strip() == "-":
+            return None
+        chosen = (element.get("options") or [])[:1] if raw.strip().lower() in ("y", "yes", "true", "1") else []
+        return {element["action_id"]: {"type": "checkboxes", "selected_options": chosen}}
     raw = await session.read(f"  {label}{optional}: ")
     if raw is None or raw.strip() == "-":
         return None
     value = raw.replace("\\n", "\n")
-    return {element["action_id"]: {"type": "plain_text_input", "value": value}}
+    kind = "number_input" if element.get("type") == "number_input" else "plain_text_input"
+    return {element["action_id"]: {"type": kind, "value": value}}
 
 
 async def _preview(session: ConsoleSession, view_id: str, values: dict[str, dict[str, Any]]) -> None:
     """Send what Slack sends as the time is typed, then show the preview the bot put into the modal."""
     views = session.slack.workspace.views
-    when_block = next(b for b in views[view_id]["blocks"] if b.get("dispatch_action"))
+    when_block = next(b for b in views[view_id]["blocks"] if b.get("dispatch_action")
+                      and (b.get("element") or {}).get("type") == "plain_text_input")  # fmt: skip
     block_id, action_id = when_block["block_id"], when_block["element"]["action_id"]
     await session.dispatch(session.slack.typed_in_form(view_id, block_id, action_id, values, session.user))
     await session.settle()

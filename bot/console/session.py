@@ -49,6 +49,7 @@ Console commands:
   /users  /help  /quit
 """
 
+SAMPLE_OPERATIONS = Path(__file__).with_name("samples") / "operations.yaml"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|hours|d|day|days)?$")
 
 
@@ -161,6 +162,8 @@ class ConsoleSession:
         }
         if api_token:
             values["control_api_token"] = api_token
+        if not os.environ.get("OPERATIONS_FILE"):  # the sample operation types, unless you name your own
+            values["operations_file"] = str(SAMPLE_OPERATIONS)
         return load_settings(**values)
 
     async def stop(self) -> None:

@@ -67,10 +67,12 @@ class DeviceNotFound(ControlApiError):
 
 
 class InvalidRequest(ControlApiError):
-    """The API refused the request's data (400). ``detail`` is the API's own explanation, as one line."""
+    """The API refused the request's data (400). ``detail`` is the API's own explanation, as one line; ``body`` its
+    JSON answer (DRF's ``{"field": ["message"]}``), to map a refusal back to the field it names."""
 
-    def __init__(self, detail: str, *, status_code: int | None = 400) -> None:
+    def __init__(self, detail: str, *, status_code: int | None = 400, body: object = None) -> None:
         self.detail = detail
+        self.body = body
         super().__init__(f"The Control API refused the request: {detail}", status_code=status_code)
 
 

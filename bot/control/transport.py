@@ -49,6 +49,7 @@ Observer = Callable[[str, str, float], None]
 
 MAX_CONNECTIONS = 50  # to the Control API, per process (CONTROL_API_MAX_CONNECTIONS); more calls wait their turn
 _MAX_BACKOFF = 10.0  # seconds; neither jitter nor Retry-After makes a read wait longer than this per attempt
+_BODY_LIMIT = 20_000  # a refusal's JSON kept for its fields; more is not a refusal
 _DETAIL_LIMIT = 300  # characters of the API's error text kept in messages
 
 
@@ -254,7 +255,8 @@ class Transport:
                 retryable=False,
             )
         if code in (400, 409, 422):
-            return _Attempt(InvalidRequest(detail or f"HTTP {code}", status_code=code), retryable=False)
+            refused = InvalidRequest(detail or f"HTTP {code}", status_code=code, body=self._body(response))
+            return _Attempt(refused, retryable=False)
         if code == 429:
             return _Attempt(
                 ControlApiUnavailable("it is rate limiting us (HTTP 429)", status_code=code), retryable=False
@@ -297,6 +299,13 @@ class Transport:
         if len(text) > _DETAIL_LIMIT:
             text = text[: _DETAIL_LIMIT - 1] + "…"
         return self._scrub(text)
+
+    def _body(self, response: httpx.Response) -> Any:
+        """The refusal's JSON (without the token), for the fields it names; ``None`` when it is not JSON."""
+        try:
+            return json.loads(self._scrub(response.content.decode("utf-8", "replace")[:_BODY_LIMIT]))
+        except ValueError:
+            return None
 
     def _scrub(self, text: str) -> str:
         secret = self._token.get_secret_value()

@@ -24,6 +24,7 @@ from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNot
 from bot.control.models import CreateOperationRequest, Operation
 from bot.domain.ids import serial_key
 from bot.domain.requests import ItemRecord, ItemState, RequestState, ScheduleRecord
+from bot.services.operation_types import refusal_text
 from bot.services.request_audit import RequestAudit
 from bot.settings import Settings
 from bot.store import Store
@@ -185,5 +186,5 @@ def _error_text(exc: ControlApiError) -> str:
     if isinstance(exc, DeviceNotFound):
         return f"device serial {exc.device_serial} is not in the inventory"
     if isinstance(exc, InvalidRequest):
-        return f"the Control API refused it: {exc.detail}"
+        return refusal_text(exc) or f"the Control API refused it: {exc.detail}"
     return str(exc)

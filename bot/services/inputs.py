@@ -253,8 +253,11 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def parse_parameters(text: str | None) -> dict[str, Any]:
-    """A JSON object, or ``key=value`` / ``key:=JSON`` pairs separated by spaces or new lines. Empty → ``{}``."""
+def parse_parameters(text: str | None, *, text_keys: set[str] | None = None) -> dict[str, Any]:
+    """A JSON object, or ``key=value`` / ``key:=JSON`` pairs separated by spaces or new lines. Empty → ``{}``.
+
+    ``text_keys``: if given, gets the keys whose value was typed as text (``key=value``), which an operation type's
+    schema may read as a number or a boolean (``bot.domain.operation_types.coerce_text``)."""
     text = (text or "").strip()
     if not text:
         return {}
@@ -267,6 +270,8 @@ def parse_parameters(text: str | None) -> dict[str, Any]:
     key: str | None = None
     while (found := _WORD_RE.search(text, position)) is not None:
         key, value, position = _read_pair(text, found.start(), after=key)
+        if text_keys is not None and (pair := _PAIR_RE.match(text, found.start())) and pair.group(2) == "=":
+            text_keys.add(key)
         if key in params:
             raise InputError(f"Parameter {key} is given twice; keep one.")
         params[key] = value

@@ -63,6 +63,9 @@ class ScheduleForm(BaseModel):
     when: str = ""
     parameters: str = ""
     notify_channel_id: str | None = None
+    #: With ``OPERATIONS_FILE``, the modal's one field per parameter (name → value; text as typed, ``None`` empty);
+    #: ``None``: the parameters are the ``parameters`` text.
+    parameter_fields: dict[str, Any] | None = None
 
 
 class ScheduleDraft(BaseModel):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock, utcnow
@@ -37,17 +37,10 @@ from bot.services import lead
 from bot.services.creation import Creation, find_match
 from bot.services.device_time import (
     DeviceTimes,
-    WindowCheckFacts,
-    ZoneGroup,
-    ZoneWindows,
-    device_times,
-    device_zones,
     local_preview,
-    same_time_groups,
-    zone_windows,
 )
-from bot.services.inputs import InputError, parse_operation_type, parse_parameters
-from bot.services.lead import creation_time
+from bot.services.inputs import InputError
+from bot.services.operation_types import OperationRules
 from bot.services.schedule_form import (
     FormErrors,
     NoApprovalChannel,
@@ -56,17 +49,13 @@ from bot.services.schedule_form import (
     ScheduleForm,
     TimeMoved,
 )
+from bot.services.schedule_times import ScheduleTimes
 from bot.services.targets import Targets, parse_targets
 from bot.settings import Settings
 from bot.store import Store
 from bot.when import (
     WhenError,
-    check_window,
-    date_order_for_locale,
     format_preview,
-    has_device_windows,
-    parse_when,
-    split_device_local,
 )
 
 __all__ = [
@@ -85,7 +74,7 @@ __all__ = [
 log = logging.getLogger("bot.scheduling")
 
 
-class SchedulingService(Creation):
+class SchedulingService(ScheduleTimes, Creation):
     def __init__(
         self,
         settings: Settings,
@@ -93,23 +82,15 @@ class SchedulingService(Creation):
         control: ControlApiClient,
         *,
         clock: Clock = utcnow,
+        rules: OperationRules | None = None,
         inventory: Callable[[], Inventory | None] = lambda: None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._control = control
         self._clock = clock
+        self.rules = rules or OperationRules(settings)  # the operation types (OPERATIONS_FILE, else OPERATION_TYPES)
         self._inventory = inventory  # the inventory in force now (INVENTORY_FILE is reloaded when it changes)
-
-    @property
-    def min_lead(self) -> timedelta:
-        """How far ahead of its scheduled time a request must be decided (``MIN_LEAD_SECONDS``)."""
-        return timedelta(seconds=self._settings.min_lead_seconds)
-
-    def lead_for(self, devices: int) -> timedelta:
-        """How far ahead a request of ``devices`` must be decided: ``MIN_LEAD_SECONDS``, plus the time its
-        creation takes at ``CREATE_RATE_PER_MINUTE`` (the last operation must still be created before its time)."""
-        return self.min_lead + creation_time(devices, self._settings.create_rate_per_minute)
 
     # ------------------------------------------------------------------ validation
 
@@ -135,14 +116,9 @@ class SchedulingService(Creation):
             serials = list(targets.serials)
         except InputError as exc:
             errors["serials"] = str(exc)
-        try:
-            operation_type = parse_operation_type(form.operation_type, settings.operation_types)
-        except InputError as exc:
-            errors["operation_type"] = str(exc)
-        try:
-            parameters = parse_parameters(form.parameters)
-        except InputError as exc:
-            errors["parameters"] = str(exc)
+        read = self.rules.read(form.operation_type, form.parameters, form.parameter_fields)
+        operation_type, parameters = read.operation_type, read.parameters
+        errors.update(read.errors)
         if form.notify_channel_id is not None and not CHANNEL_ID.match(form.notify_channel_id):
             errors["notify_channel_id"] = "Pick the channel from the list."
         now = self._clock()
@@ -173,13 +149,14 @@ class SchedulingService(Creation):
         needs_approval = False
         groups = local.groups if local is not None else ()
         if when is not None and settings.windows:
-            check = self._check_windows(when, local, targets, tz=tz)
+            check = self._check_windows(when, local, targets, tz=tz, operation_type=operation_type)
             window_note, window_inside, needs_approval = check.message, check.inside, check.needs_approval
             groups = check.groups or groups
             if check.blocked:
                 errors["when"] = f"{check.message} Operations must be scheduled inside a maintenance window."
         if moved is not None:
-            raise TimeMoved(errors, when=moved, preview=self._preview_line(moved, tz=tz, now=now))
+            preview = self._preview_line(moved, tz=tz, now=now, operation_type=operation_type)
+            raise TimeMoved(errors, when=moved, preview=preview)
         if errors:
             raise FormErrors(errors)
         assert when is not None
@@ -195,113 +172,13 @@ class SchedulingService(Creation):
             zone_groups=list(groups) if local is not None else [],
             window_note=window_note,
             window_inside=window_inside,
-            approval_required=settings.approval_required(operation_type) or needs_approval,
+            approval_required=self.rules.approval_required(operation_type) or needs_approval,
             selected=bool(targets and targets.selected),
             unknown_serials=list(targets.unknown) if targets and not settings.inventory_strict else [],
         )
         if draft.approval_required and settings.approval_channel is None:
             raise NoApprovalChannel()
         return draft
-
-    def is_device_local(self, text: str) -> bool:
-        """Does ``text`` ask for device-local time (``02:00 device-local``, or ``next window`` when the windows
-        are in device time)?"""
-        settings = self._settings
-        return split_device_local(text, windows=settings.windows, languages=settings.when_languages).device_local
-
-    def device_local(
-        self, text: str, targets: Targets, *, tz: str, now: datetime, locale: str | None = None
-    ) -> DeviceTimes:
-        """Each device's instant for a device-local ``text``, read in its zone (``InputError`` for devices with
-        no zone and no ``DEVICE_ZONE_DEFAULT``; ``WhenError`` for a phrase refused in some zone)."""
-        settings = self._settings
-        zones = device_zones(targets.serials, targets.zones, settings.device_zone_default)
-        return device_times(
-            text, zones, tz=tz, now=now, languages=tuple(settings.when_languages),
-            horizon=timedelta(days=settings.when_horizon_days), locale=locale, windows=settings.windows,
-            if_past=settings.device_local_if_past.value,
-        )  # fmt: skip
-
-    def _check_windows(
-        self, when: datetime, local: DeviceTimes | None, targets: Targets | None, *, tz: str
-    ) -> ZoneWindows | WindowCheckFacts:
-        """The maintenance-window check: per zone for device-local times and for windows in device time (when
-        every device's zone is known), else the one instant against the windows."""
-        settings = self._settings
-        policy = settings.window_policy.value
-        groups: tuple[ZoneGroup, ...] = local.groups if local is not None else ()
-        if not groups and targets is not None and has_device_windows(settings.windows):
-            known = {s: z for s in targets.serials if (z := targets.zones.get(s) or settings.device_zone_default)}
-            if len(known) == len(targets.serials):
-                groups = same_time_groups(when, known)
-        if groups:
-            return zone_windows(groups, settings.windows, policy, tz=tz)
-        check = check_window(when, settings.windows, policy, tz=tz)
-        return WindowCheckFacts(
-            inside=check.inside, blocked=check.blocked, needs_approval=check.needs_approval, message=check.message
-        )
-
-    def parse_time(self, text: str, *, tz: str, now: datetime, locale: str | None = None) -> datetime:
-        """``parse_when`` with this deployment's languages, horizon and windows."""
-        settings = self._settings
-        return parse_when(
-            text,
-            tz=tz,
-            now=now,
-            languages=tuple(settings.when_languages),
-            horizon=timedelta(days=settings.when_horizon_days),
-            date_order=date_order_for_locale(locale),
-            windows=settings.windows,
-        )
-
-    def preview(self, text: str, *, tz: str, locale: str | None = None) -> tuple[str, bool]:
-        """The live preview line for the modal: (text, ok)."""
-        shown = self.preview_at(text, tz=tz, locale=locale)
-        return shown.line, shown.ok
-
-    def preview_at(self, text: str, *, tz: str, locale: str | None = None, serials: str = "") -> Preview:
-        """The live preview, with the instant it shows (Submit compares what ``text`` means then with it).
-
-        A device-local ``text`` is read in the zones of the devices in ``serials`` (the form's Devices field)."""
-        if not text.strip():
-            return Preview(line="Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.", ok=False)
-        now = self._clock()
-        try:
-            if self.is_device_local(text):
-                return self._local_preview(text, serials, tz=tz, locale=locale, now=now)
-            when = self.parse_time(text, tz=tz, now=now, locale=locale)
-        except WhenError as exc:
-            return Preview(line=str(exc), ok=False)
-        too_close = lead.form_problem(when, now, self.min_lead, tz=tz)
-        if too_close is not None:
-            return Preview(line=too_close, ok=False)
-        return Preview(line=self._preview_line(when, tz=tz, now=now), ok=True, at=when)
-
-    def _local_preview(self, text: str, serials: str, *, tz: str, locale: str | None, now: datetime) -> Preview:
-        settings = self._settings
-        try:
-            targets = parse_targets(
-                serials, self._inventory(), limit=settings.max_devices_per_request, strict=settings.inventory_strict
-            )
-            local = self.device_local(text, targets, tz=tz, locale=locale, now=now)
-        except InputError as exc:
-            if not serials.strip():
-                return Preview(line="Device-local time is read in each device's zone: fill in the devices.", ok=False)
-            return Preview(line=str(exc), ok=False)
-        line = local_preview(local, tz=tz, now=now)
-        too_close = lead.form_problem(local.earliest, now, self.lead_for(len(local.item_times)), tz=tz)
-        if too_close is not None:
-            return Preview(line=too_close, ok=False)
-        if settings.windows:
-            line = f"{line}\n{self._check_windows(local.earliest, local, targets, tz=tz).message}"
-        return Preview(line=line, ok=True, at=local.earliest)
-
-    def _preview_line(self, when: datetime, *, tz: str, now: datetime) -> str:
-        line = format_preview(when, tz=tz, now=now)
-        if self._settings.windows:
-            check = check_window(when, self._settings.windows, self._settings.window_policy.value, tz=tz)
-            line = f"{line}\n{check.message}"
-        return line
 
     # ------------------------------------------------------------------ requests and decisions
 

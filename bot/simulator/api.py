@@ -243,6 +243,18 @@ def _parse_datetime(value: Any) -> datetime | str:
     return moment
 
 
+_VERSION = re.compile(r"^\d+(\.\d+){1,3}\Z")
+
+
+def _parameter_errors(operation_type: str, parameters: dict[str, Any]) -> dict[str, list[str]]:
+    """What a device would refuse in ``parameters`` (``check_parameters``), per parameter, as DRF nests them."""
+    version = parameters.get("target_version")
+    if operation_type == "firmware_update" and version is not None:
+        if not isinstance(version, str) or not _VERSION.match(version):
+            return {"target_version": ["Enter a valid version number, like 1.2.3."]}
+    return {}
+
+
 async def _create(request: Request, state: SimulatorState) -> Response:
     data, problem = await _request_data(request)
     if problem is not None:
@@ -271,6 +283,8 @@ async def _create(request: Request, state: SimulatorState) -> Response:
     elif not isinstance(parameters, dict):
         kind = type(parameters).__name__
         errors["parameters"] = [f'Expected a dictionary of items but got type "{kind}".']
+    elif state.config.check_parameters and (refused := _parameter_errors(operation_type, parameters)):
+        errors["parameters"] = refused
 
     if errors:
         return json_response(errors, 400)

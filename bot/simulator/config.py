@@ -50,6 +50,11 @@ class SimulatorConfig(Faults):
     failure_rate: float = Field(0.1, ge=0, le=1, description="Share of operations that end 'failed'.")
     offline_rate: float = Field(0.1, ge=0, le=1, description="Share of drift periods a device is offline.")
     refresh_delay: float = Field(2.0, ge=0, le=600, description="Seconds an update_status=true call takes.")
+    check_parameters: bool = Field(
+        False,
+        description="Refuse parameters a device would (400 naming the parameter, as DRF nests them): a "
+        "firmware_update's target_version must be a version like 1.2.3.",
+    )
     page_size: int | None = Field(None, ge=1, description="Paginate lists; None = only if ?page_size= asks.")
     max_page_size: int = Field(1000, ge=1, description="Largest ?page_size= honoured.")
     run_seconds: float = Field(120.0, ge=0, description="How long an in_progress operation runs.")

@@ -19,7 +19,7 @@ from bot.domain.inventory import MAX_SELECTOR_LENGTH
 from bot.services.inputs import parameter_end
 
 SUBCOMMANDS: tuple[str, ...] = (
-    "list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "devices", "help",
+    "list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "devices", "types", "help",
 )  # fmt: skip
 ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
 
@@ -110,6 +110,12 @@ class DevicesRequest(Request):
     offset: int = 0
 
 
+class TypesRequest(Request):
+    """``types``: the operation types and their parameters."""
+
+    kind: Literal["types"] = "types"
+
+
 class AuditRequest(Request):
     kind: Literal["audit"] = "audit"
     subject: str | None = None
@@ -127,6 +133,7 @@ ParsedCommand = (
     | UnwatchRequest
     | AuditRequest
     | DevicesRequest
+    | TypesRequest
 )
 
 
@@ -217,6 +224,10 @@ def parse_command(text: str) -> ParsedCommand:
         if len(rest) > 1:
             return InvalidRequest(subcommand="audit", problem="Give at most one serial or operation id.")
         return AuditRequest(subject=rest[0] if rest else None)
+    if head == "types":
+        if rest:
+            return InvalidRequest(subcommand="types", problem="`/headless types` takes no arguments.")
+        return TypesRequest()
     if head == "devices":
         selector = " ".join(rest)
         if len(selector) > MAX_SELECTOR_LENGTH:

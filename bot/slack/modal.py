@@ -17,6 +17,7 @@ from bot.domain.people import Person
 from bot.services.scheduling import ScheduleForm
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
+from bot.slack.operation_fields import modal_blocks, read_parameter_fields
 from bot.slack.respond import Respond, safe_respond
 from bot.slack.wording import MODAL_NOT_OPENED
 from bot.when import MAX_TEXT_LENGTH, resolve_zone
@@ -109,9 +110,11 @@ def form_from_view(view: dict[str, Any]) -> ScheduleForm:
 
     option = as_dict(field("operation_type").get("selected_option"))
     channel = field("notify_channel").get("selected_conversation")
+    operation_type = typed_text(option.get("value"))
     return ScheduleForm(
         serials=typed_text(field("serials").get("value")),
-        operation_type=typed_text(option.get("value")),
+        operation_type=operation_type,
+        parameter_fields=read_parameter_fields(values, operation_type),
         when=typed_text(field("when", sb.ACTION_WHEN).get("value")),
         parameters=typed_text(field("parameters").get("value")),
         notify_channel_id=channel if isinstance(channel, str) and channel else None,
@@ -121,7 +124,8 @@ def form_from_view(view: dict[str, Any]) -> ScheduleForm:
 def modal_view(deps: SlackDeps, meta: ModalContext, person: Person) -> dict[str, Any]:
     settings = deps.settings
     return sb.schedule_modal(
-        settings.operation_types,
+        deps.scheduling.rules.names,
+        parameter_blocks=modal_blocks(deps.scheduling.rules),
         preview=TYPE_WHEN,
         private_metadata=meta.model_dump_json(),
         max_serials=settings.max_devices_per_request,
@@ -183,7 +187,9 @@ async def live_preview(deps: SlackDeps, client: AsyncWebClient, body: dict[str, 
         meta = meta.model_copy(update={"tz": person.tz, "locale": person.locale})
     form = form_from_view(view)
     tz = meta.tz or deps.settings.default_timezone
-    shown = deps.scheduling.preview_at(form.when, tz=tz, locale=meta.locale, serials=form.serials)
+    shown = deps.scheduling.preview_at(
+        form.when, tz=tz, locale=meta.locale, operation_type=form.operation_type, serials=form.serials
+    )
     await show_preview(client, view, shown.line, meta, form.when, shown.at)
 
 

@@ -19,7 +19,7 @@ def serve(tmp_path: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "CONTROL_API", "DATABASE_URL", "WHEN_", "INVENTORY"))
+        if not k.startswith(("SLACK_", "CONTROL_API", "DATABASE_URL", "WHEN_", "INVENTORY", "OPERATIONS"))
     }
     env.update(
         SLACK_BOT_TOKEN="xoxb-start-test", SLACK_SIGNING_SECRET="start-test-secret", CONTROL_API_TOKEN="start-test",
@@ -138,3 +138,19 @@ def test_a_missing_inventory_file_is_one_line_and_exit_2(tmp_path: Path) -> None
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"headless-bot serve: INVENTORY_FILE {tmp_path / 'nope.csv'}: cannot be read")
+
+
+def test_a_bad_operations_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """The path of the error in the file, on one line of stderr; nothing started."""
+    operations = tmp_path / "ops.yaml"
+    operations.write_text(
+        "firmware_update:\n  parameters:\n    type: object\n    properties:\n"
+        "      target_version: {type: string, pattern: '^(\\d+'}\n"
+    )
+    result = serve(tmp_path, OPERATIONS_FILE=str(operations))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"headless-bot serve: OPERATIONS_FILE {operations}: "
+        "firmware_update.parameters.properties.target_version.pattern: '^(\\\\d+' is not a 'regex'"
+    ]
+    assert not (tmp_path / "bot.sqlite3").exists(), "nothing started"

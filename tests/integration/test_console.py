@@ -18,7 +18,7 @@ from bot.slackkit import SlackWebApiStub
 SCRIPT = """\
 /headless help
 /headless list
-/headless schedule SN123456789 reboot in 5 minutes
+/headless schedule SN123456789 factory_reset in 5 minutes
 /press Confirm
 /as olga
 /press Approve
@@ -32,11 +32,8 @@ SCRIPT = """\
 
 def console_process(script: str, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("headless-bot")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "CONTROL_API", "APPROVAL", "NOTIFY", "INVENTORY"))
-    }
+    skipped = ("SLACK_", "CONTROL_API", "APPROVAL", "NOTIFY", "INVENTORY", "OPERATIONS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skipped)}
     env.update(TZ="America/Costa_Rica", COLUMNS="200", NO_COLOR="1", **env_vars)
     return subprocess.run(
         [str(exe), "console", *args], input=script, capture_output=True, text=True, timeout=120, env=env, check=False
@@ -71,10 +68,11 @@ def test_scripted_session_lists_schedules_approves_and_sees_completion(tmp_path:
 
 
 def test_modal_is_a_form_with_inline_errors(tmp_path: Path) -> None:
-    script = "/headless schedule\nSN123456789\n\n3\nat 2\n\n\ntomorrow 3am\n"
+    script = "/headless schedule\nSN123456789\n\n5\nat 2\ny\n\ntomorrow 3am\n"
     out = run_console(script, tmp_path)
     assert "Schedule an operation" in out
     assert "Devices" in out, "the sample inventory: the field takes selectors"
+    assert "keep network settings [y/n]" in out, "the chosen type's parameter (the sample OPERATIONS_FILE)"
     assert "→" in out, "the live preview"
     assert "✗ when:" in out, "the ambiguous time is refused inline"
     assert "submitted" in out
@@ -139,7 +137,7 @@ def test_advance_moves_the_bots_clock_with_the_simulators(tmp_path: Path) -> Non
     """One clock: after /advance a pending request whose time passed expires, and "in 5 minutes" is read from the
     advanced time, so the simulator accepts the operation."""
     script = (
-        "/headless schedule SN123456789 reboot in 5 minutes\n/press Confirm\n"
+        "/headless schedule SN123456789 factory_reset in 5 minutes\n/press Confirm\n"
         "/advance 10m\n"
         "/headless schedule SN123456789 diagnostics in 5 minutes\n/press Confirm\n/as ana\n/press Approve\n"
     )
@@ -156,7 +154,7 @@ def test_advance_moves_the_bots_clock_with_the_simulators(tmp_path: Path) -> Non
 def test_a_second_session_on_the_same_database_shows_what_is_waiting(tmp_path: Path) -> None:
     """With --database, the approvals and drafts left pending come back with their buttons, and pressing them works."""
     first = run_console(
-        "/headless schedule SN123456789 reboot in 2 hours\n/press Confirm\n"
+        "/headless schedule SN123456789 factory_reset in 2 hours\n/press Confirm\n"
         "/headless schedule SN123456789 diagnostics in 3 hours\n",
         tmp_path,
     )
@@ -165,13 +163,13 @@ def test_a_second_session_on_the_same_database_shows_what_is_waiting(tmp_path: P
     shown = out.split("ana> ", 1)[0]
     assert "Waiting from an earlier session: 2 request(s)." in shown
     approval, draft = shown.split("[#approvals] headless-ops", 1)[1].split("[#console] headless-ops", 1)
-    assert "Approval needed" in approval and "reboot" in approval
+    assert "Approval needed" in approval and "factory_reset" in approval
     assert "[1] Approve" in approval and "[2] Reject" in approval
     assert "(only you can see this)" in draft and "diagnostics" in draft
     assert "[3] Confirm" in draft and "[4] Cancel" in draft
     approved = after(out, "ana> /press 1").split("you> /press 3", 1)[0]
     assert "[#approvals] headless-ops (updated)" in approved, "the restored message is updated in place"
-    assert "Approved by @ana" in approved and "reboot" in approved
+    assert "Approved by @ana" in approved and "factory_reset" in approved
     assert "SN123456789 → operation txn_10000" in approved.replace("`", "")
     confirmed = after(out, "you> /press 3")
     assert "Sent for approval in #approvals" in confirmed
@@ -183,7 +181,7 @@ def test_a_later_session_numbers_new_operations_after_the_earlier_ones(tmp_path:
     """The built-in simulator starts empty each session, but the database remembers txn_10000: a new operation must
     not take that id again (it did, and the bot could not record it: "will finish it by itself")."""
     script = "/headless schedule SN123456789 {} in 2 hours\n/press Confirm\n/as ana\n/press Approve\n"
-    first = run_console(script.format("reboot"), tmp_path)
+    first = run_console(script.format("factory_reset"), tmp_path)
     assert "SN123456789 → operation txn_10000" in first.replace("`", "")
     second = run_console(script.format("diagnostics"), tmp_path)
     approved = after(second, "ana> /press Approve").replace("`", "")
@@ -202,6 +200,8 @@ def test_wrong_options_are_one_line_and_exit_code_2(tmp_path: Path) -> None:
     folder.mkdir()
     not_a_database = tmp_path / "notes.txt"
     not_a_database.write_text("not a database")
+    bad_types = tmp_path / "ops.yaml"
+    bad_types.write_text("reboot:\n  window_policy: never\n")
     cases = [
         (["--tz", "Mars/Base"], {}, "--tz: expected an IANA time zone"),
         (["--tz", "America"], {}, "--tz: expected an IANA time zone"),
@@ -211,6 +211,7 @@ def test_wrong_options_are_one_line_and_exit_code_2(tmp_path: Path) -> None:
         (["--api-url", "control.example.com"], {}, "--api-url: expected an http(s):// URL"),
         ([], {"CONTROL_API_URL": "control.example.com"}, "CONTROL_API_URL: expected an http(s):// URL"),
         ([], {"INVENTORY_FILE": str(tmp_path / "none.csv")}, f"INVENTORY_FILE {tmp_path / 'none.csv'}: cannot be read"),
+        ([], {"OPERATIONS_FILE": str(bad_types)}, f"OPERATIONS_FILE {bad_types}: reboot.window_policy: 'never' is"),
     ]
     for args, env_vars, expected in cases:
         result = console_process("/quit\n", *args, **env_vars)

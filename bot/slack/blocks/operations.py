@@ -150,6 +150,7 @@ HELP_LINES = (
     "`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)",
     "`/headless devices [SELECTOR]` — the device inventory: counts per site, zone and tag, then the devices "
     "(e.g. `/headless devices site:san-jose+tag:gateway`, `/headless devices SN12*`)",
+    "`/headless types` — the operation types and their parameters (type, required, allowed values, default)",
     "`/headless help` — this help",
 )
 

@@ -99,9 +99,13 @@ def schedule_modal(
     max_serials: int,
     zone_note: str,
     selectors: bool = False,
+    parameter_blocks: Sequence[Block] | None = None,
 ) -> dict[str, Any]:
     """The scheduling form. ``when`` dispatches an action as the person types, for the live preview.
-    ``selectors``: there is an inventory, so the devices field takes selectors too."""
+
+    ``selectors``: there is an inventory, so the devices field takes selectors too. ``parameter_blocks``
+    (``OPERATIONS_FILE``): shown instead of the free ``parameters`` field, and the type select dispatches an action
+    when it changes (the chosen type's fields replace them)."""
     options = [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]]
     blocks: list[Block] = [
         *_devices_fields(max_serials, selectors),
@@ -155,6 +159,10 @@ def schedule_modal(
             },
         },
     ]
+    if parameter_blocks is not None:
+        at = next(i for i, b in enumerate(blocks) if b["block_id"] == FIELD_BLOCKS["parameters"])
+        blocks[at : at + 1] = list(parameter_blocks)
+        blocks[1] = {**blocks[1], "dispatch_action": True}  # the type select
     return {
         "type": "modal",
         "callback_id": SCHEDULE_MODAL,

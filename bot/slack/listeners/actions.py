@@ -28,6 +28,7 @@ from bot.slack.deps import SlackDeps
 from bot.slack.listeners.commands import run_devices, run_list, run_refresh
 from bot.slack.listeners.followup import follow_up, reject
 from bot.slack.modal import live_preview
+from bot.slack.operation_fields import type_chosen
 from bot.slack.payloads import channel_of, message_shows, message_ts_of, request_id_of, user_id_of
 from bot.slack.respond import CLICK, Respond, guarded, safe_respond
 from bot.slack.wording import refusal_text
@@ -40,6 +41,7 @@ def register(app: AsyncApp) -> None:
     app.action(ib.ACTION_DEVICES_MORE)(handle_devices_more)
     app.action(blocks.ACTION_REFRESH)(handle_refresh)
     app.action(sb.ACTION_WHEN)(handle_when_typed)
+    app.action({"block_id": sb.FIELD_BLOCKS["operation_type"], "action_id": "value"})(handle_type_chosen)
     app.action(sb.ACTION_CONFIRM)(handle_confirm)
     app.action(sb.ACTION_CANCEL)(handle_cancel)
     app.action(sb.ACTION_APPROVE)(handle_approve)
@@ -133,6 +135,12 @@ async def handle_refresh(ack: AsyncAck, action: dict[str, Any], respond: Respond
 async def handle_when_typed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
     await ack()
     deps.tasks.spawn(live_preview(deps, client, body, user_id_of(body)))
+
+
+async def handle_type_chosen(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    """The form's operation type changed (``OPERATIONS_FILE``): its parameter fields replace the others."""
+    await ack()
+    deps.tasks.spawn(type_chosen(deps, client, body))
 
 
 # ---------------------------------------------------------------------------------------------- decisions

@@ -37,6 +37,7 @@ from bot.slack.commands import (
     RefreshRequest,
     ScheduleRequest,
     StatusRequest,
+    TypesRequest,
     UnknownRequest,
     UnwatchRequest,
     WatchRequest,
@@ -44,6 +45,7 @@ from bot.slack.commands import (
 )
 from bot.slack.deps import SlackDeps
 from bot.slack.modal import open_modal
+from bot.slack.operation_fields import types_message
 from bot.slack.payloads import user_id_of
 from bot.slack.respond import Respond, answer_later, guarded, safe_respond
 from bot.slack.web import POST
@@ -112,6 +114,9 @@ async def handle_command(
     elif isinstance(request, DevicesRequest):
         await ack()
         spawn(run_devices(deps, respond, request))
+    elif isinstance(request, TypesRequest):
+        await ack(**types_message(deps.scheduling.rules), response_type="ephemeral")
+        metrics.count("types", "ok")
     else:
         await ack(
             text=f":construction: `/headless {request.kind}` is not available in this version yet. "

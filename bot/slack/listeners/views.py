@@ -21,6 +21,7 @@ from bot.slack.blocks.common import neutralize
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners.followup import follow_up, reject
 from bot.slack.modal import as_dict, context_of, form_from_view, show_preview, typed_text
+from bot.slack.operation_fields import error_blocks
 from bot.slack.payloads import request_id_of, user_id_of
 from bot.slack.respond import CLICK, guarded_dm
 from bot.slack.uploads import UploadError, with_uploaded_serials
@@ -47,7 +48,7 @@ async def handle_schedule_submit(
     try:
         draft = deps.scheduling.validate(form, tz=tz, locale=meta.locale, shown_at=meta.shown_for(form.when))
     except FormErrors as exc:
-        errors = {sb.FIELD_BLOCKS.get(k, k): neutralize(v)[:1900] for k, v in exc.errors.items()}
+        errors = {k: neutralize(v)[:1900] for k, v in error_blocks(exc.errors, view, form.operation_type).items()}
         await ack(response_action="errors", errors=errors)
         if isinstance(exc, NoApprovalChannel):  # not the person's mistake: not counted as one
             return
