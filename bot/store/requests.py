@@ -23,10 +23,9 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from bot.domain.changes import CREATED_STATUS
 from bot.domain.requests import (
@@ -50,12 +49,7 @@ _CANCELS_WAITING_ITEMS = TERMINAL_REQUEST_STATES - {RequestState.DONE}
 
 _ITEM_FIELDS = tuple(name for name in ItemRecord.model_fields if name != "scheduled_time")
 _REQUEST_FIELDS = tuple(name for name in ScheduleRecord.model_fields if name != "items")
-
-
-def _request_record(row: ScheduleRequestRow) -> ScheduleRecord:
-    values: dict[str, Any] = {name: getattr(row, name) for name in _REQUEST_FIELDS}
-    values["items"] = [_item_record(item, row.scheduled_time) for item in row.items]
-    return ScheduleRecord.model_validate(values)
+_ITEM_COLUMNS = tuple(ItemRecord.model_fields)  # every field is a column (scheduled_time: NULL = the request's)
 
 
 def _item_record(row: ScheduleItemRow, request_time: datetime) -> ItemRecord:
@@ -78,17 +72,38 @@ async def _item_of(session: AsyncSession, row: ScheduleItemRow) -> ItemRecord:
 
 async def _load_request(session: AsyncSession, request_id: str) -> ScheduleRecord | None:
     row = await session.scalar(
-        select(ScheduleRequestRow)
-        .where(ScheduleRequestRow.id == request_id)
-        .options(selectinload(ScheduleRequestRow.items))
-        .execution_options(populate_existing=True)
+        select(ScheduleRequestRow).where(ScheduleRequestRow.id == request_id).execution_options(populate_existing=True)
     )
-    return None if row is None else _request_record(row)
+    if row is None:
+        return None
+    return (await _with_items(session, [row]))[0]
 
 
 async def _load_requests(session: AsyncSession, statement: Select[ScheduleRequestRow]) -> list[ScheduleRecord]:
-    rows = await session.scalars(statement.options(selectinload(ScheduleRequestRow.items)))
-    return [_request_record(row) for row in rows]
+    rows = list(await session.scalars(statement))
+    return await _with_items(session, rows) if rows else []
+
+
+async def _with_items(session: AsyncSession, rows: list[ScheduleRequestRow]) -> list[ScheduleRecord]:
+    """The requests' records with their items, read as plain rows in one query (a fleet request has thousands of
+    items: ORM objects for each would cost more than the query itself)."""
+    table = ScheduleItemRow.__table__
+    found = await session.execute(
+        select(*[table.c[name] for name in _ITEM_COLUMNS])
+        .where(table.c.request_id.in_([row.id for row in rows]))
+        .order_by(table.c.request_id, table.c.position)
+    )
+    items: dict[str, list[dict[str, Any]]] = {}
+    for values in found.mappings():
+        items.setdefault(values["request_id"], []).append(dict(values))
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {name: getattr(row, name) for name in _REQUEST_FIELDS}
+        for item in items.get(row.id, ()):
+            item["scheduled_time"] = item["scheduled_time"] or row.scheduled_time
+        record["items"] = items.get(row.id, [])
+        records.append(ScheduleRecord.model_validate(record))
+    return records
 
 
 async def _update_request(
@@ -149,18 +164,21 @@ class RequestsRepo(Database):
             version=1,
         )
         item_times = new.item_times or {}
-        row.items = [
-            ScheduleItemRow(
-                position=position,
-                device_serial=serial,
-                state=ItemState.WAITING.value,
-                scheduled_time=item_times.get(serial),  # NULL: the request's
-            )
+        items = [
+            {
+                "request_id": row.id,
+                "position": position,
+                "device_serial": serial,
+                "state": ItemState.WAITING.value,
+                "scheduled_time": item_times.get(serial),  # NULL: the request's
+            }
             for position, serial in enumerate(new.device_serials)
         ]
         async with self._transaction(write=True) as session:
             session.add(row)
             await session.flush()
+            # One multi-row INSERT for the items (a fleet request has thousands), not one ORM object each.
+            await session.execute(insert(ScheduleItemRow), items)
             record = await _load_request(session, row.id)
         assert record is not None
         return record

@@ -84,7 +84,7 @@ def test_the_sample_inventory_works_out_of_the_box(tmp_path: Path) -> None:
     devices, so one of them is scheduled and created."""
     script = (
         "/headless devices\n/headless devices site:madrid+tag:gateway\n"
-        "/headless schedule SN304000001 reboot tomorrow at 2am\n/press Confirm\n/as ana\n/press Approve\n"
+        "/headless schedule SN304000001 factory_reset tomorrow at 2am\n/press Confirm\n/as ana\n/press Approve\n"
     )
     out = run_console(script, tmp_path)
     assert "inventory: the sample" in out
@@ -104,7 +104,7 @@ def test_the_sample_inventory_works_out_of_the_box(tmp_path: Path) -> None:
 def test_inventory_file_takes_the_samples_place(tmp_path: Path) -> None:
     own = tmp_path / "mine.csv"
     own.write_text("serial,zone,site,tags\nLAB0001,Asia/Kathmandu,lab,bench\n")
-    script = "/headless devices\n/headless schedule LAB0001 reboot tomorrow at 2am\n/press Confirm\n/as ana\n"
+    script = "/headless devices\n/headless schedule LAB0001 factory_reset tomorrow at 2am\n/press Confirm\n/as ana\n"
     script += "/press Approve\n"
     out = run_console(script, tmp_path, INVENTORY_FILE=str(own))
     assert f"inventory: {own}" in out
@@ -115,7 +115,7 @@ def test_inventory_file_takes_the_samples_place(tmp_path: Path) -> None:
 def test_the_form_takes_a_csv_of_devices(tmp_path: Path) -> None:
     upload = tmp_path / "devices.csv"
     upload.write_text("site,Serial,note\nmadrid,SN201000003,a\nmadrid,SN201000004,b\n")
-    script = f"/headless schedule\n\n{tmp_path / 'missing.csv'}\n{upload}\n1\ntomorrow 3am\n\n\n"
+    script = f"/headless schedule\n\n{tmp_path / 'missing.csv'}\n{upload}\n5\ntomorrow 3am\ny\n\n"
     out = run_console(script, tmp_path)
     assert "…or upload a CSV of devices" in out and "Cannot read" in out
     assert "submitted" in out

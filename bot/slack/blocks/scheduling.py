@@ -162,7 +162,8 @@ def schedule_modal(
     if parameter_blocks is not None:
         at = next(i for i, b in enumerate(blocks) if b["block_id"] == FIELD_BLOCKS["parameters"])
         blocks[at : at + 1] = list(parameter_blocks)
-        blocks[1] = {**blocks[1], "dispatch_action": True}  # the type select
+        kind = next(i for i, b in enumerate(blocks) if b["block_id"] == FIELD_BLOCKS["operation_type"])
+        blocks[kind] = {**blocks[kind], "dispatch_action": True}  # the type select
     return {
         "type": "modal",
         "callback_id": SCHEDULE_MODAL,
