@@ -190,6 +190,9 @@ class Settings(BaseSettings):
         description="Devices in one schedule request, however they are given (serials, selectors, a CSV). "
         "MAX_SERIALS_PER_REQUEST, its earlier name, is still read.",
     )
+    rollout_lead_seconds: float = Field(
+        120.0, ge=0, le=86_400, description="A rollout's next wave is scheduled this far after it is created."
+    )
     create_rate_per_minute: float = Field(
         120.0, gt=0, le=60_000, description="How many operations the bot creates per minute for one request."
     )

@@ -191,6 +191,8 @@ class ScheduleRecord(BaseModel):
     confirm_response_url: str | None
     version: int
     items: list[ItemRecord]
+    rollout_id: str | None = None  # a wave of a rollout (its messages are the rollout's, not this request's)
+    wave: int | None = None
 
     @property
     def device_serials(self) -> list[str]:

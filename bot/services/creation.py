@@ -43,16 +43,24 @@ class Creation(RequestAudit):
     #: How often (seconds) a long creation shows its progress (``120/500 created``) on the request's message.
     progress_seconds: float = 5.0
 
-    async def create_operations(self, request_id: str, *, progress: Progress | None = None) -> ScheduleRecord | None:
+    async def create_operations(
+        self,
+        request_id: str,
+        *,
+        progress: Progress | None = None,
+        rate: float | None = None,
+        proceed: Callable[[], Awaitable[bool]] | None = None,
+    ) -> ScheduleRecord | None:
         """Create the operation of every ``waiting`` item of an approved request, each exactly once, at most
-        ``CREATE_RATE_PER_MINUTE`` a minute (the Control API is not flooded by one fleet request).
+        ``rate`` (``CREATE_RATE_PER_MINUTE``) a minute (the Control API is not flooded by one fleet request).
 
         Resumable: what was created is in the store, so after a restart the maintenance pass goes on with the items
-        still waiting. ``progress`` is called with the request as it stands every ``progress_seconds``."""
+        still waiting. ``progress`` is called with the request as it stands every ``progress_seconds``;
+        ``proceed`` (a rollout: not paused or aborted) is asked before each POST, and a ``False`` stops here."""
         record = await self._store.get_request(request_id)
         if record is None or record.state is not RequestState.APPROVED:
             return record
-        spacing = 60.0 / self._settings.create_rate_per_minute
+        spacing = 60.0 / (rate or self._settings.create_rate_per_minute)
         loop = asyncio.get_running_loop()
         last_post: float | None = None
         shown_at = loop.time()
@@ -61,6 +69,8 @@ class Creation(RequestAudit):
                 continue
             if last_post is not None and (pause := last_post + spacing - loop.time()) > 0:
                 await asyncio.sleep(pause)
+            if proceed is not None and not await proceed():
+                break
             if await self._create_one(record, item):
                 last_post = loop.time()
             if progress is not None and loop.time() - shown_at >= self.progress_seconds:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain.changes import OperationChange
 from bot.domain.people import Person
@@ -41,6 +41,20 @@ class Messenger(Protocol):
     async def tell_waiting_for_approval(self, record: ScheduleRecord, channel: str) -> None: ...
 
     async def tell_outcome(self, record: ScheduleRecord) -> None: ...
+
+
+class RolloutMessenger(Protocol):
+    """What a rollout tells people: its one message (posted once, then edited in place), the replies in its thread,
+    and direct messages. ``view`` is the rollout with its waves' numbers (``bot.services.rollouts.RolloutView``);
+    ``event`` one state change (``RolloutEvent``)."""
+
+    async def post_rollout(self, view: Any, channel: str) -> str | None: ...
+
+    async def show_rollout(self, view: Any) -> bool: ...
+
+    async def tell_rollout_event(self, view: Any, event: Any) -> bool: ...
+
+    async def tell(self, user_id: str, text: str) -> None: ...
 
 
 class NoticeKind(StrEnum):

@@ -52,10 +52,11 @@ class ScheduleTimes:
         """How far ahead of its scheduled time a request must be decided (``MIN_LEAD_SECONDS``)."""
         return timedelta(seconds=self._settings.min_lead_seconds)
 
-    def lead_for(self, devices: int) -> timedelta:
+    def lead_for(self, devices: int, *, rate: float | None = None) -> timedelta:
         """How far ahead a request of ``devices`` must be decided: ``MIN_LEAD_SECONDS``, plus the time its
-        creation takes at ``CREATE_RATE_PER_MINUTE`` (the last operation must still be created before its time)."""
-        return self.min_lead + creation_time(devices, self._settings.create_rate_per_minute)
+        creation takes at ``rate`` a minute (``CREATE_RATE_PER_MINUTE``): the last operation must still be created
+        before its time."""
+        return self.min_lead + creation_time(devices, rate or self._settings.create_rate_per_minute)
 
     def is_device_local(self, text: str) -> bool:
         """Does ``text`` ask for device-local time (``02:00 device-local``, or ``next window`` when the windows

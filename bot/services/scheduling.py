@@ -95,10 +95,20 @@ class SchedulingService(ScheduleTimes, Creation):
     # ------------------------------------------------------------------ validation
 
     def validate(
-        self, form: ScheduleForm, *, tz: str, locale: str | None = None, shown_at: datetime | None = None
+        self,
+        form: ScheduleForm,
+        *,
+        tz: str,
+        locale: str | None = None,
+        shown_at: datetime | None = None,
+        first_created: Callable[[int], int] | None = None,
+        rate: float | None = None,
     ) -> ScheduleDraft:
         """Every field checked at once; raises ``FormErrors`` naming each bad field (``NoApprovalChannel`` for a
         valid request that nobody could approve).
+
+        ``first_created`` (a rollout: its first wave) says how many of N devices are created before the time,
+        at ``rate`` a minute (default ``CREATE_RATE_PER_MINUTE``): the lead the time must leave.
 
         ``shown_at``: the instant the form previewed for this very text. The draft keeps that instant while the
         text still means the same minute; when it means another one now, ``TimeMoved`` asks again.
@@ -139,11 +149,12 @@ class SchedulingService(ScheduleTimes, Creation):
             else:
                 moved, when = when, None
                 errors["when"] = lead.moved_problem(form.when, moved, shown_at, now, tz=tz)
-        needed = self.lead_for(len(serials))
+        created = first_created(len(serials)) if first_created is not None else len(serials)
+        needed = self.lead_for(created, rate=rate)
         if when is not None and (too_close := lead.form_problem(when, now, needed, tz=tz)) is not None:
             errors["when"] = too_close
             if needed > self.min_lead:
-                errors["when"] += " " + lead.creation_note(len(serials), self._settings.create_rate_per_minute)
+                errors["when"] += " " + lead.creation_note(created, rate or self._settings.create_rate_per_minute)
         window_note: str | None = None
         window_inside: bool | None = None
         needs_approval = False

@@ -14,6 +14,7 @@ The package, by aggregate:
 ``audit``     ``AuditRepo``: the audit log
 ``states``    ``StatesRepo``: the notifier's known states (fingerprints streamed, full states by id, missing, unpolled)
 ``outbox``    ``OutboxRepo``: the notifier's outbox rows, flags, and the cycle's one write; ``NotifierLease``
+``rollouts``  ``RolloutsRepo``: staged rollouts (compare-and-set transitions, told-once thread replies) and their waves
 ``migrate``   Alembic, run from code at ``connect()``
 ``errors``    ``StoreError`` and its kinds
 """
@@ -26,11 +27,12 @@ from bot.store.engine import parse_database_url, with_schema
 from bot.store.errors import NotFound, StateConflict, StoreError, StoreUnavailable
 from bot.store.outbox import NotifierLease, OutboxRepo
 from bot.store.requests import RequestsRepo
+from bot.store.rollouts import RolloutsRepo, new_rollout_id
 from bot.store.states import StatesRepo
 from bot.store.watches import WatchesRepo
 
 
-class Store(RequestsRepo, WatchesRepo, AuditRepo, StatesRepo, OutboxRepo, Database):
+class Store(RequestsRepo, RolloutsRepo, WatchesRepo, AuditRepo, StatesRepo, OutboxRepo, Database):
     """The bot's persistent state on SQLite (one process) or PostgreSQL (one or more replicas): every repository
     on one connection (``Database``).
 
@@ -47,6 +49,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "new_rollout_id",
     "parse_database_url",
     "with_schema",
 ]

@@ -199,7 +199,7 @@ class RequestsRepo(Database):
     ) -> list[ScheduleRecord]:
         """Requests, newest first (``oldest_first``: the other way), optionally only in ``states``, of one
         requester, and/or whose approval message was never posted (``unposted``)."""
-        statement = select(ScheduleRequestRow)
+        statement = select(ScheduleRequestRow).where(ScheduleRequestRow.rollout_id.is_(None))  # waves: the runner's
         if states is not None:
             statement = statement.where(ScheduleRequestRow.state.in_(request_states(states)))
         if requester_id is not None:

@@ -99,6 +99,9 @@ class ScheduleRequestRow(Base):
     # Migration 0003: which bot process acts on the request (approval post, creation) and until when.
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
+    # Migration 0006: a wave of a rollout is a request of its own (one per rollout and wave: created once).
+    rollout_id: Mapped[str | None] = mapped_column(String(32))
+    wave: Mapped[int | None] = mapped_column(Integer)
 
     items: Mapped[list[ScheduleItemRow]] = relationship(
         back_populates="request", order_by="ScheduleItemRow.position", lazy="raise"
@@ -107,6 +110,7 @@ class ScheduleRequestRow(Base):
     __table_args__ = (
         Index("ix_schedule_requests_state_scheduled_time", "state", "scheduled_time"),
         Index("ix_schedule_requests_created_at", "created_at"),
+        UniqueConstraint("rollout_id", "wave"),  # migration 0006
     )
 
 
@@ -134,6 +138,44 @@ class ScheduleItemRow(Base):
         Index("ix_schedule_items_device_serial", "device_serial"),
         Index("ix_schedule_items_state", "state"),
     )
+
+
+class RolloutRow(Base):
+    """Migration 0006: a staged rollout (its waves are ``schedule_requests`` rows with its ``rollout_id``)."""
+
+    __tablename__ = "rollouts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requester_id: Mapped[str] = mapped_column(String(64))
+    team_id: Mapped[str] = mapped_column(String(64))
+    origin_channel_id: Mapped[str | None] = mapped_column(String(64))
+    operation_type: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]]
+    requester_tz: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]]
+    plan: Mapped[Any] = mapped_column(JSON)  # list of waves, each a list of serials
+    scheduled_time: Mapped[datetime]
+    item_times: Mapped[dict[str, Any] | None]  # serial → ISO instant (device-local wave 1)
+    when_text: Mapped[str] = mapped_column(Text)
+    approval_required: Mapped[bool]
+    window_note: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(32))
+    current_wave: Mapped[int] = mapped_column(Integer)
+    wave_started_at: Mapped[datetime | None]
+    soak_until: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    approval_channel_id: Mapped[str | None] = mapped_column(String(64))
+    approval_ts: Mapped[str | None] = mapped_column(String(32))
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    told: Mapped[Any] = mapped_column(JSON)  # thread replies already posted (keys)
+    failed_polls: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_rollouts_state", "state"), Index("ix_rollouts_created_at", "created_at"))
 
 
 class WatchRow(Base):

@@ -1,0 +1,228 @@
+"""Running rollouts: one step per active rollout per pass — start a wave, watch it settle, soak, start the next,
+abort when failures climb, finish — each step a compare-and-set in the store, so every replica may run passes and
+each change happens once.
+
+Exactly once, how: a wave is a schedule request unique per (rollout, wave), created by whichever replica gets there
+first; its operations are created by the request machinery (claim before POST, reconcile lost answers). The
+creation asks before each POST whether the rollout still runs, so a pause or an abort decided on any replica stops
+it within one POST (``proceed``). An abort also cancels the waves' waiting items in the same transaction that
+decides it, so nothing more can be created, ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from datetime import datetime, timedelta
+
+from bot.clock import Clock
+from bot.domain.rollout_records import RolloutRecord
+from bot.domain.rollouts import (
+    Gate,
+    RolloutState,
+    abort_reason,
+    wave_passes,
+)
+from bot.services.ports import RolloutMessenger
+from bot.services.rollouts.events import RolloutEvent
+from bot.services.rollouts.progress import RolloutView, rollout_view
+from bot.services.scheduling import SchedulingService
+from bot.settings import Settings
+from bot.store import Store
+from bot.when import WindowPolicy, check_window, next_window_start
+
+log = logging.getLogger("bot.rollouts")
+
+RUNNING_STATES = (RolloutState.SCHEDULED, RolloutState.RUNNING, RolloutState.SOAKING)
+SHOW_EVERY = 5.0  # seconds between two edits of a rollout's message (Slack's chat.update is rate limited)
+BATCH = 50
+
+
+class RolloutRunner:
+    """Part of ``RolloutsService``: the pass over active rollouts."""
+
+    _settings: Settings
+    _store: Store
+    _scheduling: SchedulingService
+    _messenger: RolloutMessenger
+    _clock: Clock
+    _creating: dict[str, asyncio.Task[object]]
+    _shown: dict[str, tuple[float, str]]
+
+    async def run_pass(self) -> None:
+        """One step of every active rollout (oldest first); one failing rollout never stops the others."""
+        await self._expire_undecided()
+        for record in await self._store.list_rollouts(RUNNING_STATES, limit=BATCH, oldest_first=True):
+            try:
+                await self.step(record)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("rollout %s: step failed; the next pass tries again", record.id)
+
+    async def step(self, record: RolloutRecord) -> RolloutRecord:
+        now = self._clock()
+        if record.state is RolloutState.SCHEDULED:
+            record = await self._start_wave(record, 1, record.scheduled_time, record.item_times, now=now)
+        elif record.state is RolloutState.SOAKING and record.soak_until is not None and now >= record.soak_until:
+            record = await self._start_wave(record, record.current_wave + 1, self._next_time(record, now), None, now=now)
+        view = await rollout_view(self._store, record, now=now)
+        if record.state in (RolloutState.RUNNING, RolloutState.SOAKING):
+            reason = abort_reason(record.options, total=record.total, executed=view.executed, failures=view.failures)
+            if reason is not None:
+                return (await self.abort(record.id, "bot", reason)).record or record
+        if record.state is RolloutState.RUNNING:
+            self._keep_creating(record, view)
+            record = await self._after_wave(record, view, now=now)
+            if record.state is not RolloutState.RUNNING:
+                view = await rollout_view(self._store, record, now=now)
+        await self.show(view)
+        return record
+
+    # ------------------------------------------------------------------ waves
+
+    async def _start_wave(
+        self, record: RolloutRecord, number: int, at: datetime, times: dict[str, datetime] | None, *, now: datetime
+    ) -> RolloutRecord:
+        """Wave ``number`` as a request (once), then ``→ running``; a replica that lost either race reads on."""
+        if number > len(record.plan):
+            return record
+        await self._store.start_wave(record, number, scheduled_time=at, item_times=times, at=now)
+        moved = await self._store.transition_rollout(
+            record.id, from_states=[record.state], to_state=RolloutState.RUNNING, at=now, current_wave=number,
+            wave_started_at=now, soak_until=None,
+        )  # fmt: skip
+        if moved is None:
+            return await self._store.get_rollout(record.id) or record
+        await self._audit(moved, "bot", "wave_started", detail={"wave": number, "devices": len(record.plan[number - 1])})
+        await self._tell(moved, RolloutEvent(kind="wave_started", wave=number, at=at))
+        return moved
+
+    def _next_time(self, record: RolloutRecord, now: datetime) -> datetime:
+        """``now + ROLLOUT_LEAD_SECONDS``, or the next maintenance window when the type's policy keeps operations
+        inside windows and that time is outside one."""
+        at = now + timedelta(seconds=self._settings.rollout_lead_seconds)
+        windows = self._settings.windows
+        policy = self._scheduling.rules.window_policy(record.operation_type)
+        if windows and policy in (WindowPolicy.BLOCK, WindowPolicy.REQUIRE_APPROVAL):
+            if not check_window(at, windows, policy.value, tz=record.requester_tz).inside:
+                return next_window_start(at, windows) or at
+        return at
+
+    def _keep_creating(self, record: RolloutRecord, view: RolloutView) -> None:
+        """The current wave's operations are being created (by this process, paced at the rollout's rate)."""
+        current = view.current()
+        if current is None or current.request_id is None or current.tally is None or not current.tally.not_created:
+            return
+        task = self._creating.get(current.request_id)
+        if task is not None and not task.done():
+            return
+
+        async def proceed() -> bool:
+            fresh = await self._store.get_rollout(record.id)
+            return fresh is not None and fresh.state is RolloutState.RUNNING
+
+        work = self._scheduling.create_operations(
+            current.request_id, rate=record.options.rate_per_minute, proceed=proceed
+        )
+        self._creating[current.request_id] = asyncio.ensure_future(work)
+
+    async def _after_wave(self, record: RolloutRecord, view: RolloutView, *, now: datetime) -> RolloutRecord:
+        """A settled wave: the last → completed; one that passes → soak (auto) or wait for Promote (manual); one that
+        does not, with too few executed to abort → paused for an approver to decide."""
+        current = view.current()
+        if current is None or current.tally is None or not current.tally.settled:
+            return record
+        tally = current.tally
+        number = current.number
+        if number >= len(record.plan):
+            final = RolloutState.COMPLETED if view.failures == 0 else RolloutState.COMPLETED_WITH_FAILURES
+            return await self._move(record, final, RolloutEvent(kind="completed", wave=number), now=now)
+        settled = RolloutEvent(kind="wave_settled", wave=number, tally=tally)
+        if not wave_passes(record.options, executed=tally.executed, failures=tally.failures):
+            reason = (
+                f"wave {number} settled with {tally.failures:,} of {tally.executed:,} failed, below the success rate "
+                f"the threshold asks for, with too few executed to abort ({view.executed:,} of "
+                f"{record.options.min_executed:,}): an approver decides (Resume or Abort)"
+            )
+            return await self._move(record, RolloutState.PAUSED, settled, now=now, stop_reason=reason)
+        if record.options.gate is Gate.MANUAL:
+            return await self._move(record, RolloutState.WAITING_PROMOTE, settled, now=now)
+        return await self._move(
+            record, RolloutState.SOAKING, settled, now=now, soak_until=now + record.options.soak
+        )
+
+    async def _move(
+        self, record: RolloutRecord, to: RolloutState, event: RolloutEvent, *, now: datetime, **values: object
+    ) -> RolloutRecord:
+        moved = await self._store.transition_rollout(
+            record.id, from_states=[record.state], to_state=to, at=now, **values
+        )
+        if moved is None:
+            return await self._store.get_rollout(record.id) or record
+        await self._audit(moved, "bot", to.value, detail={"wave": event.wave})
+        await self._tell(moved, event)
+        return moved
+
+    async def _expire_undecided(self) -> None:
+        """Undecided rollouts whose first wave can no longer be created in time: ``→ expired``."""
+        now = self._clock()
+        undecided = [RolloutState.DRAFT, RolloutState.PENDING_APPROVAL]
+        for record in await self._store.list_rollouts(undecided, limit=BATCH, oldest_first=True):
+            if record.scheduled_time - now >= self._scheduling.min_lead:
+                continue
+            moved = await self._store.transition_rollout(
+                record.id, from_states=[record.state], to_state=RolloutState.EXPIRED, at=now
+            )
+            if moved is not None and record.state is RolloutState.PENDING_APPROVAL:
+                await self._tell(moved, RolloutEvent(kind="expired"))
+                await self.show(await rollout_view(self._store, moved, now=now), force=True)
+
+    # ------------------------------------------------------------------ telling
+
+    async def show(self, view: RolloutView, *, force: bool = False) -> None:
+        """Edit the rollout's message when what it shows changed, at most every ``SHOW_EVERY`` seconds."""
+        record = view.record
+        if not (record.approval_channel_id and record.approval_ts):
+            return
+        loop = asyncio.get_running_loop()
+        signature = repr((record.state, record.current_wave, [w.tally for w in view.waves], record.stop_reason))
+        last = self._shown.get(record.id)
+        if last is not None and last[1] == signature:
+            return
+        if not force and last is not None and loop.time() - last[0] < SHOW_EVERY and record.state in RUNNING_STATES:
+            return
+        if await self._messenger.show_rollout(view):
+            self._shown[record.id] = (loop.time(), signature)
+
+    async def _tell(self, record: RolloutRecord, event: RolloutEvent) -> None:
+        """One reply in the rollout's thread per state change, told once across restarts and replicas."""
+        if not (record.approval_channel_id and record.approval_ts):
+            return
+        if not await self._store.mark_told(record.id, event.key):
+            return
+        view = await rollout_view(self._store, record, now=self._clock())
+        await self._messenger.tell_rollout_event(view, event)
+
+    async def _audit(self, record: RolloutRecord, actor: str, action: str, *, detail: dict[str, object]) -> None:
+        await self._store.audit(
+            actor, f"rollout_{action}", f"rollout:{record.id}", outcome=record.state.value, detail=dict(detail),
+            at=self._clock(),
+        )  # fmt: skip
+
+    async def abort(
+        self, rollout_id: str, user_id: str, reason: str | None = None, *, is_approver: bool = True
+    ) -> Any:  # the service's (``RolloutsService.abort``)
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Cancel the creations this process runs (a restart resumes them: their intent is in the store)."""
+        tasks = [task for task in self._creating.values() if not task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+__all__ = ["RolloutRunner"]
