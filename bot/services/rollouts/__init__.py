@@ -103,9 +103,10 @@ class RolloutsService(RolloutStart, RolloutRunner):
         ts = await self._messenger.post_rollout(await self.view(record), channel)
         if ts is None:
             return record
-        return await self._store.set_rollout(
-            record.id, at=self._clock(), approval_channel_id=channel, approval_ts=ts
-        ) or record
+        return (
+            await self._store.set_rollout(record.id, at=self._clock(), approval_channel_id=channel, approval_ts=ts)
+            or record
+        )
 
     async def cancel(self, rollout_id: str, user_id: str) -> RolloutDecision:
         record = await self._store.get_rollout(rollout_id)
@@ -184,9 +185,12 @@ class RolloutsService(RolloutStart, RolloutRunner):
         record = decision.record
         if decision.won and record is not None:
             if record.current_wave == 0:
-                record = await self._store.transition_rollout(
-                    record.id, from_states=[RolloutState.RUNNING], to_state=RolloutState.SCHEDULED, at=self._clock()
-                ) or record
+                record = (
+                    await self._store.transition_rollout(
+                        record.id, from_states=[RolloutState.RUNNING], to_state=RolloutState.SCHEDULED, at=self._clock()
+                    )
+                    or record
+                )
             else:
                 at = self._clock() + timedelta(seconds=self._settings.rollout_lead_seconds)
                 await self._store.reschedule_waiting(record.id, record.current_wave, at)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.domain.rollout_records import RolloutRecord
@@ -66,7 +66,9 @@ class RolloutRunner:
         if record.state is RolloutState.SCHEDULED:
             record = await self._start_wave(record, 1, record.scheduled_time, record.item_times, now=now)
         elif record.state is RolloutState.SOAKING and record.soak_until is not None and now >= record.soak_until:
-            record = await self._start_wave(record, record.current_wave + 1, self._next_time(record, now), None, now=now)
+            record = await self._start_wave(
+                record, record.current_wave + 1, self._next_time(record, now), None, now=now
+            )
         view = await rollout_view(self._store, record, now=now)
         if record.state in (RolloutState.RUNNING, RolloutState.SOAKING):
             reason = abort_reason(record.options, total=record.total, executed=view.executed, failures=view.failures)
@@ -95,7 +97,9 @@ class RolloutRunner:
         )  # fmt: skip
         if moved is None:
             return await self._store.get_rollout(record.id) or record
-        await self._audit(moved, "bot", "wave_started", detail={"wave": number, "devices": len(record.plan[number - 1])})
+        await self._audit(
+            moved, "bot", "wave_started", detail={"wave": number, "devices": len(record.plan[number - 1])}
+        )
         await self._tell(moved, RolloutEvent(kind="wave_started", wave=number, at=at))
         return moved
 
@@ -149,9 +153,7 @@ class RolloutRunner:
             return await self._move(record, RolloutState.PAUSED, settled, now=now, stop_reason=reason)
         if record.options.gate is Gate.MANUAL:
             return await self._move(record, RolloutState.WAITING_PROMOTE, settled, now=now)
-        return await self._move(
-            record, RolloutState.SOAKING, settled, now=now, soak_until=now + record.options.soak
-        )
+        return await self._move(record, RolloutState.SOAKING, settled, now=now, soak_until=now + record.options.soak)
 
     async def _move(
         self, record: RolloutRecord, to: RolloutState, event: RolloutEvent, *, now: datetime, **values: object

@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.domain.ids import serial_key
 from bot.domain.rollout_records import NewRollout, RolloutRecord
 from bot.domain.rollouts import (
-    RolloutOptions,
     RolloutOptionError,
+    RolloutOptions,
     abort_rule_text,
     effective_min_executed,
     plan_waves,
     split_rollout_options,
 )
-from bot.domain.ids import serial_key
 from bot.services.inputs import InputError
 from bot.services.schedule_form import FormErrors, ScheduleDraft, ScheduleForm
 from bot.services.scheduling import SchedulingService
