@@ -30,6 +30,7 @@ from bot.services.maintenance import Maintenance
 from bot.services.notifier import Notifier
 from bot.services.operation_types import OperationRules, load_operations
 from bot.services.operations import OperationsService
+from bot.services.rollouts import RolloutsService
 from bot.services.scheduling import SchedulingService
 from bot.services.watches import WatchService
 from bot.settings import Settings
@@ -38,6 +39,7 @@ from bot.slack.delivery import SlackDelivery
 from bot.slack.deps import SlackDeps
 from bot.slack.directory import SlackDirectory
 from bot.slack.messenger import SlackMessenger
+from bot.slack.rollout_messenger import SlackRolloutMessenger
 from bot.slack.web import SlackWeb
 from bot.stalls import LoopWatch
 from bot.store import Store
@@ -282,6 +284,10 @@ def build_runtime(
         inventory=lambda: inventory.current if inventory is not None else None,
     )  # fmt: skip
     approvals = Approvals(settings, store, scheduling, messenger)
+    rollout_messenger = SlackRolloutMessenger(
+        web, self_approval=settings.allow_self_approval, oncall_group=settings.oncall_group
+    )
+    rollouts = RolloutsService(settings, store, scheduling, rollout_messenger, clock=clock)
     authorization = Authorization(web_client)
     deps = SlackDeps(
         settings=settings,
@@ -301,6 +307,7 @@ def build_runtime(
         messenger=messenger,
         clock=clock,
         inventory=inventory,
+        rollouts=rollouts,
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
     foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for
@@ -318,6 +325,7 @@ def build_runtime(
             approvals,
             interval=settings.maintenance_interval_seconds,
             before_pass=authorization.warm_up,
+            rollouts=rollouts,
         ),
         notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground),
         foreground=foreground,

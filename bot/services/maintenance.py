@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from bot.control.errors import ControlApiError
 from bot.domain.requests import RequestState, ScheduleRecord
 from bot.services.approvals import Approvals
+from bot.services.rollouts import RolloutsService
 from bot.services.scheduling import SchedulingService
 from bot.store import Store, StoreUnavailable
 
@@ -35,6 +36,7 @@ class Maintenance:
         *,
         interval: float,
         before_pass: Callable[[], Awaitable[object]] | None = None,
+        rollouts: RolloutsService | None = None,
     ) -> None:
         self.store = store
         self.scheduling = scheduling
@@ -42,6 +44,7 @@ class Maintenance:
         self.interval = interval
         self._before_pass = before_pass  # the front end's own chores (the Slack app: its auth.test until it works)
         self._background: set[asyncio.Task[None]] = set()
+        self.rollouts = rollouts  # each pass moves the active rollouts on one step
 
     async def run_pass(self) -> None:
         """One pass: nothing is left in a state from which nobody can move it."""
@@ -62,6 +65,8 @@ class Maintenance:
         )
         for record in unposted:
             await approvals.post_approval(record)
+        if self.rollouts is not None:
+            await self.rollouts.run_pass()
 
     async def _resume(self, record: ScheduleRecord) -> None:
         """Resume one request; a creation still going after ``RESUME_INLINE_SECONDS`` (a fleet request paced at
@@ -82,6 +87,8 @@ class Maintenance:
 
     async def stop(self) -> None:
         """Cancel the creations still going on in the background (a restart resumes them)."""
+        if self.rollouts is not None:
+            await self.rollouts.stop()
         for task in list(self._background):
             task.cancel()
         if self._background:

@@ -14,12 +14,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, SERIAL, STATUS_WORD, TXN_ID
+from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, REQUEST_ID, SERIAL, STATUS_WORD, TXN_ID
 from bot.domain.inventory import MAX_SELECTOR_LENGTH
 from bot.services.inputs import parameter_end
 
 SUBCOMMANDS: tuple[str, ...] = (
-    "list", "status", "refresh", "schedule", "watch", "unwatch", "audit", "devices", "types", "help",
+    "list", "status", "refresh", "schedule", "rollout", "rollouts", "watch", "unwatch", "audit", "devices", "types",
+    "help",
 )  # fmt: skip
 ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
 
@@ -116,6 +117,26 @@ class TypesRequest(Request):
     kind: Literal["types"] = "types"
 
 
+class RolloutRequest(Request):
+    """``rollout TYPE TARGETS WHEN [options] [key=value …]`` with its raw words (the rollout service reads them)."""
+
+    kind: Literal["rollout"] = "rollout"
+    args: tuple[str, ...] = ()
+
+
+class RolloutStatusRequest(Request):
+    """``rollout status ID``: one rollout, its waves and every failed serial."""
+
+    kind: Literal["rollout_status"] = "rollout_status"
+    rollout_id: str
+
+
+class RolloutsRequest(Request):
+    """``rollouts``: the active and recent rollouts."""
+
+    kind: Literal["rollouts"] = "rollouts"
+
+
 class AuditRequest(Request):
     kind: Literal["audit"] = "audit"
     subject: str | None = None
@@ -134,6 +155,9 @@ ParsedCommand = (
     | AuditRequest
     | DevicesRequest
     | TypesRequest
+    | RolloutRequest
+    | RolloutStatusRequest
+    | RolloutsRequest
 )
 
 
@@ -220,6 +244,18 @@ def parse_command(text: str) -> ParsedCommand:
         return model(operation_id=rest[0], channel_id=channel)
     if head == "schedule":
         return ScheduleRequest(args=tuple(rest))
+    if head == "rollout":
+        if rest and rest[0].lower() == "status":
+            if len(rest) != 2 or not REQUEST_ID.match(rest[1]):
+                return InvalidRequest(
+                    subcommand="rollout", problem="Give one rollout id, like `/headless rollout status 3f2a…`."
+                )
+            return RolloutStatusRequest(rollout_id=rest[1])
+        return RolloutRequest(args=tuple(rest))
+    if head == "rollouts":
+        if rest:
+            return InvalidRequest(subcommand="rollouts", problem="`/headless rollouts` takes no arguments.")
+        return RolloutsRequest()
     if head == "audit":
         if len(rest) > 1:
             return InvalidRequest(subcommand="audit", problem="Give at most one serial or operation id.")

@@ -15,6 +15,7 @@ from bot.services.approvals import Approvals
 from bot.services.inventory import InventoryFile
 from bot.services.operations import OperationsService
 from bot.services.ports import Directory
+from bot.services.rollouts import RolloutsService
 from bot.services.scheduling import SchedulingService
 from bot.services.watches import WatchService
 from bot.settings import Settings
@@ -37,6 +38,7 @@ class SlackDeps:
     messenger: SlackMessenger  # direct messages outside the approval workflow (a failed modal submission…)
     clock: Clock
     inventory: InventoryFile | None = None  # INVENTORY_FILE, when set
+    rollouts: RolloutsService | None = None  # staged rollouts (a process that answers Slack)
 
     @property
     def deadline(self) -> float:

@@ -151,6 +151,10 @@ HELP_LINES = (
     "`/headless devices [SELECTOR]` — the device inventory: counts per site, zone and tag, then the devices "
     "(e.g. `/headless devices site:san-jose+tag:gateway`, `/headless devices SN12*`)",
     "`/headless types` — the operation types and their parameters (type, required, allowed values, default)",
+    "`/headless rollout TYPE TARGETS WHEN [waves=1,10,50,100] [soak=30m] [gate=auto|manual] "
+    "[failure_threshold=10%] [min_executed=5] [max_failures=N] [rate=60/min] [key=value …]` — a staged rollout in "
+    "waves, stopping when failures climb (e.g. `/headless rollout firmware_update site:san-jose+tag:gateway "
+    "tomorrow 2am target_version=1.10`); `/headless rollouts` lists them, `/headless rollout status ID` shows one",
     "`/headless help` — this help",
 )
 

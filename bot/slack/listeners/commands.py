@@ -35,6 +35,9 @@ from bot.slack.commands import (
     ListRequest,
     ParsedCommand,
     RefreshRequest,
+    RolloutRequest,
+    RolloutsRequest,
+    RolloutStatusRequest,
     ScheduleRequest,
     StatusRequest,
     TypesRequest,
@@ -44,6 +47,7 @@ from bot.slack.commands import (
     parse_command,
 )
 from bot.slack.deps import SlackDeps
+from bot.slack.listeners.rollouts import quick_rollout, run_rollout_status, run_rollouts
 from bot.slack.modal import open_modal
 from bot.slack.operation_fields import types_message
 from bot.slack.payloads import user_id_of
@@ -114,6 +118,15 @@ async def handle_command(
     elif isinstance(request, DevicesRequest):
         await ack()
         spawn(run_devices(deps, respond, request))
+    elif isinstance(request, RolloutRequest):
+        await ack()
+        spawn(guarded(deps, respond, quick_rollout(deps, respond, command, request.args)))
+    elif isinstance(request, RolloutStatusRequest):
+        await ack()
+        spawn(guarded(deps, respond, run_rollout_status(deps, respond, request.rollout_id)))
+    elif isinstance(request, RolloutsRequest):
+        await ack()
+        spawn(guarded(deps, respond, run_rollouts(deps, respond)))
     elif isinstance(request, TypesRequest):
         await ack(**types_message(deps.scheduling.rules), response_type="ephemeral")
         metrics.count("types", "ok")

@@ -1,0 +1,194 @@
+"""Rollouts in Slack: ``/headless rollout …`` (quick form → preview with Confirm), ``/headless rollouts``,
+``/headless rollout status ID``, and the buttons of the rollout message (Approve, Reject, Promote, Pause, Resume,
+Abort). Each handler acks at once; the work runs after, and its answer goes through ``respond``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.domain.requests import Refusal
+from bot.domain.rollouts import RolloutState, state_words
+from bot.services.inputs import InputError
+from bot.services.rollouts import RolloutDecision, RolloutsService, split_rollout_quick
+from bot.services.schedule_form import FormErrors, NoApprovalChannel
+from bot.slack.blocks import rollouts as rb
+from bot.slack.blocks.common import escape, text_message
+from bot.slack.deps import SlackDeps
+from bot.slack.payloads import user_id_of
+from bot.slack.respond import CLICK, Respond, guarded, safe_respond
+from bot.slack.wording import form_errors
+
+log = logging.getLogger("bot.slack.rollouts")
+
+NOT_CONFIGURED = ":information_source: Rollouts are not available in this process."
+
+
+def register(app: AsyncApp) -> None:
+    app.action(rb.ACTION_ROLLOUT_CONFIRM)(handle_confirm)
+    app.action(rb.ACTION_ROLLOUT_CANCEL)(handle_cancel)
+    for action_id in (
+        rb.ACTION_ROLLOUT_APPROVE, rb.ACTION_ROLLOUT_REJECT, rb.ACTION_ROLLOUT_PROMOTE, rb.ACTION_ROLLOUT_PAUSE,
+        rb.ACTION_ROLLOUT_RESUME, rb.ACTION_ROLLOUT_ABORT,
+    ):  # fmt: skip
+        app.action(action_id)(handle_approver_click)
+
+
+def _service(deps: SlackDeps) -> RolloutsService | None:
+    return deps.rollouts
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+async def quick_rollout(deps: SlackDeps, respond: Respond, body: dict[str, Any], args: tuple[str, ...]) -> None:
+    """``/headless rollout TYPE TARGETS WHEN [options] [key=value …]``: checked, planned, stored as a draft, shown
+    with Confirm."""
+    service = _service(deps)
+    if service is None:
+        await safe_respond(respond, text_message(NOT_CONFIGURED))
+        return
+    user_id = user_id_of(body)
+    try:
+        form = split_rollout_quick(args)
+    except InputError as exc:
+        await safe_respond(respond, {"text": f":warning: {escape(exc)}"})
+        return
+    except FormErrors as exc:
+        await safe_respond(respond, {"text": form_errors(exc.errors)})
+        return
+    person = await deps.directory.person(user_id)
+    try:
+        checked = await service.check(form, tz=person.tz, locale=person.locale)
+    except NoApprovalChannel as exc:
+        await safe_respond(respond, {"text": f":warning: {exc.TEXT}"})
+        return
+    except FormErrors as exc:
+        await safe_respond(respond, {"text": form_errors(exc.errors)})
+        deps.metrics.count("rollout", "user_error")
+        return
+    await service.open(
+        checked, requester_id=user_id, team_id=str(body.get("team_id") or ""),
+        origin_channel_id=body.get("channel_id"), at=deps.clock(),
+    )  # fmt: skip
+    await safe_respond(respond, rb.rollout_preview_message(checked))
+    deps.metrics.count("rollout", "ok")
+
+
+async def run_rollout_status(deps: SlackDeps, respond: Respond, rollout_id: str) -> None:
+    service = _service(deps)
+    record = await service.get(rollout_id) if service is not None else None
+    if service is None or record is None:
+        await safe_respond(respond, text_message(f":information_source: No rollout `{escape(rollout_id)}`."))
+        return
+    await safe_respond(respond, rb.rollout_status_message(await service.view(record)))
+
+
+async def run_rollouts(deps: SlackDeps, respond: Respond) -> None:
+    service = _service(deps)
+    if service is None:
+        await safe_respond(respond, text_message(NOT_CONFIGURED))
+        return
+    views = [await service.view(record) for record in await service.list_recent()]
+    await safe_respond(respond, rb.rollouts_list_message(views))
+
+
+# ---------------------------------------------------------------------------------------------- buttons
+
+
+def _rollout_id(action: dict[str, Any]) -> str:
+    return str(action.get("value") or "")[:64]
+
+
+async def handle_confirm(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: SlackDeps
+) -> None:
+    await ack()
+    deps.tasks.spawn(guarded(deps, respond, _requester_click(deps, body, action, respond, confirm=True), CLICK))
+
+
+async def handle_cancel(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: SlackDeps
+) -> None:
+    await ack()
+    deps.tasks.spawn(guarded(deps, respond, _requester_click(deps, body, action, respond, confirm=False), CLICK))
+
+
+async def _requester_click(
+    deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], respond: Respond, *, confirm: bool
+) -> None:
+    service = _service(deps)
+    if service is None:
+        return
+    decide = service.confirm if confirm else service.cancel
+    decision = await decide(_rollout_id(action), user_id_of(body))
+    if not decision.won or decision.record is None:
+        await safe_respond(respond, text_message(f":information_source: {refusal_words(decision)}"))
+        return
+    state = decision.record.state
+    if state is RolloutState.CANCELLED:
+        shown = ":no_entry_sign: Cancelled. No rollout was started."
+    elif state is RolloutState.PENDING_APPROVAL:
+        shown = f":outbox_tray: Sent for approval in <#{deps.settings.approval_channel}>."
+    else:
+        shown = ":rocket: Confirmed. The first wave is being created; the rollout message shows how it goes."
+    await safe_respond(respond, text_message(shown), replace_original=True, response_type=None)
+
+
+async def handle_approver_click(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: SlackDeps
+) -> None:
+    await ack()
+    deps.tasks.spawn(guarded(deps, respond, _approver_click(deps, body, action, respond), CLICK))
+
+
+async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    service = _service(deps)
+    if service is None:
+        return
+    user_id = user_id_of(body)
+    rollout_id = _rollout_id(action)
+    is_approver = await deps.directory.is_approver(user_id, deps.settings.approvers)
+    act: dict[str, Callable[[], Awaitable[RolloutDecision]]] = {
+        rb.ACTION_ROLLOUT_APPROVE: lambda: service.decide(rollout_id, user_id, approve=True, is_approver=is_approver),
+        rb.ACTION_ROLLOUT_REJECT: lambda: service.decide(rollout_id, user_id, approve=False, is_approver=is_approver),
+        rb.ACTION_ROLLOUT_PROMOTE: lambda: service.promote(rollout_id, user_id, is_approver=is_approver),
+        rb.ACTION_ROLLOUT_PAUSE: lambda: service.pause(rollout_id, user_id, is_approver=is_approver),
+        rb.ACTION_ROLLOUT_RESUME: lambda: service.resume(rollout_id, user_id, is_approver=is_approver),
+        rb.ACTION_ROLLOUT_ABORT: lambda: service.abort(rollout_id, user_id, is_approver=is_approver),
+    }
+    work = act.get(str(action.get("action_id")))
+    if work is None:
+        return
+    decision = await work()
+    deps.metrics.count(f"rollout_{decision.action}", "ok" if decision.won else "refused")
+    if not decision.won:
+        await safe_respond(
+            respond, text_message(f":information_source: {refusal_words(decision)}"), replace_original=False
+        )
+
+
+def refusal_words(decision: RolloutDecision) -> str:
+    """Why a click on a rollout did not win, in the words of what was tried."""
+    refusal, record = decision.refusal, decision.record
+    if refusal is Refusal.NOT_REQUESTER:
+        return f"Only the person who asked can {decision.action} this rollout."
+    if refusal is Refusal.SELF_APPROVAL:
+        return "You asked for this rollout, so someone else has to approve it (four-eyes rule)."
+    if refusal is Refusal.NOT_APPROVER:
+        return f"Only the configured approvers can {decision.action} a rollout."
+    if refusal is Refusal.TOO_LATE:
+        return (
+            "Too late: the first wave could no longer be created before its time, so the rollout expired. "
+            "Start it again for a later time."
+        )
+    if refusal is Refusal.NO_SUCH_REQUEST or record is None:
+        return "This rollout no longer exists."
+    return f"This rollout is {state_words(record.state)} now, so it cannot {decision.action}."
+
+
+__all__ = ["quick_rollout", "register", "run_rollout_status", "run_rollouts"]

@@ -1,0 +1,175 @@
+"""Staged rollouts through the real endpoint, against the simulator (its ``failure_rate`` drives the outcomes): the
+quick form's preview, Confirm, approval by another person, waves created and settled, soak, the next wave, the
+automatic abort, pause / resume, the manual gate, and the rollout message edited in place with its thread replies.
+
+Time: the bot's clock and the simulator's move together (``advance``); the notifier polls every second and the
+maintenance pass (which moves rollouts on) runs every 0.3 s, so each step is seen within a few seconds."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import OffsetClock
+from bot.domain.requests import ItemState
+from bot.domain.rollouts import RolloutState
+from tests.support.fleet import fleet_harness, inventory_csv
+from tests.support.flows import buttons, db, wait_until
+from tests.support.harness import APPROVAL_CHANNEL, APPROVER, Harness
+from tests.support.slack_text import texts
+
+COUNT = 20
+ONCALL = "S0ONCALL"
+
+
+def rollout_harness(tmp: Path, database_url: str, failure_rate: float) -> Iterator[Harness]:
+    clock = OffsetClock()
+    yield from fleet_harness(
+        tmp, database_url, inventory_csv(COUNT),
+        sim_config={"failure_rate": failure_rate, "run_seconds": 5.0}, clock=clock, maintenance_interval=0.3,
+        poll_interval_seconds=1, rollout_lead_seconds=90, oncall_group=ONCALL,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def good(tmp_path: Path, database_url: str) -> Iterator[Harness]:
+    yield from rollout_harness(tmp_path, database_url, 0.0)
+
+
+@pytest.fixture
+def bad(tmp_path: Path, database_url: str) -> Iterator[Harness]:
+    yield from rollout_harness(tmp_path, database_url, 1.0)
+
+
+def advance(h: Harness, seconds: float) -> None:
+    """Move the bot's clock and the simulator's together."""
+    h.runtime.deps.clock.advance(seconds)  # type: ignore[attr-defined]
+    h.sim_state.advance(seconds)
+
+
+def click(h: Harness, action_id: str, rollout_id: str, user: str = APPROVER) -> Any:
+    request = h.sender.block_action(
+        action_id, rollout_id, block_id="rollout_actions", user_id=user, channel_id=APPROVAL_CHANNEL
+    )
+    return h.sender.send(request)
+
+
+def start(h: Harness, text: str) -> str:
+    """The quick form, its preview, Confirm by the requester; the rollout's id once its message is posted."""
+    _, request = h.command(text)
+    (preview,) = h.responses(request)
+    confirm = buttons(preview)["Confirm"]
+    h.sender.send(h.sender.block_action("rollout_confirm", confirm["value"], block_id="rollout_actions",
+                                        is_ephemeral=True, response_url=request.response_url))  # fmt: skip
+    rollout_id = str(confirm["value"])
+    wait_until(lambda: rollout(h, rollout_id).approval_ts, what="the rollout message")
+    return rollout_id
+
+
+def rollout(h: Harness, rollout_id: str) -> Any:
+    return db(h.database_url, lambda s: s.get_rollout(rollout_id))  # type: ignore[attr-defined]
+
+
+def thread(h: Harness, rollout_id: str) -> list[str]:
+    ts = rollout(h, rollout_id).approval_ts
+    return [texts(c.body) for c in h.bench.calls_to("chat.postMessage") if c.ok and c.body.get("thread_ts") == ts]
+
+
+def until_state(h: Harness, rollout_id: str, *states: RolloutState, step: float = 20.0, limit: int = 40) -> Any:
+    """Advance time in steps until the rollout reaches one of ``states``."""
+    for _ in range(limit):
+        record = rollout(h, rollout_id)
+        if record.state in states:
+            return record
+        advance(h, step)
+        time.sleep(1.2)  # one notifier poll and a few maintenance passes
+    raise AssertionError(f"rollout {rollout_id} is {rollout(h, rollout_id).state}, not {states}")
+
+
+def test_a_healthy_rollout_completes_every_wave_once(good: Harness) -> None:
+    h = good
+    text = "rollout reboot GW000* in 10 minutes waves=20,50,100 soak=0 rate=6000/min min_executed=2"
+    _, request = h.command(text)
+    (preview,) = h.responses(request)
+    shown = texts(preview)
+    assert "10" in shown and "Confirm" in str(buttons(preview))
+    rollout_id = start(h, text)
+    record = rollout(h, rollout_id)
+    assert record.state is RolloutState.PENDING_APPROVAL
+    assert [len(wave) for wave in record.plan] == [2, 3, 5]
+    click(h, "rollout_approve", rollout_id)
+    wait_until(lambda: len(h.sim_state.order) == 2, what="wave 1's two operations")
+    record = until_state(h, rollout_id, RolloutState.COMPLETED, RolloutState.COMPLETED_WITH_FAILURES)
+    assert record.state is RolloutState.COMPLETED
+    created = [op.device_serial for op in h.sim_state.order]
+    assert sorted(created) == sorted(record.devices) and len(created) == len(set(created)) == 10
+    assert created[:2] == record.plan[0] or sorted(created[:2]) == sorted(record.plan[0])  # the canaries first
+    replies = thread(h, rollout_id)
+    assert sum("started" in reply.lower() for reply in replies) == 3, replies
+    updates = [texts(c.body) for c in h.bench.calls_to("chat.update") if c.body.get("ts") == record.approval_ts]
+    assert updates and "completed" in updates[-1].lower()
+
+
+def test_failures_abort_and_nothing_more_is_created(bad: Harness) -> None:
+    h = bad
+    text = "rollout reboot GW000* in 10 minutes waves=50,100 soak=0 rate=6000/min min_executed=3"
+    rollout_id = start(h, text)
+    click(h, "rollout_approve", rollout_id)
+    wait_until(lambda: len(h.sim_state.order) == 5, what="wave 1's five operations")
+    record = until_state(h, rollout_id, RolloutState.ABORTED)
+    assert "failed" in (record.stop_reason or "")
+    advance(h, 600)
+    time.sleep(2)
+    assert len(h.sim_state.order) == 5, "nothing is created after an abort"
+    requests = db(h.database_url, lambda s: s.wave_requests(rollout_id))  # type: ignore[attr-defined]
+    assert [r.wave for r in requests] == [1]
+    replies = thread(h, rollout_id)
+    aborted = [reply for reply in replies if "abort" in reply.lower()]
+    assert len(aborted) == 1 and f"<!subteam^{ONCALL}" in aborted[0], replies
+
+
+def test_pause_stops_creation_and_resume_goes_on(good: Harness) -> None:
+    h = good
+    text = "rollout reboot GW000* in 10 minutes waves=100 rate=60/min"
+    rollout_id = start(h, text)
+    click(h, "rollout_approve", rollout_id)
+    wait_until(lambda: len(h.sim_state.order) >= 1, what="the first operation")
+    click(h, "rollout_pause", rollout_id)
+    wait_until(lambda: rollout(h, rollout_id).state is RolloutState.PAUSED, what="paused")
+    time.sleep(2.5)
+    paused_at = len(h.sim_state.order)
+    time.sleep(2.5)
+    assert len(h.sim_state.order) == paused_at < 10, "no POST while paused"
+    click(h, "rollout_resume", rollout_id)
+    wait_until(lambda: len(h.sim_state.order) > paused_at, timeout=15, what="creation going on")
+    requests = db(h.database_url, lambda s: s.wave_requests(rollout_id))  # type: ignore[attr-defined]
+    waiting = [i for i in requests[0].items if i.state is ItemState.WAITING]
+    assert all(i.scheduled_time > requests[0].scheduled_time for i in waiting)
+
+
+def test_only_approvers_decide_and_the_requester_cannot_approve(good: Harness) -> None:
+    h = good
+    rollout_id = start(h, "rollout reboot GW0001* in 10 minutes")
+    response = click(h, "rollout_approve", rollout_id, user="W111")  # the requester
+    assert response.status_code == 200
+    time.sleep(1)
+    assert rollout(h, rollout_id).state is RolloutState.PENDING_APPROVAL
+    click(h, "rollout_reject", rollout_id)
+    wait_until(lambda: rollout(h, rollout_id).state is RolloutState.REJECTED, what="rejected")
+    assert h.sim_state.order == []
+
+
+def test_rollouts_list_and_status(good: Harness) -> None:
+    h = good
+    rollout_id = start(h, "rollout reboot GW0000* in 10 minutes waves=50,100")
+    _, request = h.command("rollouts")
+    (answer,) = h.responses(request)
+    assert rollout_id[:8] in texts(answer)
+    _, request = h.command(f"rollout status {rollout_id}")
+    (answer,) = h.responses(request)
+    assert re.search(r"Wave 1/2", texts(answer)), texts(answer)
