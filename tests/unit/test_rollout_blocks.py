@@ -453,3 +453,19 @@ def test_rollouts_list_empty_says_how_to_start_one() -> None:
     assert "No rollouts yet" in joined(message)
     assert "/headless rollout firmware_update site:san-jose+tag:gateway tomorrow 2am" in joined(message)
     assert_within_limits(message)
+
+
+def test_long_serials_and_operation_ids_stay_within_one_section_and_are_counted() -> None:
+    failed = tuple("F" * 90 + f"{n:03d}" for n in range(60))
+    unfinished = tuple(("U" * 90 + f"{n:03d}", "o" * 200) for n in range(25))
+    rec = record(RolloutState.ABORTED, current_wave=2, stop_reason="x")
+    current = view(rec, {2: tally(45, failed=45, failed_serials=failed)}, unfinished=unfinished)
+    message = rollout_message(current)
+    assert_within_limits(message)
+    text = joined(message)
+    named = len(re.findall(r"`F+…`", text))
+    more = re.search(r"… and (\d+) more: see /headless rollout status", text)
+    assert 0 < named < 50 and more is not None and named + int(more.group(1)) == 60
+    listed = len(re.findall(r"• `U+…` → operation `o+…`", text))
+    rest = re.search(r"• … and (\d+) more \(/headless rollout status", text)
+    assert 0 < listed <= 20 and rest is not None and listed + int(rest.group(1)) == 25

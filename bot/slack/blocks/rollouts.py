@@ -148,9 +148,9 @@ def _wave_lines(view: RolloutView) -> list[str]:
 
 
 def _failed_inline(serials: Sequence[str], rollout_id: str) -> str:
-    """Up to 50 failed serials, then where to see them all."""
-    shown = ", ".join(_serial(s) for s in serials[:FAILED_INLINE])
-    more = len(serials) - FAILED_INLINE
+    """Up to 50 failed serials (fewer if they are long: one section), then where to see them all."""
+    shown = (_pack([_serial(s) for s in serials[:FAILED_INLINE]], sep=", ", limit=2500) or [""])[0]
+    more = len(serials) - shown.count("`") // 2  # an escaped serial has no backtick of its own
     rest = f" … and {more:,} more: see {STATUS_HINT} {escape(rollout_id)}" if more > 0 else ""
     return f":x: *Failed ({len(serials):,})* {shown}{rest}"
 
@@ -162,10 +162,11 @@ def _unfinished_text(view: RolloutView) -> str:
         f":warning: *{len(items):,} created operation{'s' if len(items) != 1 else ''} not finished*: they go on, "
         "and cannot be cancelled through the API"
     )
-    named = [f"• {_serial(serial)} → operation `{escape(op)}`" for serial, op in items[:UNFINISHED_SHOWN]]
-    if len(items) > UNFINISHED_SHOWN:
-        named.append(f"• … and {len(items) - UNFINISHED_SHOWN:,} more ({STATUS_HINT} {escape(view.record.id)})")
-    return "\n".join([head, *named])
+    lines = [f"• {_serial(serial)} → operation `{escape(truncate(op, 60))}`" for serial, op in items[:UNFINISHED_SHOWN]]
+    named = (_pack(lines, sep="\n", limit=2500) or [""])[0]
+    if more := len(items) - (named.count("\n") + 1 if named else 0):
+        named += f"\n• … and {more:,} more ({STATUS_HINT} {escape(view.record.id)})"
+    return f"{head}\n{named}".rstrip()
 
 
 def _now_line(view: RolloutView) -> str | None:
