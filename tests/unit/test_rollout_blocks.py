@@ -122,6 +122,7 @@ def assert_within_limits(message: dict[str, Any]) -> None:
     assert len(message["blocks"]) <= 50
     for text in texts(message)[1:]:
         assert len(text) <= 3000
+        assert ".." not in text  # a reason's own full stop is not doubled
         assert text.count("<!date^") == len(re.findall(r"<!date\^\d+\^[^|>]*\|[^>]*>", text))  # none cut in half
 
 
@@ -260,7 +261,7 @@ def test_paused_message_says_why() -> None:
 
 
 def test_an_aborted_rollout_is_partial_and_lists_what_cannot_be_cancelled() -> None:
-    rec = record(RolloutState.ABORTED, current_wave=3, stop_reason="6 of 30 executed operations failed (20 %)")
+    rec = record(RolloutState.ABORTED, current_wave=3, stop_reason="6 of 30 executed operations failed (20 %).")
     tallies = {1: tally(5, completed=5), 2: tally(45, completed=45), 3: tally(200, completed=24, failed=6, pending=40)}
     unfinished = tuple((s, f"op-{s}") for s in serials(25, "UF"))
     message = rollout_message(view(rec, tallies, unfinished=unfinished))
@@ -356,7 +357,7 @@ def test_event_aborted_pages_oncall_once_and_lists_unfinished() -> None:
     assert text.count("<!subteam^S0ONCALL>") == 2  # the block and the notification's fallback, one each
     assert "PARTIAL: 5/500 devices received the operation" in text
     assert "`SN1` → operation `op-1`" in text and "cannot be cancelled through the API" in text
-    assert "495 devices never received the operation" in text
+    assert "495 devices never received the operation" in text and "max_failures=3. Nothing more" in text
     assert "subteam" not in joined(rollout_event_message(current, event))
     assert_within_limits(paged)
 

@@ -72,8 +72,9 @@ _MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{1,20})&gt;")
 
 
 def bot_text(text: object) -> str:
-    """A sentence the bot wrote (a stop reason) that may carry a person's words: escaped, its user mentions kept."""
-    return _MENTION.sub(r"<@\1>", escape(text))
+    """A sentence the bot wrote (a stop reason) that may carry a person's words: escaped, its user mentions kept,
+    without its full stop (the message ends the sentence)."""
+    return _MENTION.sub(r"<@\1>", escape(text)).rstrip(". ")  # the caller ends the sentence
 
 
 def _who(user: str | None) -> str:
@@ -387,7 +388,7 @@ def _aborted_lines(view: RolloutView, event: RolloutEvent, oncall_group: str | N
     ]
     if view.unfinished:
         lines.append(_unfinished_text(view))
-    if never := len(view.never_created):
+    if never := view.record.total - view.created:
         lines.append(f"{_devices(never)} never received the operation.")
     return lines
 
