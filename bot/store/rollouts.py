@@ -211,18 +211,16 @@ class RolloutsRepo(Database):
         except IntegrityError:
             return None
 
-    async def reschedule_waiting(self, rollout_id: str, wave: int, at: datetime) -> int:
-        """The items of a wave not created yet get the time ``at`` (a resumed rollout); how many did."""
+    async def reschedule_items(self, item_ids: Iterable[int], at: datetime) -> int:
+        """Items not created yet get the time ``at`` (a resumed rollout whose time came too close); how many did."""
         aware(at, "at")
-        request_id = (
-            select(ScheduleRequestRow.id)
-            .where(ScheduleRequestRow.rollout_id == rollout_id, ScheduleRequestRow.wave == wave)
-            .scalar_subquery()
-        )
+        ids = list(item_ids)
+        if not ids:
+            return 0
         async with self._transaction(write=True) as session:
             result = await session.execute(
                 update(ScheduleItemRow)
-                .where(ScheduleItemRow.request_id == request_id, ScheduleItemRow.state == ItemState.WAITING.value)
+                .where(ScheduleItemRow.id.in_(ids), ScheduleItemRow.state == ItemState.WAITING.value)
                 .values(scheduled_time=at)
                 .execution_options(synchronize_session=False)
             )

@@ -80,7 +80,7 @@ def thread(h: Harness, rollout_id: str) -> list[str]:
     return [texts(c.body) for c in h.bench.calls_to("chat.postMessage") if c.ok and c.body.get("thread_ts") == ts]
 
 
-def until_state(h: Harness, rollout_id: str, *states: RolloutState, step: float = 20.0, limit: int = 40) -> Any:
+def until_state(h: Harness, rollout_id: str, *states: RolloutState, step: float = 30.0, limit: int = 90) -> Any:
     """Advance time in steps until the rollout reaches one of ``states``."""
     for _ in range(limit):
         record = rollout(h, rollout_id)
@@ -93,7 +93,7 @@ def until_state(h: Harness, rollout_id: str, *states: RolloutState, step: float 
 
 def test_a_healthy_rollout_completes_every_wave_once(good: Harness) -> None:
     h = good
-    text = "rollout reboot GW000* in 10 minutes waves=20,50,100 soak=0 rate=6000/min min_executed=2"
+    text = "rollout reboot GW0000* in 10 minutes waves=20,50,100 soak=0 rate=6000/min min_executed=2"
     _, request = h.command(text)
     (preview,) = h.responses(request)
     shown = texts(preview)
@@ -120,12 +120,12 @@ def test_failures_abort_and_nothing_more_is_created(bad: Harness) -> None:
     text = "rollout reboot GW000* in 10 minutes waves=50,100 soak=0 rate=6000/min min_executed=3"
     rollout_id = start(h, text)
     click(h, "rollout_approve", rollout_id)
-    wait_until(lambda: len(h.sim_state.order) == 5, what="wave 1's five operations")
+    wait_until(lambda: len(h.sim_state.order) == 10, what="wave 1's ten operations")
     record = until_state(h, rollout_id, RolloutState.ABORTED)
     assert "failed" in (record.stop_reason or "")
     advance(h, 600)
     time.sleep(2)
-    assert len(h.sim_state.order) == 5, "nothing is created after an abort"
+    assert len(h.sim_state.order) == 10, "nothing is created after an abort"
     requests = db(h.database_url, lambda s: s.wave_requests(rollout_id))  # type: ignore[attr-defined]
     assert [r.wave for r in requests] == [1]
     replies = thread(h, rollout_id)
@@ -144,12 +144,12 @@ def test_pause_stops_creation_and_resume_goes_on(good: Harness) -> None:
     time.sleep(2.5)
     paused_at = len(h.sim_state.order)
     time.sleep(2.5)
-    assert len(h.sim_state.order) == paused_at < 10, "no POST while paused"
+    assert len(h.sim_state.order) == paused_at < 20, "no POST while paused"
     click(h, "rollout_resume", rollout_id)
     wait_until(lambda: len(h.sim_state.order) > paused_at, timeout=15, what="creation going on")
     requests = db(h.database_url, lambda s: s.wave_requests(rollout_id))  # type: ignore[attr-defined]
     waiting = [i for i in requests[0].items if i.state is ItemState.WAITING]
-    assert all(i.scheduled_time > requests[0].scheduled_time for i in waiting)
+    assert waiting and all(i.scheduled_time == requests[0].scheduled_time for i in waiting), "a time far enough stays"
 
 
 def test_only_approvers_decide_and_the_requester_cannot_approve(good: Harness) -> None:

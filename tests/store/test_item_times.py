@@ -142,7 +142,7 @@ async def test_migration_0005_goes_down_and_up_and_old_items_take_the_requests_t
     async with store.engine.begin() as connection:
         assert await connection.run_sync(migrate, "0004") == "0004"
     async with store.engine.begin() as connection:
-        assert await connection.run_sync(migrate, "head") == head_revision() == "0005"
+        assert await connection.run_sync(migrate, "head") == head_revision() >= "0005"
     again = await store.get_request(created.id)
     assert again is not None
     # the per-item times went with the column: every item is at the request's time again

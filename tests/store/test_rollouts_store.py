@@ -65,9 +65,9 @@ async def test_a_wave_is_started_once_and_its_items_wait(store: Store) -> None:
     assert [r.id for r in await store.wave_requests(made.id)] == [wave.id]
     assert wave.id not in [r.id for r in await store.list_requests()], "waves are the runner's, not maintenance's"
     later = T0 + timedelta(hours=3)
-    assert await store.reschedule_waiting(made.id, 1, later) == 2
+    assert await store.reschedule_items([wave.items[0].id], later) == 1
     (again,) = await store.wave_requests(made.id)
-    assert {i.scheduled_time for i in again.items} == {later}
+    assert [i.scheduled_time for i in again.items] == [later, at]
 
 
 async def test_a_thread_reply_is_told_once(store: Store) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, utcnow
-from bot.domain.requests import Refusal, RequestState
+from bot.domain.requests import ItemState, Refusal, RequestState
 from bot.domain.rollout_records import RolloutRecord
 from bot.domain.rollouts import ACTIVE_ROLLOUT_STATES, RolloutState
 from bot.services.ports import RolloutMessenger
@@ -192,11 +192,19 @@ class RolloutsService(RolloutStart, RolloutRunner):
                     or record
                 )
             else:
-                at = self._clock() + timedelta(seconds=self._settings.rollout_lead_seconds)
-                await self._store.reschedule_waiting(record.id, record.current_wave, at)
+                await self._reschedule_current(record)
             record = await self.step(record)
             return RolloutDecision(True, record, "resume")
         return decision
+
+    async def _reschedule_current(self, record: RolloutRecord) -> None:
+        """What is not created yet of the current wave and whose time is now too close (the pause outlasted it)
+        gets ``now + ROLLOUT_LEAD_SECONDS``; a time still far enough is kept."""
+        at = self._clock() + timedelta(seconds=self._settings.rollout_lead_seconds)
+        for request in await self._store.wave_requests(record.id):
+            if request.wave == record.current_wave:
+                late = [i.id for i in request.items if i.state is ItemState.WAITING and i.scheduled_time < at]
+                await self._store.reschedule_items(late, at)
 
     async def abort(
         self, rollout_id: str, user_id: str, reason: str | None = None, *, is_approver: bool = True
