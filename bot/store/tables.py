@@ -110,7 +110,7 @@ class ScheduleRequestRow(Base):
     __table_args__ = (
         Index("ix_schedule_requests_state_scheduled_time", "state", "scheduled_time"),
         Index("ix_schedule_requests_created_at", "created_at"),
-        UniqueConstraint("rollout_id", "wave"),  # migration 0006
+        Index("uq_schedule_requests_rollout_id_wave", "rollout_id", "wave", unique=True),  # migration 0006
     )
 
 

@@ -53,17 +53,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_rollouts_state", "rollouts", ["state"])
     op.create_index("ix_rollouts_created_at", "rollouts", ["created_at"])
+    # Plain ADD COLUMN and CREATE UNIQUE INDEX: on SQLite a constraint would rebuild schedule_requests, and the
+    # rebuild's DROP TABLE would cascade to every schedule item.
     with op.batch_alter_table("schedule_requests") as batch:
         batch.add_column(sa.Column("rollout_id", sa.String(32), nullable=True))
         batch.add_column(sa.Column("wave", sa.Integer(), nullable=True))
-        batch.create_unique_constraint("uq_schedule_requests_rollout_id_wave", ["rollout_id", "wave"])
+    op.create_index("uq_schedule_requests_rollout_id_wave", "schedule_requests", ["rollout_id", "wave"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("schedule_requests") as batch:
-        batch.drop_constraint("uq_schedule_requests_rollout_id_wave", type_="unique")
-        batch.drop_column("wave")
-        batch.drop_column("rollout_id")
+    op.drop_index("uq_schedule_requests_rollout_id_wave", table_name="schedule_requests")
+    for column in ("wave", "rollout_id"):
+        if op.get_bind().dialect.name == "sqlite":  # SQLite ≥ 3.35 drops a column in place (no rebuild, no cascade)
+            op.execute(f"ALTER TABLE schedule_requests DROP COLUMN {column}")
+        else:
+            op.drop_column("schedule_requests", column)
     op.drop_index("ix_rollouts_created_at", table_name="rollouts")
     op.drop_index("ix_rollouts_state", table_name="rollouts")
     op.drop_table("rollouts")
