@@ -287,7 +287,7 @@ def build_runtime(
     rollout_messenger = SlackRolloutMessenger(
         web, self_approval=settings.allow_self_approval, oncall_group=settings.oncall_group
     )
-    rollouts = RolloutsService(settings, store, scheduling, rollout_messenger, clock=clock)
+    rollouts = RolloutsService(settings, store, scheduling, rollout_messenger, clock=clock, metrics=metrics)
     authorization = Authorization(web_client)
     deps = SlackDeps(
         settings=settings,

@@ -102,6 +102,24 @@ class Metrics:
             "headless_bot_notifier_leader", "1 while this process is the polling notifier.", registry=self.registry
         )
 
+        self.rollouts = Gauge(
+            "headless_bot_rollouts",
+            "Rollouts by state (updated on each maintenance pass).",
+            ["state"],
+            registry=self.registry,
+        )
+        self.rollout_devices_created = Counter(
+            "headless_bot_rollout_devices_created",
+            "Devices that received a rollout's operation (counted as each wave settles or stops).",
+            registry=self.registry,
+        )
+        self.rollout_aborts = Counter(
+            "headless_bot_rollout_aborts",
+            "Rollouts aborted, by reason (threshold, max_failures, manual).",
+            ["reason"],
+            registry=self.registry,
+        )
+
     def observe_control(self, endpoint: str, outcome: str, seconds: float) -> None:
         """The Control API client's observer hook."""
         self.control_latency.labels(endpoint, outcome).observe(seconds)

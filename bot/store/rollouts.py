@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.ids import serial_key
@@ -146,6 +146,12 @@ class RolloutsRepo(Database):
             )
             row = await session.get(RolloutRow, rollout_id, populate_existing=True)
             return None if row is None else _record(row)
+
+    async def count_rollouts(self) -> dict[str, int]:
+        """How many rollouts are in each state (the metrics' gauge)."""
+        async with self._transaction(write=False) as session:
+            rows = await session.execute(select(RolloutRow.state, func.count()).group_by(RolloutRow.state))
+            return {state: int(count) for state, count in rows}
 
     async def mark_told(self, rollout_id: str, key: str) -> bool:
         """Record that the thread reply ``key`` is being posted; ``True`` for the one caller that records it (each

@@ -131,6 +131,17 @@ def test_failures_abort_and_nothing_more_is_created(bad: Harness) -> None:
     replies = thread(h, rollout_id)
     aborted = [reply for reply in replies if "abort" in reply.lower()]
     assert len(aborted) == 1 and f"<!subteam^{ONCALL}" in aborted[0], replies
+    assert 'headless_bot_rollout_aborts_total{reason="threshold"} 1.0' in h.get("/metrics").text
+
+    click(h, "rollout_clone", rollout_id)
+    clones = wait_until(
+        lambda: [r for r in db(h.database_url, lambda s: s.list_rollouts()) if r.id != rollout_id],  # type: ignore[attr-defined]
+        what="the clone",
+    )
+    (clone,) = clones
+    assert clone.state is RolloutState.PENDING_APPROVAL and clone.requester_id == APPROVER
+    assert sorted(clone.devices) == sorted(rollout(h, rollout_id).plan[1]), "the devices never reached"
+    wait_until(lambda: rollout(h, clone.id).approval_ts, what="the clone's approval message")
 
 
 def test_pause_stops_creation_and_resume_goes_on(good: Harness) -> None:

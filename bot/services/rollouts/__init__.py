@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, utcnow
+from bot.domain.ids import serial_key
 from bot.domain.requests import ItemState, Refusal, RequestState
-from bot.domain.rollout_records import RolloutRecord
-from bot.domain.rollouts import ACTIVE_ROLLOUT_STATES, RolloutState
+from bot.domain.rollout_records import NewRollout, RolloutRecord
+from bot.domain.rollouts import ACTIVE_ROLLOUT_STATES, RolloutState, plan_waves
+from bot.metrics import Metrics
 from bot.services.ports import RolloutMessenger
 from bot.services.rollouts.events import RolloutEvent
 from bot.services.rollouts.progress import RolloutView, WaveView, rollout_view
@@ -24,13 +26,14 @@ from bot.services.rollouts.runner import RolloutRunner
 from bot.services.rollouts.starting import RolloutDraft, RolloutForm, RolloutStart, split_rollout_quick
 from bot.services.scheduling import SchedulingService
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, new_rollout_id
 
 log = logging.getLogger("bot.rollouts")
 
 #: What an approver may do in each state (the buttons the message shows).
 PAUSABLE = (RolloutState.SCHEDULED, RolloutState.RUNNING, RolloutState.SOAKING, RolloutState.WAITING_PROMOTE)
 ABORTABLE = (*PAUSABLE, RolloutState.PAUSED)
+CLONE_START = timedelta(minutes=30)  # a clone's first wave: time for its own approval
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,10 @@ class RolloutsService(RolloutStart, RolloutRunner):
         messenger: RolloutMessenger,
         *,
         clock: Clock = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics or Metrics()
         self._store = store
         self._scheduling = scheduling
         self._messenger = messenger
@@ -219,6 +224,8 @@ class RolloutsService(RolloutStart, RolloutRunner):
         record = decision.record
         if decision.won and record is not None:
             now = self._clock()
+            kind = "manual" if reason is None else "max_failures" if "max_failures" in reason else "threshold"
+            self._metrics.rollout_aborts.labels(kind).inc()
             for request in await self._store.wave_requests(record.id):
                 if request.state is RequestState.APPROVED:
                     await self._store.transition(
@@ -259,6 +266,37 @@ class RolloutsService(RolloutStart, RolloutRunner):
             await self._tell(moved, event)
             await self.show(await self.view(moved), force=True)
         return RolloutDecision(True, moved, action)
+
+    async def clone_remaining(self, rollout_id: str, user_id: str, *, is_approver: bool) -> RolloutDecision:
+        """An aborted rollout's devices that never received the operation, as a new rollout request (same type,
+        parameters and options; wave 1 ``CLONE_START`` from now), needing its own approval, by another person."""
+        record = await self._store.get_rollout(rollout_id)
+        if record is None:
+            return RolloutDecision(False, None, "clone", Refusal.NO_SUCH_REQUEST)
+        if not is_approver and user_id != record.requester_id:
+            return RolloutDecision(False, record, "clone", Refusal.NOT_APPROVER)
+        if record.state is not RolloutState.ABORTED or self._settings.approval_channel is None:
+            return RolloutDecision(False, record, "clone", Refusal.ALREADY_DECIDED)
+        busy = await self._store.active_rollout_devices()
+        remaining = [s for s in (await self.view(record)).never_created if serial_key(s) not in busy]
+        if not remaining:
+            return RolloutDecision(False, record, "clone", Refusal.ALREADY_DECIDED)
+        new_id = new_rollout_id()
+        plan = plan_waves(new_id, remaining, record.options.waves)
+        now = self._clock()
+        created = await self._store.create_rollout(
+            NewRollout(
+                id=new_id, requester_id=user_id, team_id=record.team_id, origin_channel_id=record.origin_channel_id,
+                operation_type=record.operation_type, parameters=record.parameters, requester_tz=record.requester_tz,
+                options=record.options, plan=plan, scheduled_time=now + CLONE_START,
+                when_text=f"the devices rollout {record.id} never reached", approval_required=True,
+                state=RolloutState.PENDING_APPROVAL,
+            ),
+            at=now,
+        )  # fmt: skip
+        await self._audit(created, user_id, "clone", detail={"from": record.id, "devices": len(remaining)})
+        created = await self._post(created, self._settings.approval_channel)
+        return RolloutDecision(True, created, "clone")
 
     async def list_recent(self, limit: int = 20) -> list[RolloutRecord]:
         return await self._store.list_rollouts(limit=limit)

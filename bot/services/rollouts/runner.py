@@ -24,6 +24,7 @@ from bot.domain.rollouts import (
     abort_reason,
     wave_passes,
 )
+from bot.metrics import Metrics
 from bot.services.ports import RolloutMessenger
 from bot.services.rollouts.events import RolloutEvent
 from bot.services.rollouts.progress import RolloutView, rollout_view
@@ -47,12 +48,15 @@ class RolloutRunner:
     _scheduling: SchedulingService
     _messenger: RolloutMessenger
     _clock: Clock
+    _metrics: Metrics
     _creating: dict[str, asyncio.Task[object]]
     _shown: dict[str, tuple[float, str]]
 
     async def run_pass(self) -> None:
         """One step of every active rollout (oldest first); one failing rollout never stops the others."""
         await self._expire_undecided()
+        for state, count in (await self._store.count_rollouts()).items():
+            self._metrics.rollouts.labels(state).set(count)
         for record in await self._store.list_rollouts(RUNNING_STATES, limit=BATCH, oldest_first=True):
             try:
                 await self.step(record)
@@ -142,7 +146,7 @@ class RolloutRunner:
         number = current.number
         if number >= len(record.plan):
             final = RolloutState.COMPLETED if view.failures == 0 else RolloutState.COMPLETED_WITH_FAILURES
-            return await self._move(record, final, RolloutEvent(kind="completed", wave=number), now=now)
+            return await self._move(record, final, RolloutEvent(kind="completed", wave=number, tally=tally), now=now)
         settled = RolloutEvent(kind="wave_settled", wave=number, tally=tally)
         if not wave_passes(record.options, executed=tally.executed, failures=tally.failures):
             reason = (
@@ -163,6 +167,8 @@ class RolloutRunner:
         )
         if moved is None:
             return await self._store.get_rollout(record.id) or record
+        if event.tally is not None:
+            self._metrics.rollout_devices_created.inc(event.tally.created)
         await self._audit(moved, "bot", to.value, detail={"wave": event.wave})
         await self._tell(moved, event)
         return moved

@@ -55,6 +55,7 @@ ACTION_ROLLOUT_PROMOTE = "rollout_promote"
 ACTION_ROLLOUT_PAUSE = "rollout_pause"
 ACTION_ROLLOUT_RESUME = "rollout_resume"
 ACTION_ROLLOUT_ABORT = "rollout_abort"
+ACTION_ROLLOUT_CLONE = "rollout_clone"  # an aborted rollout's devices never created, as a new rollout request
 ROLLOUT_ACTIONS_BLOCK = "rollout_actions"  # block_id of the buttons; every button's value is the rollout id
 
 FAILED_INLINE = 50  # failed serials named in the message and thread replies; all in the status
@@ -299,6 +300,8 @@ def rollout_buttons(view: RolloutView) -> list[dict[str, Any]]:
         elements.append(button("Resume", ACTION_ROLLOUT_RESUME, rid))
     if state in ABORTABLE:
         elements.append(_abort_button(rid))
+    if state is RolloutState.ABORTED and view.never_created:
+        elements.append(button("Clone remaining", ACTION_ROLLOUT_CLONE, rid))
     return elements
 
 

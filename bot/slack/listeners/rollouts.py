@@ -33,7 +33,7 @@ def register(app: AsyncApp) -> None:
     app.action(rb.ACTION_ROLLOUT_CANCEL)(handle_cancel)
     for action_id in (
         rb.ACTION_ROLLOUT_APPROVE, rb.ACTION_ROLLOUT_REJECT, rb.ACTION_ROLLOUT_PROMOTE, rb.ACTION_ROLLOUT_PAUSE,
-        rb.ACTION_ROLLOUT_RESUME, rb.ACTION_ROLLOUT_ABORT,
+        rb.ACTION_ROLLOUT_RESUME, rb.ACTION_ROLLOUT_ABORT, rb.ACTION_ROLLOUT_CLONE,
     ):  # fmt: skip
         app.action(action_id)(handle_approver_click)
 
@@ -160,6 +160,7 @@ async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[st
         rb.ACTION_ROLLOUT_PAUSE: lambda: service.pause(rollout_id, user_id, is_approver=is_approver),
         rb.ACTION_ROLLOUT_RESUME: lambda: service.resume(rollout_id, user_id, is_approver=is_approver),
         rb.ACTION_ROLLOUT_ABORT: lambda: service.abort(rollout_id, user_id, is_approver=is_approver),
+        rb.ACTION_ROLLOUT_CLONE: lambda: service.clone_remaining(rollout_id, user_id, is_approver=is_approver),
     }
     work = act.get(str(action.get("action_id")))
     if work is None:
@@ -169,6 +170,12 @@ async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[st
     if not decision.won:
         await safe_respond(
             respond, text_message(f":information_source: {refusal_words(decision)}"), replace_original=False
+        )
+    elif decision.action == "clone" and decision.record is not None:
+        await deps.messenger.tell(
+            user_id,
+            f":recycle: The devices never reached are a new rollout request (`{decision.record.id}`), "
+            f"waiting for approval in <#{deps.settings.approval_channel}>.",
         )
 
 
