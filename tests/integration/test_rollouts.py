@@ -184,3 +184,35 @@ def test_rollouts_list_and_status(good: Harness) -> None:
     _, request = h.command(f"rollout status {rollout_id}")
     (answer,) = h.responses(request)
     assert re.search(r"Wave 1/2", texts(answer)), texts(answer)
+
+
+def test_the_manual_gate_waits_for_promote(good: Harness) -> None:
+    h = good
+    rollout_id = start(h, "rollout reboot GW0000* in 10 minutes waves=30,100 gate=manual soak=0 rate=6000/min")
+    click(h, "rollout_approve", rollout_id)
+    record = until_state(h, rollout_id, RolloutState.WAITING_PROMOTE)
+    assert record.current_wave == 1 and len(h.sim_state.order) == 3
+    advance(h, 600)
+    time.sleep(2)
+    assert rollout(h, rollout_id).state is RolloutState.WAITING_PROMOTE, "nothing moves without Promote"
+    assert len(h.sim_state.order) == 3
+    click(h, "rollout_promote", rollout_id, user="W111")  # not an approver
+    time.sleep(1)
+    assert rollout(h, rollout_id).state is RolloutState.WAITING_PROMOTE
+    click(h, "rollout_promote", rollout_id)
+    record = until_state(h, rollout_id, RolloutState.COMPLETED)
+    assert len(h.sim_state.order) == 10
+
+
+def test_a_device_in_an_active_rollout_is_refused_and_min_executed_is_clamped(good: Harness) -> None:
+    h = good
+    start(h, "rollout reboot GW0000* in 10 minutes")
+    _, request = h.command("rollout reboot GW00001,GW00015 in 10 minutes")
+    (answer,) = h.responses(request)
+    assert "1 of these devices are already in an active rollout: GW00001" in texts(answer)
+    assert not buttons(answer)
+    _, request = h.command("rollout reboot GW00015,GW00016 in 10 minutes min_executed=5")
+    (answer,) = h.responses(request)
+    shown = texts(answer)
+    assert "2" in shown and set(buttons(answer)) == {"Confirm", "Cancel"}
+    assert "clamped" in shown.lower() or "min_executed" in shown, shown
