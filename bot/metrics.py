@@ -102,6 +102,10 @@ class Metrics:
             "headless_bot_notifier_leader", "1 while this process is the polling notifier.", registry=self.registry
         )
 
+        self._rollout_metrics()
+
+    def _rollout_metrics(self) -> None:
+        """Staged rollouts: how many in each state, devices reached, aborts by reason."""
         self.rollouts = Gauge(
             "headless_bot_rollouts",
             "Rollouts by state (updated on each maintenance pass).",
