@@ -19,6 +19,8 @@ from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.domain.quotes import CLOSING_QUOTES, DOUBLE_QUOTES
+
 
 class Gate(StrEnum):
     """How the next wave starts: after the soak (auto) or on an approver's Promote click (manual)."""
@@ -222,15 +224,8 @@ _OPTIONS: dict[str, tuple[str, Callable[[str], object], str]] = {
 OPTION_NAMES: tuple[str, ...] = tuple(_OPTIONS)
 _OPTION_WORD = re.compile(r"([A-Za-z][A-Za-z_-]*)(:?=)(.*)\Z", re.DOTALL)
 _PAIR_START = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(:?=)")
-_QUOTES = {
-    '"': '"',
-    "'": "'",
-    "\u201c": "\u201d\u201c",
-    "\u201e": "\u201c\u201d",
-    "\u2018": "\u2019",
-    "\u201a": "\u2018\u2019",
-}
-_DOUBLE_QUOTES = '"\u201c\u201d\u201e\u201f'
+_QUOTES = CLOSING_QUOTES
+_DOUBLE_QUOTES = DOUBLE_QUOTES
 
 
 @dataclass

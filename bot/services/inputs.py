@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.ids import SERIAL, serial_key
+from bot.domain.quotes import CLOSING_QUOTES, DOUBLE_QUOTES
 
 PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 MAX_PARAMETERS = 50
@@ -76,17 +77,9 @@ def parse_operation_type(text: str, allowed: Sequence[str]) -> str:
 _PAIR_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)(:=|=)")
 # A word of the quick form that begins its parameters: a ``=`` (no time phrase has one) or a JSON object.
 _QUICK_START_RE = re.compile(r"^(?:[^=]*=|\{)")
-# An opening quote → the quotes that close it (phones type “…”, „…“ and ‘…’).
-_CLOSING = {
-    '"': '"',
-    "'": "'",
-    "\u201c": "\u201d\u201c",
-    "\u201e": "\u201c\u201d",
-    "\u2018": "\u2019",
-    "\u201a": "\u2018\u2019",
-}
+_CLOSING = CLOSING_QUOTES  # an opening quote → the quotes that close it
 # Typographic double quotes → straight ones, char for char (positions stay valid), to read JSON typed on a phone.
-_STRAIGHT = str.maketrans({c: '"' for c in "\u201c\u201d\u201e\u201f"})
+_STRAIGHT = str.maketrans(dict.fromkeys(DOUBLE_QUOTES[1:], '"'))
 _SPACE_RE = re.compile(r"\s")
 _WORD_RE = re.compile(r"\S")
 MAX_JSON_DEPTH = 20
