@@ -33,6 +33,7 @@ from bot.slack.blocks.rollouts import (
     ACTION_ROLLOUT_ABORT,
     ACTION_ROLLOUT_APPROVE,
     ACTION_ROLLOUT_CANCEL,
+    ACTION_ROLLOUT_CLONE,
     ACTION_ROLLOUT_CONFIRM,
     ACTION_ROLLOUT_PAUSE,
     ACTION_ROLLOUT_PROMOTE,
@@ -197,6 +198,8 @@ BUTTONS = {
     RolloutState.WAITING_PROMOTE: [(ACTION_ROLLOUT_PROMOTE, "primary"), *PAUSE_ABORT],
     RolloutState.PAUSED: [(ACTION_ROLLOUT_RESUME, None), (ACTION_ROLLOUT_ABORT, "danger")],
     **{state: [] for state in FINAL_ROLLOUT_STATES},
+    # an aborted rollout with devices never reached offers them as a new rollout request
+    RolloutState.ABORTED: [(ACTION_ROLLOUT_CLONE, None)],
 }
 
 
@@ -216,7 +219,7 @@ def test_the_buttons_that_apply_in_each_state(state: RolloutState) -> None:
 
 
 def test_states_without_buttons_are_the_final_ones() -> None:
-    assert {s for s, b in BUTTONS.items() if not b} == set(FINAL_ROLLOUT_STATES)
+    assert {s for s, b in BUTTONS.items() if not b} == set(FINAL_ROLLOUT_STATES) - {RolloutState.ABORTED}
     assert set(BUTTONS) == set(FINAL_ROLLOUT_STATES) | set(ACTIVE_ROLLOUT_STATES)
 
 
@@ -272,7 +275,7 @@ def test_an_aborted_rollout_is_partial_and_lists_what_cannot_be_cancelled() -> N
     assert "`UF00000019` → operation `op-UF00000019`" in text and "UF00000020" not in text
     assert "… and 5 more" in text
     assert not re.search(r"\bdone\b|\bcompleted\b", text)
-    assert actions(message) == []
+    assert [b["action_id"] for b in actions(message)] == [ACTION_ROLLOUT_CLONE]  # the devices never reached
     assert_within_limits(message)
 
 
