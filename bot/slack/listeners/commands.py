@@ -52,6 +52,7 @@ from bot.slack.modal import open_modal
 from bot.slack.operation_fields import types_message
 from bot.slack.payloads import user_id_of
 from bot.slack.respond import Respond, answer_later, guarded, safe_respond
+from bot.slack.rollout_modal import open_rollout_modal
 from bot.slack.web import POST
 from bot.slack.wording import NO_INVENTORY, cannot_post_in, form_errors, selector_refused
 
@@ -118,6 +119,10 @@ async def handle_command(
     elif isinstance(request, DevicesRequest):
         await ack()
         spawn(run_devices(deps, respond, request))
+    elif isinstance(request, RolloutRequest) and not request.args:
+        await ack()
+        trigger_id, channel_id = str(command.get("trigger_id")), command.get("channel_id")
+        spawn(open_rollout_modal(deps, client, trigger_id, user_id_of(command), channel_id))
     elif isinstance(request, RolloutRequest):
         await ack()
         spawn(guarded(deps, respond, quick_rollout(deps, respond, command, request.args)))

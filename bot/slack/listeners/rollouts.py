@@ -10,17 +10,20 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.requests import Refusal
 from bot.domain.rollouts import RolloutState, state_words
 from bot.services.inputs import InputError
 from bot.services.rollouts import RolloutDecision, RolloutsService, split_rollout_quick
 from bot.services.schedule_form import FormErrors, NoApprovalChannel
+from bot.slack.blocks import rollout_modal as rm
 from bot.slack.blocks import rollouts as rb
 from bot.slack.blocks.common import escape, text_message
 from bot.slack.deps import SlackDeps
 from bot.slack.payloads import user_id_of
 from bot.slack.respond import CLICK, Respond, guarded, safe_respond
+from bot.slack.rollout_modal import handle_rollout_submit, open_rollout_modal, rollout_live_preview
 from bot.slack.wording import form_errors
 
 log = logging.getLogger("bot.slack.rollouts")
@@ -29,6 +32,9 @@ NOT_CONFIGURED = ":information_source: Rollouts are not available in this proces
 
 
 def register(app: AsyncApp) -> None:
+    app.shortcut(rm.ROLLOUT_SHORTCUT)(handle_rollout_shortcut)
+    app.action(rm.ACTION_ROLLOUT_WHEN)(handle_rollout_when)
+    app.view(rm.ROLLOUT_MODAL)(handle_rollout_submit)
     app.action(rb.ACTION_ROLLOUT_CONFIRM)(handle_confirm)
     app.action(rb.ACTION_ROLLOUT_CANCEL)(handle_cancel)
     for action_id in (
@@ -36,6 +42,19 @@ def register(app: AsyncApp) -> None:
         rb.ACTION_ROLLOUT_RESUME, rb.ACTION_ROLLOUT_ABORT, rb.ACTION_ROLLOUT_CLONE,
     ):  # fmt: skip
         app.action(action_id)(handle_approver_click)
+
+
+async def handle_rollout_shortcut(
+    ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, deps: SlackDeps
+) -> None:
+    """The "Start a rollout" shortcut: the rollout form."""
+    await ack()
+    deps.tasks.spawn(open_rollout_modal(deps, client, str(shortcut.get("trigger_id")), user_id_of(shortcut), None))
+
+
+async def handle_rollout_when(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, deps: SlackDeps) -> None:
+    await ack()
+    deps.tasks.spawn(rollout_live_preview(deps, client, body))
 
 
 def _service(deps: SlackDeps) -> RolloutsService | None:

@@ -1,0 +1,149 @@
+"""The rollout form on Slack: open it (``/headless rollout`` alone, the "Start a rollout" shortcut), its live
+preview, and its submission — the form's values read back into the quick form's words, so both share one reader and
+one set of rules; each problem goes inline on its field.
+
+Submit is the requester's confirmation (as the scheduling form's): the rollout is stored and sent for approval.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.people import Person
+from bot.domain.rollouts import RolloutOptionError, split_rollout_options
+from bot.services.rollouts import RolloutForm
+from bot.services.schedule_form import FormErrors
+from bot.slack.blocks import rollout_modal as rm
+from bot.slack.blocks.common import neutralize
+from bot.slack.deps import SlackDeps
+from bot.slack.modal import ModalContext, as_dict, context_of, typed_text, zone_note
+from bot.slack.payloads import user_id_of
+from bot.slack.respond import guarded_dm
+
+log = logging.getLogger("bot.slack.rollouts")
+
+TYPE_WHEN = "Type when the first wave starts, e.g. “tomorrow 2am”, “02:00 device-local”, “next window”."
+
+
+def _values(view: dict[str, Any]) -> dict[str, Any]:
+    return as_dict(as_dict(view.get("state")).get("values"))
+
+
+def _field(view: dict[str, Any], block: str, action: str = "value") -> dict[str, Any]:
+    return as_dict(as_dict(_values(view).get(block)).get(action))
+
+
+def _chosen(view: dict[str, Any]) -> str:
+    """The operation type chosen in the form ("" when none yet)."""
+    return typed_text(as_dict(_field(view, rm.FIELDS["operation_type"]).get("selected_option")).get("value"))
+
+
+def form_words(view: dict[str, Any]) -> tuple[RolloutForm | None, dict[str, str]]:
+    """The form as the quick form would read it: the ``RolloutForm``, or the problems per block."""
+    words = []
+    gate = typed_text(as_dict(_field(view, rm.GATE_FIELD).get("selected_option")).get("value"))
+    if gate:
+        words.append(f"gate={gate}")
+    for name, _label, _hint in rm.OPTION_FIELDS:
+        value = typed_text(_field(view, rm.option_block(name)).get("value")).strip()
+        if value:
+            words.append(f"{name}={value}")
+    try:
+        options, _rest = split_rollout_options(words)
+    except RolloutOptionError as exc:
+        problems = exc.problems or ((exc.field, exc.message),)
+        return None, {rm.option_block(name) if name != "gate" else rm.GATE_FIELD: msg for name, msg in problems}
+    form = RolloutForm(
+        operation_type=_chosen(view),
+        targets=typed_text(_field(view, rm.FIELDS["serials"]).get("value")),
+        when=typed_text(_field(view, rm.FIELDS["when"], rm.ACTION_ROLLOUT_WHEN).get("value")),
+        parameters=typed_text(_field(view, rm.FIELDS["parameters"]).get("value")),
+        options=options,
+    )  # fmt: skip
+    return form, {}
+
+
+def rollout_modal_view(deps: SlackDeps, meta: ModalContext, person: Person) -> dict[str, Any]:
+    return rm.rollout_modal(
+        deps.scheduling.rules.names, preview=TYPE_WHEN, private_metadata=meta.model_dump_json(),
+        zone_note=zone_note(person),
+    )  # fmt: skip
+
+
+async def open_rollout_modal(
+    deps: SlackDeps, client: AsyncWebClient, trigger_id: str, user_id: str, channel_id: str | None
+) -> None:
+    """Open at once (trigger ids live 3 s), with the person's zone when it is known."""
+    person = deps.directory.cached_person(user_id) or await deps.directory.person(user_id)
+    meta = ModalContext(channel_id=channel_id, tz=person.tz, locale=person.locale)
+    try:
+        await client.views_open(trigger_id=trigger_id, view=rollout_modal_view(deps, meta, person))
+        deps.metrics.count("rollout", "modal")
+    except Exception as exc:  # an expired trigger or Slack down: the person can run the command again
+        log.warning("views.open (rollout) failed: %s", type(exc).__name__)
+        await deps.messenger.tell(user_id, "I could not open the rollout form; try `/headless rollout` again.")
+
+
+async def rollout_live_preview(deps: SlackDeps, client: AsyncWebClient, body: dict[str, Any]) -> None:
+    """The line under "When": what the text means, in the devices' zones when it is device-local."""
+    view = body.get("view") or {}
+    meta = context_of(view)
+    when = typed_text(_field(view, rm.FIELDS["when"], rm.ACTION_ROLLOUT_WHEN).get("value"))
+    targets = typed_text(_field(view, rm.FIELDS["serials"]).get("value"))
+    kind = _chosen(view)
+    shown = deps.scheduling.preview_at(
+        when, tz=meta.tz or deps.settings.default_timezone, locale=meta.locale, operation_type=kind, serials=targets
+    )
+    try:
+        await client.views_update(
+            view_id=view.get("id"), hash=view.get("hash"), view=rm.with_rollout_preview(view, shown.line)
+        )
+    except Exception as exc:  # hash_conflict: a newer keystroke's preview wins
+        log.debug("rollout preview update skipped: %s", type(exc).__name__)
+
+
+async def handle_rollout_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], deps: SlackDeps) -> None:
+    user_id = user_id_of(body)
+    service = deps.rollouts
+    if service is None:
+        await ack(response_action="errors", errors={rm.FIELDS["operation_type"]: "Rollouts are not available here."})
+        return
+    form, problems = form_words(view)
+    meta = context_of(view)
+    person = deps.directory.cached_person(user_id)
+    tz = meta.tz or (person.tz if person else deps.settings.default_timezone)
+    checked = None
+    if form is not None:
+        try:
+            checked = await service.check(form, tz=tz, locale=meta.locale)
+        except FormErrors as exc:
+            problems = {rm.FIELDS.get(k, rm.FIELDS["operation_type"]): v for k, v in exc.errors.items()}
+    if checked is None:
+        await ack(response_action="errors", errors={k: neutralize(v)[:1900] for k, v in problems.items()})
+        deps.metrics.count("rollout_modal", "user_error")
+        return
+    await ack()
+    deps.metrics.count("rollout_modal", "ok")
+    team_id = str((body.get("team") or {}).get("id") or "")
+
+    async def submit() -> None:
+        record = await service.open(
+            checked, requester_id=user_id, team_id=team_id, origin_channel_id=meta.channel_id, at=deps.clock()
+        )
+        decision = await service.confirm(record.id, user_id)
+        where = f"<#{deps.settings.approval_channel}>" if record.approval_required else "its channel"
+        text = (
+            f":outbox_tray: Your rollout `{record.id}` ({record.total:,} devices) was sent for approval in {where}."
+            if decision.won
+            else ":information_source: The rollout could not be sent: its first wave's time came too close."
+        )
+        await deps.messenger.tell(user_id, text)
+
+    deps.tasks.spawn(guarded_dm(deps, user_id, submit()))
+
+
+__all__ = ["handle_rollout_submit", "open_rollout_modal", "rollout_live_preview"]
