@@ -351,6 +351,7 @@ class BotThread(NamedTuple):
     thread_channel_id: str | None
     thread_ts: str | None
     notify_channel_id: str | None
+    rollout: bool = False  # a rollout's operation: its failures page on-call once, through the rollout's abort
 
 
 class NewNotification(NamedTuple):

@@ -184,12 +184,13 @@ class OutboxRepo(Database):
                         ScheduleItemRow.thread_channel_id,
                         ScheduleItemRow.thread_ts,
                         ScheduleRequestRow.notify_channel_id,
+                        ScheduleRequestRow.rollout_id,
                     )
                     .join(ScheduleRequestRow, ScheduleItemRow.request_id == ScheduleRequestRow.id)
                     .where(ScheduleItemRow.operation_id.in_(chunk))
                 )
-                for operation_id, channel_id, ts, notify_channel_id in result:
-                    found[operation_id] = BotThread(channel_id, ts, notify_channel_id)
+                for operation_id, channel_id, ts, notify_channel_id, rollout_id in result:
+                    found[operation_id] = BotThread(channel_id, ts, notify_channel_id, rollout_id is not None)
         return found
 
     async def prune_notifications(self, before: datetime) -> int:

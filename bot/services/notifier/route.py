@@ -75,8 +75,10 @@ class Router:
     def _destinations(
         self, change: OperationChange, thread: BotThread | None, watches: list[str]
     ) -> list[_Destination]:
-        """Where one change goes, each (channel, thread) once; channel messages about failures mention on-call."""
+        """Where one change goes, each (channel, thread) once; channel messages about failures mention on-call
+        (not for a rollout's operations: the rollout pages once, when it aborts)."""
         failed = change.failure is not None
+        page = failed and not (thread is not None and thread.rollout)
         found: dict[tuple[str, str | None], _Destination] = {}
 
         def add(channel: str | None, thread_ts: str | None, mention: bool) -> None:
@@ -91,12 +93,12 @@ class Router:
             if thread.notify_channel_id != thread.thread_channel_id:  # the form's "Post status updates in"
                 add(thread.notify_channel_id, None, failed)
         for channel in watches:
-            add(channel, None, failed)
+            add(channel, None, page)
         scope = self.settings.notify_scope
         if self.settings.notify_channel and (
             scope is NotifyScope.ALL
             or (scope is NotifyScope.BOT_CREATED and thread is not None)
             or (scope is NotifyScope.FAILURES and failed)
         ):
-            add(self.settings.notify_channel, None, failed)
+            add(self.settings.notify_channel, None, page)
         return list(found.values())
