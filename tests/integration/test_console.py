@@ -273,3 +273,19 @@ async def test_the_console_shows_what_the_bot_posts_to_the_kits_stand_in() -> No
     assert "[#approvals] ↳ in thread headless-ops\n  `txn_1` completed" in shown
     assert "[#C0ALERTS] headless-ops\n  @ana `txn_2` failed" in shown
     assert "lost" not in shown
+
+
+def test_a_rollout_in_the_console(tmp_path: Path) -> None:
+    """The README's rollout walkthrough: the sample inventory's Madrid site, two waves, approved by ana; the clock
+    moved on until the rollout ends (completed, or aborted by the simulator's failures), told once in its thread."""
+    script = (
+        "/headless rollout reboot site:madrid in 10 minutes waves=10,100 soak=0 rate=6000/min\n/press Confirm\n"
+        "/as ana\n/press Approve\n/advance 11m\n/wait 5\n/advance 5m\n/wait 5\n/advance 5m\n/wait 5\n"
+        "/headless rollouts\n"
+    )
+    out = run_console(script, tmp_path)
+    assert "Please check" in out or "Rollout" in out
+    assert "Wave 1/2 · 10 %" in out
+    ended = after(out, "ana> /headless rollouts")
+    assert "60 devices" in ended and ("aborted" in ended or "completed" in ended), ended
+    assert out.count("Rollout aborted:") <= 1 and "Traceback" not in out  # the thread reply, told once
