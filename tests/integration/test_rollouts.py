@@ -216,3 +216,23 @@ def test_a_device_in_an_active_rollout_is_refused_and_min_executed_is_clamped(go
     shown = texts(answer)
     assert "2" in shown and set(buttons(answer)) == {"Confirm", "Cancel"}
     assert "clamped" in shown.lower() or "min_executed" in shown, shown
+
+
+def test_a_blind_notifier_pauses_the_rollout_as_inconclusive(good: Harness) -> None:
+    h = good
+    rollout_id = start(h, "rollout reboot GW0000* in 10 minutes waves=50,100 rate=6000/min")
+    click(h, "rollout_approve", rollout_id)
+    wait_until(lambda: len(h.sim_state.order) == 5, what="wave 1")
+    h.sim_state.faults.error_rate = 1.0  # the Control API answers every request with an error
+    meta = wait_until(
+        lambda: db(h.database_url, lambda s: s.notifier_meta()).get("outage_since"),  # type: ignore[attr-defined]
+        what="the notifier's outage",
+    )
+    assert meta
+    advance(h, 10)  # five poll intervals of one second
+    record = wait_until(
+        lambda: (r := rollout(h, rollout_id)).state is RolloutState.PAUSED and r, what="paused as inconclusive"
+    )
+    assert "inconclusive" in (record.stop_reason or "") and "5 times in a row" in record.stop_reason
+    h.sim_state.faults.error_rate = 0.0
+    assert any("inconclusive" in reply for reply in thread(h, rollout_id))

@@ -25,6 +25,7 @@ from bot.domain.rollouts import (
     wave_passes,
 )
 from bot.metrics import Metrics
+from bot.services.notifier.report import OUTAGE_REASON_KEY, OUTAGE_SINCE_KEY, parse_time
 from bot.services.ports import RolloutMessenger
 from bot.services.rollouts.events import RolloutEvent
 from bot.services.rollouts.progress import RolloutView, rollout_view
@@ -38,6 +39,7 @@ log = logging.getLogger("bot.rollouts")
 RUNNING_STATES = (RolloutState.SCHEDULED, RolloutState.RUNNING, RolloutState.SOAKING)
 SHOW_EVERY = 5.0  # seconds between two edits of a rollout's message (Slack's chat.update is rate limited)
 BATCH = 50
+BLIND_POLLS = 5  # failed notifier polls in a row (its outage this many poll intervals long) pause running rollouts
 
 
 class RolloutRunner:
@@ -55,6 +57,7 @@ class RolloutRunner:
     async def run_pass(self) -> None:
         """One step of every active rollout (oldest first); one failing rollout never stops the others."""
         await self._expire_undecided()
+        await self._pause_when_blind()
         for state, count in (await self._store.count_rollouts()).items():
             self._metrics.rollouts.labels(state).set(count)
         for record in await self._store.list_rollouts(RUNNING_STATES, limit=BATCH, oldest_first=True):
@@ -172,6 +175,26 @@ class RolloutRunner:
         await self._audit(moved, "bot", to.value, detail={"wave": event.wave})
         await self._tell(moved, event)
         return moved
+
+    async def _pause_when_blind(self) -> None:
+        """The Control API has not answered the notifier for ``BLIND_POLLS`` poll intervals: the waves' outcomes are
+        unknown, so every running rollout pauses as inconclusive (an approver resumes it)."""
+        meta = await self._store.notifier_meta()
+        since = parse_time(meta.get(OUTAGE_SINCE_KEY))
+        now = self._clock()
+        if since is None or now - since < timedelta(seconds=BLIND_POLLS * self._settings.poll_interval_seconds):
+            return
+        reason = (
+            f"inconclusive: the Control API could not be polled {BLIND_POLLS} times in a row (since "
+            f"{since:%Y-%m-%d %H:%M} UTC: {meta.get(OUTAGE_REASON_KEY) or 'no answer'}), so the waves' outcomes "
+            "are unknown; an approver resumes it once the API answers"
+        )
+        running = [RolloutState.RUNNING, RolloutState.SOAKING, RolloutState.SCHEDULED]
+        for record in await self._store.list_rollouts(running, limit=BATCH, oldest_first=True):
+            await self._move(
+                record, RolloutState.PAUSED, RolloutEvent(kind="paused", reason=reason, occurrence=record.version),
+                now=now, stop_reason=reason,
+            )  # fmt: skip
 
     async def _expire_undecided(self) -> None:
         """Undecided rollouts whose first wave can no longer be created in time: ``→ expired``."""
