@@ -1,0 +1,126 @@
+"""A rollout survives SIGKILL: killed while its first wave is being created (after a POST the bot had not recorded)
+and again between waves (soaking), then restarted on the same database: every device gets exactly one operation,
+each wave is started once, each thread reply is told once, and the rollout completes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain.rollouts import RolloutState
+from bot.simulator import SimulatorConfig, SimulatorState, create_app
+from bot.slackkit import SlackBench, SlackRequestSender
+from bot.slackkit.servers import serve_asgi
+from bot.store import Store
+from tests.crash.test_crash import wait_for_marker
+from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
+from tests.support.processes import BotProcess
+from tests.support.slack_text import texts
+
+SERIALS = [f"RC{n:04d}" for n in range(8)]
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    inventory = tmp_path / "devices.csv"
+    inventory.write_text("serial,zone,site,tags\n" + "".join(f"{s},UTC,lab,gw\n" for s in SERIALS))
+    config = SimulatorConfig(token=CONTROL_TOKEN, failure_rate=0.0, run_seconds=5.0,
+                             known_devices=dict.fromkeys(SERIALS))  # fmt: skip
+    state = SimulatorState(config)
+    for serial in SERIALS:
+        state.devices[serial].always_online = True
+    with serve_asgi(create_app(state=state)) as sim, SlackBench() as bench:
+        _people_and_channels(bench)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_", "HEADLESS_BOT_"))}
+        env.update(
+            SLACK_BOT_TOKEN=bench.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=bench.api_url,
+            CONTROL_API_URL=f"{sim.url}/api/v1", CONTROL_API_TOKEN=CONTROL_TOKEN, DATABASE_URL=database_url,
+            APPROVAL_CHANNEL=APPROVAL_CHANNEL, APPROVERS=APPROVER, CONTROL_API_TIMEOUT_SECONDS="2",
+            RECONCILE_AFTER_SECONDS="3", MAINTENANCE_INTERVAL_SECONDS="0.3", POLL_INTERVAL_SECONDS="1",
+            REQUEST_LEASE_SECONDS="2", INVENTORY_FILE=str(inventory), ROLLOUT_LEAD_SECONDS="900",
+            LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
+        )  # fmt: skip
+        bot = BotProcess(env, tmp_path / "bot.log")
+        try:
+            yield {"sim": state, "bench": bench, "bot": bot, "url": database_url, "tmp": tmp_path}
+        finally:
+            bot.stop()
+
+
+def read(url: str, work: Any) -> Any:
+    async def run() -> Any:
+        async with Store(url) as store:
+            return await work(store)
+
+    return asyncio.run(run())
+
+
+def until(what: str, condition: Any, bot: BotProcess, timeout: float = 40.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"never {what}:\n" + bot.log.read_text()[-3000:]
+        time.sleep(0.2)
+    return found
+
+
+def start_and_approve(world: dict[str, Any], text: str) -> str:
+    bench: SlackBench = world["bench"]
+    sender = SlackRequestSender(world["bot"].url, SIGNING_SECRET, bench=bench)
+    command = sender.slash_command(text)
+    assert sender.send(command).status_code == 200
+    (preview,) = bench.wait_for_response(command.response_key, timeout=15)
+    rollout_id = next(
+        e["value"] for b in preview["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == "rollout_confirm"
+    )  # fmt: skip
+    sender.send(sender.block_action("rollout_confirm", rollout_id, block_id="rollout_actions", is_ephemeral=True,
+                                    response_url=command.response_url))  # fmt: skip
+    until("posted", lambda: read(world["url"], lambda s: s.get_rollout(rollout_id)).approval_ts, world["bot"])
+    sender.send(sender.block_action("rollout_approve", rollout_id, block_id="rollout_actions", user_id=APPROVER,
+                                    channel_id=APPROVAL_CHANNEL))  # fmt: skip
+    return str(rollout_id)
+
+
+def test_killed_mid_wave_and_between_waves_creates_each_operation_once(world: dict[str, Any]) -> None:
+    bot: BotProcess = world["bot"]
+    sim: SimulatorState = world["sim"]
+    marker = world["tmp"] / "paused"
+    bot.start(HEADLESS_BOT_PAUSE_AT="after_post", HEADLESS_BOT_PAUSE_MARKER=str(marker))
+    rollout_id = start_and_approve(world, "rollout reboot RC* in 10 minutes waves=50,100 soak=5s rate=6000/min")
+    wait_for_marker(marker, bot)
+    bot.kill()  # wave 1: one operation created, not recorded; the rest waiting
+    assert len(sim.order) == 1
+
+    bot.start()
+    until("wave 1 created", lambda: len(sim.order) == 4, bot)
+    sim.advance(700)  # wave 1's operations run and complete
+    rollout = until(
+        "soaking", lambda: (r := read(world["url"], lambda s: s.get_rollout(rollout_id))).state
+        is RolloutState.SOAKING and r, bot,
+    )  # fmt: skip
+    assert rollout.current_wave == 1
+    bot.kill()  # between waves
+
+    bot.start()
+    until("wave 2 created", lambda: len(sim.order) == 8, bot)
+    sim.advance(1200)
+    until(
+        "completed",
+        lambda: read(world["url"], lambda s: s.get_rollout(rollout_id)).state is RolloutState.COMPLETED,
+        bot,
+    )
+    serials = Counter(op.device_serial for op in sim.order)
+    assert sorted(serials) == SERIALS and set(serials.values()) == {1}, "each device exactly once"
+    waves = read(world["url"], lambda s: s.wave_requests(rollout_id))
+    assert [w.wave for w in waves] == [1, 2]
+    ts = read(world["url"], lambda s: s.get_rollout(rollout_id)).approval_ts
+    replies = [texts(c.body) for c in world["bench"].calls_to("chat.postMessage") if c.body.get("thread_ts") == ts]
+    started = [r for r in replies if "started" in r.lower()]
+    assert len(started) == 2, replies  # each told once, across two kills
