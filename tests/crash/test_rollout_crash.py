@@ -124,3 +124,33 @@ def test_killed_mid_wave_and_between_waves_creates_each_operation_once(world: di
     replies = [texts(c.body) for c in world["bench"].calls_to("chat.postMessage") if c.body.get("thread_ts") == ts]
     started = [r for r in replies if "started" in r.lower()]
     assert len(started) == 2, replies  # each told once, across two kills
+
+
+def test_two_replicas_on_postgresql_create_each_operation_once(world: dict[str, Any], database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two replicas share one database only on PostgreSQL (SQLite: one process)")
+    first: BotProcess = world["bot"]
+    second = BotProcess(dict(first.env), world["tmp"] / "second.log")
+    first.start()
+    second.start()
+    try:
+        sim: SimulatorState = world["sim"]
+        rollout_id = start_and_approve(world, "rollout reboot RC* in 10 minutes waves=25,100 soak=0 rate=600/min")
+        until("wave 1 created", lambda: len(sim.order) == 2, first)
+        sim.advance(700)
+        until("wave 2 created", lambda: len(sim.order) == 8, first)
+        sim.advance(1200)
+        until(
+            "completed",
+            lambda: read(world["url"], lambda s: s.get_rollout(rollout_id)).state is RolloutState.COMPLETED,
+            first,
+        )
+        time.sleep(1.5)  # both replicas run more passes: nothing more may happen
+        serials = Counter(op.device_serial for op in sim.order)
+        assert sorted(serials) == SERIALS and set(serials.values()) == {1}, "each device exactly once"
+        assert [w.wave for w in read(world["url"], lambda s: s.wave_requests(rollout_id))] == [1, 2]
+        ts = read(world["url"], lambda s: s.get_rollout(rollout_id)).approval_ts
+        replies = [texts(c.body) for c in world["bench"].calls_to("chat.postMessage") if c.body.get("thread_ts") == ts]
+        assert len([r for r in replies if "started" in r.lower()]) == 2, replies
+    finally:
+        second.stop()
