@@ -236,3 +236,24 @@ def test_a_blind_notifier_pauses_the_rollout_as_inconclusive(good: Harness) -> N
     assert "inconclusive" in (record.stop_reason or "") and "5 times in a row" in record.stop_reason
     h.sim_state.faults.error_rate = 0.0
     assert any("inconclusive" in reply for reply in thread(h, rollout_id))
+
+
+def test_a_slow_rate_schedules_the_next_wave_late_enough_to_create_it(good: Harness) -> None:
+    """At 6 a minute, wave 2's 8 devices take 70 s to create: it is scheduled at least MIN_LEAD_SECONDS (60) + 70 s
+    after it starts, more than ROLLOUT_LEAD_SECONDS (90), so its last operation is created before its time."""
+    h = good
+    rollout_id = start(h, "rollout reboot GW0000* in 10 minutes waves=20,100 soak=0 rate=6/min")
+    click(h, "rollout_approve", rollout_id)
+    wait_until(lambda: len(h.sim_state.order) == 2, timeout=30, what="wave 1's two operations")
+
+    def wave_two() -> list[Any]:
+        return [w for w in db(h.database_url, lambda s: s.wave_requests(rollout_id)) if w.wave == 2]  # type: ignore[attr-defined]
+
+    for _ in range(40):
+        if wave_two():
+            break
+        advance(h, 60)
+        time.sleep(1.2)
+    (wave,) = wave_two()
+    started = rollout(h, rollout_id).wave_started_at
+    assert (wave.scheduled_time - started).total_seconds() >= 60 + 70 - 1

@@ -111,9 +111,12 @@ class RolloutRunner:
         return moved
 
     def _next_time(self, record: RolloutRecord, now: datetime) -> datetime:
-        """``now + ROLLOUT_LEAD_SECONDS``, or the next maintenance window when the type's policy keeps operations
-        inside windows and that time is outside one."""
-        at = now + timedelta(seconds=self._settings.rollout_lead_seconds)
+        """``now + ROLLOUT_LEAD_SECONDS`` — or more, when creating the wave at the rollout's rate takes longer (its
+        last operation must still be created before its time) — or the next maintenance window when the type's
+        policy keeps operations inside windows and that time is outside one."""
+        size = len(record.plan[record.current_wave]) if record.current_wave < len(record.plan) else 0
+        creation = self._scheduling.lead_for(size, rate=record.options.rate_per_minute)
+        at = now + max(timedelta(seconds=self._settings.rollout_lead_seconds), creation)
         windows = self._settings.windows
         policy = self._scheduling.rules.window_policy(record.operation_type)
         if windows and policy in (WindowPolicy.BLOCK, WindowPolicy.REQUIRE_APPROVAL):
