@@ -1,12 +1,13 @@
 """A 2,000-device rollout in the console, at an accelerated clock: how long in wall time, and how it ended.
 
-Writes an inventory of N devices (6 zones, 3 sites), runs ``headless-bot console`` with it (its built-in simulator
-knows every device, ~10 % of operations fail and some devices drift offline, as in the first console session) and a
-script: the rollout with the default waves (1, 10, 50, 100 %), ``soak=0``, ``rate=60000/min`` (the clock is accelerated), ``ROLLOUT_LEAD_SECONDS=1200`` and a failure
-threshold that lets it run to the end, then ``/advance 5m`` + ``/wait`` until the rollout is final. Prints the wall
-time and the final line of ``/headless rollouts`` (state, waves, devices that received the operation, failures).
+Writes an inventory of N devices (6 zones, 3 sites) and runs ``headless-bot console`` with it: its built-in
+simulator knows every device; about 10 % of operations fail and some devices drift offline (their operations
+expire), as in the first console session. The script: the rollout with the default waves (1, 10, 50, 100 %),
+``soak=0``, ``rate=60000/min`` (the clock is accelerated), ``ROLLOUT_LEAD_SECONDS=1200`` and a failure threshold
+that lets it run to the end, then ``/advance 5m`` + ``/wait 3`` until the rollout is final. Prints the wall time and
+the final line of ``/headless rollouts`` (state, waves, devices that received the operation, failures).
 
-Usage: ``python -m benchmarks.bench_console_rollout [--devices 2000] [--runs 3] [--steps 14]``
+Usage: ``python -m benchmarks.bench_console_rollout [--devices 2000] [--runs 3] [--steps 24]``
 """
 
 from __future__ import annotations
