@@ -257,3 +257,35 @@ def test_a_slow_rate_schedules_the_next_wave_late_enough_to_create_it(good: Harn
     (wave,) = wave_two()
     started = rollout(h, rollout_id).wave_started_at
     assert (wave.scheduled_time - started).total_seconds() >= 60 + 70 - 1
+
+
+@pytest.fixture
+def staggered(tmp_path: Path, database_url: str) -> Iterator[Harness]:
+    """Six devices an hour apart (fixed-offset zones UTC+1…UTC+6), every operation failing."""
+    zones = [f"Etc/GMT-{n}" for n in range(1, 7)]  # (POSIX signs: Etc/GMT-3 is UTC+3)
+    yield from fleet_harness(
+        tmp_path, database_url, inventory_csv(6, zones=zones), sim_config={"failure_rate": 1.0, "run_seconds": 5.0},
+        clock=OffsetClock(), maintenance_interval=0.3, poll_interval_seconds=1, oncall_group=ONCALL,
+    )  # fmt: skip
+
+
+def test_failures_abort_after_exactly_min_executed(staggered: Harness) -> None:
+    """Device-local 02:00 staggers the executions an hour apart: the rollout aborts when the third has failed
+    (min_executed=3), the other three still pending — created, listed as such, never cancelled — and nothing else."""
+    h = staggered
+    rollout_id = start(h, "rollout reboot GW* tomorrow 02:00 device-local waves=100 min_executed=3 rate=6000/min")
+    click(h, "rollout_approve", rollout_id)
+    wait_until(lambda: len(h.sim_state.order) == 6, what="the six operations")
+    first = rollout(h, rollout_id).scheduled_time
+    advance(h, (first - h.runtime.deps.clock()).total_seconds() - 60)  # type: ignore[attr-defined]
+    for _ in range(30):
+        if rollout(h, rollout_id).state is RolloutState.ABORTED:
+            break
+        advance(h, 20 * 60)  # one execution at most between two looks
+        time.sleep(1.5)
+    record = rollout(h, rollout_id)
+    assert record.state is RolloutState.ABORTED
+    assert "3 of 3 executed operations failed" in (record.stop_reason or ""), record.stop_reason
+    assert len(h.sim_state.order) == 6
+    aborted = [reply for reply in thread(h, rollout_id) if "abort" in reply.lower()]
+    assert len(aborted) == 1 and "cannot be cancelled" in aborted[0], aborted
