@@ -273,3 +273,15 @@ async def test_the_console_shows_what_the_bot_posts_to_the_kits_stand_in() -> No
     assert "[#approvals] ↳ in thread headless-ops\n  `txn_1` completed" in shown
     assert "[#C0ALERTS] headless-ops\n  @ana `txn_2` failed" in shown
     assert "lost" not in shown
+
+
+def test_the_rollout_form_fills_previews_and_confirms(tmp_path: Path) -> None:
+    """``/headless rollout`` alone: the form in the console; empty answers keep the prefilled options and gate."""
+    script = "/headless rollout\ndiagnostics\nSN123456789\ntomorrow 3am\n" + "\n" * 9 + "/press Confirm\n"
+    out = run_console(script, tmp_path)
+    assert "Start a rollout" in out and "Waves (cumulative %)" in out
+    assert "→" in out, "the live preview"
+    assert "Please check this rollout" in out and "Gate auto · soak 30m" in out, "the defaults, read back"
+    assert "── Start a rollout: submitted ──" in out
+    assert "Sent for approval in #approvals" in out and "Rollout pending approval" in out
+    assert "Traceback" not in out
