@@ -70,6 +70,12 @@ def form_words(view: dict[str, Any]) -> tuple[RolloutForm | None, dict[str, str]
     return form, {}
 
 
+def _block_of(key: str) -> str:
+    """The field a ``FormErrors`` key belongs to: a form field, an option's field, or else the operation's."""
+    options = {name for name, _label, _hint in rm.OPTION_FIELDS}
+    return rm.FIELDS.get(key) or (rm.option_block(key) if key in options else rm.FIELDS["operation_type"])
+
+
 def rollout_modal_view(deps: SlackDeps, meta: ModalContext, person: Person) -> dict[str, Any]:
     return rm.rollout_modal(
         deps.scheduling.rules.names, preview=TYPE_WHEN, private_metadata=meta.model_dump_json(),
@@ -126,7 +132,7 @@ async def handle_rollout_submit(ack: AsyncAck, body: dict[str, Any], view: dict[
         except NoApprovalChannel as exc:
             problems = {rm.FIELDS["operation_type"]: exc.TEXT}
         except FormErrors as exc:
-            problems = {rm.FIELDS.get(k, rm.FIELDS["operation_type"]): v for k, v in exc.errors.items()}
+            problems = {_block_of(k): v for k, v in exc.errors.items()}
     if checked is None:
         await ack(response_action="errors", errors={k: neutralize(v)[:1900] for k, v in problems.items()})
         deps.metrics.count("rollout_modal", "user_error")
