@@ -33,7 +33,7 @@ async def fill_form(session: ConsoleSession, view_id: str) -> None:
     views, renderer = session.slack.workspace.views, session.renderer
     view = views[view_id]
     title = (view.get("title") or {}).get("text", "Form")
-    renderer.note(f"── {title} ── (answer each field; empty keeps it empty; '-' cancels)", style="bold")
+    renderer.note(f"── {title} ── (answer each field; empty keeps what it shows; '-' cancels)", style="bold")
     values: dict[str, dict[str, Any]] = {}
     pending = [b["block_id"] for b in _inputs(views[view_id])]
     while True:
@@ -99,6 +99,8 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
             if raw is None or raw.strip() == "-":
                 return None
             choice = raw.strip()
+            if not choice and element.get("initial_option"):  # as Slack submits a preselected option
+                return {element["action_id"]: {"type": "static_select", "selected_option": element["initial_option"]}}
             if not choice and block.get("optional"):
                 return {element["action_id"]: {"type": "static_select", "selected_option": None}}
             picked = next((o for i, o in enumerate(options, 1) if choice in (str(i), o["value"])), None)
@@ -124,7 +126,7 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
     raw = await session.read(f"  {label}{optional}: ")
     if raw is None or raw.strip() == "-":
         return None
-    value = raw.replace("\\n", "\n")
+    value = raw.replace("\\n", "\n") or str(element.get("initial_value") or "")  # a prefilled field keeps its value
     kind = "number_input" if element.get("type") == "number_input" else "plain_text_input"
     return {element["action_id"]: {"type": kind, "value": value}}
 
@@ -138,7 +140,7 @@ async def _preview(session: ConsoleSession, view_id: str, values: dict[str, dict
     await session.dispatch(session.slack.typed_in_form(view_id, block_id, action_id, values, session.user))
     await session.settle()
     for block in views[view_id].get("blocks", []):
-        if block.get("block_id") == "when_preview":
+        if str(block.get("block_id") or "").endswith("when_preview"):  # the schedule and the rollout forms
             for element in block.get("elements", []):
                 session.renderer.note("  → " + session.renderer.mrkdwn(str(element.get("text", ""))), style="cyan")
 

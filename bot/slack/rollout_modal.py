@@ -2,7 +2,8 @@
 preview, and its submission — the form's values read back into the quick form's words, so both share one reader and
 one set of rules; each problem goes inline on its field.
 
-Submit is the requester's confirmation (as the scheduling form's): the rollout is stored and sent for approval.
+Submit stores a draft and shows its preview (N, the waves, the abort rule…) with Confirm/Cancel, as the quick form
+does: the form shows only the time, so the person confirms the plan before approvers see it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.people import Person
 from bot.domain.rollouts import RolloutOptionError, split_rollout_options
 from bot.services.rollouts import RolloutForm
-from bot.services.schedule_form import FormErrors
+from bot.services.schedule_form import FormErrors, NoApprovalChannel
 from bot.slack.blocks import rollout_modal as rm
+from bot.slack.blocks import rollouts as rb
 from bot.slack.blocks.common import neutralize
 from bot.slack.deps import SlackDeps
 from bot.slack.modal import ModalContext, as_dict, context_of, typed_text, zone_note
 from bot.slack.payloads import user_id_of
 from bot.slack.respond import guarded_dm
+from bot.slack.web import POST
 
 log = logging.getLogger("bot.slack.rollouts")
 
@@ -65,6 +68,12 @@ def form_words(view: dict[str, Any]) -> tuple[RolloutForm | None, dict[str, str]
         options=options,
     )  # fmt: skip
     return form, {}
+
+
+def _block_of(key: str) -> str:
+    """The field a ``FormErrors`` key belongs to: a form field, an option's field, or else the operation's."""
+    options = {name for name, _label, _hint in rm.OPTION_FIELDS}
+    return rm.FIELDS.get(key) or (rm.option_block(key) if key in options else rm.FIELDS["operation_type"])
 
 
 def rollout_modal_view(deps: SlackDeps, meta: ModalContext, person: Person) -> dict[str, Any]:
@@ -120,8 +129,10 @@ async def handle_rollout_submit(ack: AsyncAck, body: dict[str, Any], view: dict[
     if form is not None:
         try:
             checked = await service.check(form, tz=tz, locale=meta.locale)
+        except NoApprovalChannel as exc:
+            problems = {rm.FIELDS["operation_type"]: exc.TEXT}
         except FormErrors as exc:
-            problems = {rm.FIELDS.get(k, rm.FIELDS["operation_type"]): v for k, v in exc.errors.items()}
+            problems = {_block_of(k): v for k, v in exc.errors.items()}
     if checked is None:
         await ack(response_action="errors", errors={k: neutralize(v)[:1900] for k, v in problems.items()})
         deps.metrics.count("rollout_modal", "user_error")
@@ -131,19 +142,23 @@ async def handle_rollout_submit(ack: AsyncAck, body: dict[str, Any], view: dict[
     team_id = str((body.get("team") or {}).get("id") or "")
 
     async def submit() -> None:
-        record = await service.open(
+        await service.open(
             checked, requester_id=user_id, team_id=team_id, origin_channel_id=meta.channel_id, at=deps.clock()
         )
-        decision = await service.confirm(record.id, user_id)
-        where = f"<#{deps.settings.approval_channel}>" if record.approval_required else "its channel"
-        text = (
-            f":outbox_tray: Your rollout `{record.id}` ({record.total:,} devices) was sent for approval in {where}."
-            if decision.won
-            else ":information_source: The rollout could not be sent: its first wave's time came too close."
-        )
-        await deps.messenger.tell(user_id, text)
+        await show_preview(deps, user_id, meta.channel_id, rb.rollout_preview_message(checked))
 
     deps.tasks.spawn(guarded_dm(deps, user_id, submit()))
 
 
-__all__ = ["handle_rollout_submit", "open_rollout_modal", "rollout_live_preview"]
+async def show_preview(deps: SlackDeps, user_id: str, channel_id: str | None, message: dict[str, Any]) -> None:
+    """The draft's preview with Confirm/Cancel, as the quick form shows it: to the person only, in the channel the
+    command came from, or as a direct message (the shortcut, or a channel the bot cannot post in)."""
+    if channel_id:
+        result = await deps.web.call("chat_postEphemeral", POST, channel=channel_id, user=user_id, **message)
+        if result.ok:
+            return
+        log.info("rollout preview not posted in %s (%s): sent as a direct message", channel_id, result.error)
+    await deps.messenger.post(user_id, message)  # logged when Slack refuses; the draft expires unconfirmed
+
+
+__all__ = ["handle_rollout_submit", "open_rollout_modal", "rollout_live_preview", "show_preview"]

@@ -289,3 +289,15 @@ def test_a_rollout_in_the_console(tmp_path: Path) -> None:
     ended = after(out, "ana> /headless rollouts")
     assert "60 devices" in ended and ("aborted" in ended or "completed" in ended), ended
     assert out.count("Rollout aborted:") <= 1 and "Traceback" not in out  # the thread reply, told once
+
+
+def test_the_rollout_form_fills_previews_and_confirms(tmp_path: Path) -> None:
+    """``/headless rollout`` alone: the form in the console; empty answers keep the prefilled options and gate."""
+    script = "/headless rollout\ndiagnostics\nSN123456789\ntomorrow 3am\n" + "\n" * 9 + "/press Confirm\n"
+    out = run_console(script, tmp_path)
+    assert "Start a rollout" in out and "Waves (cumulative %)" in out
+    assert "→" in out, "the live preview"
+    assert "Please check this rollout" in out and "Gate auto · soak 30m" in out, "the defaults, read back"
+    assert "── Start a rollout: submitted ──" in out
+    assert "Sent for approval in #approvals" in out and "Rollout pending approval" in out
+    assert "Traceback" not in out

@@ -1,6 +1,6 @@
 """The rollout form through the real endpoint: ``/headless rollout`` alone and the "Start a rollout" shortcut open
-it, its live preview reads the devices' zones, each problem goes inline on its field, and Submit sends the rollout
-for approval."""
+it, its live preview reads the typed time, each problem goes inline on its field, and Submit stores a draft whose
+preview (with Confirm) reaches the person as the quick form's does."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from bot.domain.rollouts import RolloutState
 from tests.support.fleet import fleet_harness, inventory_csv
 from tests.support.flows import db, wait_until
-from tests.support.harness import APPROVAL_CHANNEL, Harness
+from tests.support.harness import REQUESTER, Harness
 
 
 @pytest.fixture
@@ -39,7 +39,9 @@ def form(op_type: str, targets: str, when: str, **options: str) -> dict[str, Any
 
 
 def submit(h: Harness, values: dict[str, Any]) -> Any:
-    view = {"id": "V0ROLL", "type": "modal", "callback_id": "rollout_modal", "private_metadata": '{"tz": "UTC"}'}
+    """The form submitted from the command in C111 (the channel the command came from)."""
+    meta = '{"tz": "UTC", "channel_id": "C111"}'
+    view = {"id": "V0ROLL", "type": "modal", "callback_id": "rollout_modal", "private_metadata": meta}
     return h.sender.send(h.sender.view_submission("rollout_modal", values, view=view))
 
 
@@ -67,16 +69,47 @@ def test_problems_go_inline_on_their_fields(h: Harness) -> None:
     assert "rollout_when" in body["errors"]
 
 
-def test_submit_sends_the_rollout_for_approval(h: Harness) -> None:
+def test_the_when_field_previews_as_the_person_types(h: Harness) -> None:
+    h.command("rollout")
+    (opened,) = h.bench.wait_for("views.open")
+    blocks = {b.get("block_id"): b for b in opened.body["view"]["blocks"]}
+    assert blocks["rollout_when"]["dispatch_action"] is True
+    view_id = opened.response["view"]["id"]
+    typed = {"rollout_when": {"rollout_when_input": {"type": "plain_text_input", "value": "tomorrow 2am"}}}
+    h.sender.send(h.sender.block_action("rollout_when_input", None, block_id="rollout_when",
+                                        action_type="plain_text_input", view=view_id, state_values=typed))  # fmt: skip
+    (updated,) = h.bench.wait_for("views.update")
+    preview = next(b for b in updated.body["view"]["blocks"] if b.get("block_id") == "rollout_when_preview")
+    shown = str(preview["elements"])
+    assert "02:00 PST" in shown or "02:00 PDT" in shown  # the requester's zone (America/Los_Angeles)
+    assert "Type when" not in shown
+
+
+def test_submit_stores_a_draft_and_shows_its_preview_with_confirm(h: Harness) -> None:
     response = submit(h, form("reboot", "GW0000*", "tomorrow 2am", waves="50,100", soak="10m"))
     assert response.status_code == 200 and response.text in ("", "null"), response.text
+    (posted,) = h.bench.wait_for("chat.postEphemeral")
+    assert posted.body["channel"] == "C111" and posted.body["user"] == REQUESTER
+    buttons = [e for b in posted.body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    (confirm,) = [e for e in buttons if e["text"]["text"] == "Confirm"]
+    (draft,) = db(h.database_url, lambda s: s.list_rollouts())  # type: ignore[attr-defined]
+    assert draft.state is RolloutState.DRAFT and confirm["value"] == draft.id
+    assert draft.total == 10
+    assert [len(w) for w in draft.plan] == [5, 5] and draft.options.soak.total_seconds() == 600
+    h.sender.send(h.sender.block_action("rollout_confirm", confirm["value"], block_id="rollout_actions",
+                                        is_ephemeral=True))  # fmt: skip
 
     def pending() -> list[Any]:
         found = db(h.database_url, lambda s: s.list_rollouts())  # type: ignore[attr-defined]
         return [r for r in found if r.state is RolloutState.PENDING_APPROVAL]
 
     (record,) = wait_until(pending, what="the rollout sent for approval")
-    assert record.total == 10
-    assert [len(w) for w in record.plan] == [5, 5] and record.options.soak.total_seconds() == 600
-    wait_until(lambda: db(h.database_url, lambda s: s.get_rollout(record.id)).approval_channel_id == APPROVAL_CHANNEL,  # type: ignore[attr-defined]
-               what="the rollout message")  # fmt: skip
+    assert record.id == draft.id
+
+
+def test_the_shortcut_s_preview_comes_as_a_direct_message(h: Harness) -> None:
+    view = {"id": "V0ROLL", "type": "modal", "callback_id": "rollout_modal", "private_metadata": '{"tz": "UTC"}'}
+    values = form("reboot", "GW0000*", "tomorrow 2am")
+    h.sender.send(h.sender.view_submission("rollout_modal", values, view=view))
+    (posted,) = h.bench.wait_for("chat.postMessage")
+    assert posted.body["channel"] == REQUESTER and "Confirm" in str(posted.body["blocks"])

@@ -26,7 +26,7 @@ OPTION_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("soak", "Soak after each wave", "How long to wait after a wave passed: 30m, 2h, 1h30m, 0"),
     ("failure_threshold", "Failure threshold", "Abort at this failure rate among executed operations: 10%, 0%"),
     ("min_executed", "Minimum executed before judging", "A whole number; clamped to the number of devices"),
-    ("max_failures", "Maximum failures (optional)", "Also abort when failures reach this number"),
+    ("max_failures", "Maximum failures", "Also abort when failures reach this number"),
     ("rate", "Creation rate", "Operations created per minute, second or hour: 60/min, 2/s"),
     ("op_timeout", "Operation timeout", "Not final this long after its time counts as a failure: 60m, 2h"),
 )
