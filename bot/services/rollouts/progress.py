@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.domain.requests import ItemState, ScheduleRecord
 from bot.domain.rollout_records import RolloutRecord
-from bot.domain.rollouts import OperationOutcome, WaveTally, tally_wave
+from bot.domain.rollouts import OperationOutcome, WaveTally, tally_wave, wave_shares
 from bot.store import Store
 
 
@@ -93,9 +93,12 @@ async def rollout_view(store: Store, record: RolloutRecord, *, now: datetime) ->
     failed: list[str] = []
     unfinished: list[tuple[str, str]] = []
     operations: dict[str, str] = {}
+    shares = wave_shares(record.total, record.options.waves) if record.total else []
     for number, serials in enumerate(record.plan, 1):
         done += len(serials)
-        percent = round(100 * done / max(1, record.total))
+        planned = shares[number - 1][0] if len(shares) == len(record.plan) else None
+        percent = planned if planned is not None else round(100 * done / max(1, record.total))
+        percent = 100 if number == len(record.plan) else percent  # the last wave reaches every device
         request = requests.get(number)
         if request is None:
             waves.append(WaveView(number, percent, len(serials), None))

@@ -196,6 +196,7 @@ def _preview_waves(checked: RolloutDraft) -> list[str]:
     sizes = [len(wave) for wave in checked.plan]
     shares = wave_shares(sum(sizes), checked.options.waves) if sizes else []
     percents = [p for p, _ in shares] if len(shares) == len(sizes) else [0] * len(sizes)
+    percents[-1:] = [100] * len(percents[-1:])  # the last wave reaches every device (later empty ones merged in)
     later = "once the wave before settles and passes, " + (
         "an approver clicks Promote"
         if checked.options.gate is Gate.MANUAL
