@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,11 +18,11 @@ from typing import Any
 import pytest
 
 from bot.domain.requests import ItemState, RequestState
-from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState, create_app
+from bot.simulator import DOCUMENTED_SERIAL, SimulatorConfig, SimulatorState
 from bot.slackkit import SlackBench, SlackRequestSender
-from bot.slackkit.servers import serve_asgi
 from bot.store import Store
-from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
+from tests.support.crash_world import crash_world
+from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET
 from tests.support.processes import BotProcess
 from tests.support.slack_text import texts
 
@@ -31,22 +30,8 @@ from tests.support.slack_text import texts
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     state = SimulatorState(SimulatorConfig(token=CONTROL_TOKEN, refresh_delay=0.2))
-    with serve_asgi(create_app(state=state)) as sim, SlackBench() as bench:
-        _people_and_channels(bench)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_", "HEADLESS_BOT_"))}
-        env.update(
-            SLACK_BOT_TOKEN=bench.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=bench.api_url,
-            CONTROL_API_URL=f"{sim.url}/api/v1", CONTROL_API_TOKEN=CONTROL_TOKEN, DATABASE_URL=database_url,
-            APPROVAL_CHANNEL=APPROVAL_CHANNEL, APPROVERS=APPROVER, CONTROL_API_TIMEOUT_SECONDS="2",
-            RECONCILE_AFTER_SECONDS="3", MAINTENANCE_INTERVAL_SECONDS="0.3", NOTIFIER_ENABLED="false",
-            REQUEST_LEASE_SECONDS="2",  # the killed process's lease runs out quickly
-            LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
-        )  # fmt: skip
-        bot = BotProcess(env, tmp_path / "bot.log")
-        try:
-            yield {"sim": state, "bench": bench, "bot": bot, "url": database_url, "tmp": tmp_path}
-        finally:
-            bot.stop()
+    with crash_world(state, database_url, tmp_path, NOTIFIER_ENABLED="false") as found:
+        yield found
 
 
 def request_state(url: str, request_id: str) -> Any:

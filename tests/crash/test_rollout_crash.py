@@ -5,7 +5,6 @@ each wave is started once, each thread reply is told once, and the rollout compl
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -15,12 +14,12 @@ from typing import Any
 import pytest
 
 from bot.domain.rollouts import RolloutState
-from bot.simulator import SimulatorConfig, SimulatorState, create_app
+from bot.simulator import SimulatorConfig, SimulatorState
 from bot.slackkit import SlackBench, SlackRequestSender
-from bot.slackkit.servers import serve_asgi
 from bot.store import Store
 from tests.crash.test_crash import wait_for_marker
-from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET, _people_and_channels
+from tests.support.crash_world import crash_world
+from tests.support.harness import APPROVAL_CHANNEL, APPROVER, CONTROL_TOKEN, SIGNING_SECRET
 from tests.support.processes import BotProcess
 from tests.support.slack_text import texts
 
@@ -36,22 +35,9 @@ def world(database_url: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     state = SimulatorState(config)
     for serial in SERIALS:
         state.devices[serial].always_online = True
-    with serve_asgi(create_app(state=state)) as sim, SlackBench() as bench:
-        _people_and_channels(bench)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CONTROL_", "HEADLESS_BOT_"))}
-        env.update(
-            SLACK_BOT_TOKEN=bench.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=bench.api_url,
-            CONTROL_API_URL=f"{sim.url}/api/v1", CONTROL_API_TOKEN=CONTROL_TOKEN, DATABASE_URL=database_url,
-            APPROVAL_CHANNEL=APPROVAL_CHANNEL, APPROVERS=APPROVER, CONTROL_API_TIMEOUT_SECONDS="2",
-            RECONCILE_AFTER_SECONDS="3", MAINTENANCE_INTERVAL_SECONDS="0.3", POLL_INTERVAL_SECONDS="1",
-            REQUEST_LEASE_SECONDS="2", INVENTORY_FILE=str(inventory), ROLLOUT_LEAD_SECONDS="900",
-            LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
-        )  # fmt: skip
-        bot = BotProcess(env, tmp_path / "bot.log")
-        try:
-            yield {"sim": state, "bench": bench, "bot": bot, "url": database_url, "tmp": tmp_path}
-        finally:
-            bot.stop()
+    env = {"POLL_INTERVAL_SECONDS": "1", "INVENTORY_FILE": str(inventory), "ROLLOUT_LEAD_SECONDS": "900"}
+    with crash_world(state, database_url, tmp_path, **env) as found:
+        yield found
 
 
 def read(url: str, work: Any) -> Any:
