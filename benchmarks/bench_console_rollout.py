@@ -7,7 +7,7 @@ expire), as in the first console session. The script: the rollout with the defau
 that lets it run to the end, then ``/advance 5m`` + ``/wait 3`` until the rollout is final. Prints the wall time and
 the final line of ``/headless rollouts`` (state, waves, devices that received the operation, failures).
 
-Usage: ``python -m benchmarks.bench_console_rollout [--devices 2000] [--runs 3] [--steps 24]``
+Usage: ``python -m benchmarks.bench_console_rollout [--devices 2000] [--runs 3] [--steps 28]``
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=24, help="/advance 5m steps after the approval")
+    parser.add_argument("--steps", type=int, default=28, help="/advance 5m steps after the approval")
     args = parser.parse_args()
     walls = []
     for n in range(args.runs):
