@@ -20,6 +20,8 @@ from bot.control.errors import (
 from bot.domain.ids import USER_ID
 from bot.domain.inventory import SelectorError
 from bot.domain.requests import Decision, Refusal, RequestState, ScheduleRecord
+from bot.domain.rollouts import state_words
+from bot.services.rollouts import RolloutDecision
 from bot.slack.blocks.common import escape
 from bot.store.errors import StoreUnavailable
 from bot.when import format_relative
@@ -148,6 +150,25 @@ def refusal_text(decision: Decision) -> str:
     if refusal is Refusal.NO_SUCH_REQUEST or record is None:
         return "This request no longer exists."
     return already(record, confirming=decision.action == "confirm")
+
+
+def rollout_refusal_text(decision: RolloutDecision) -> str:
+    """Why a click on a rollout did not win, in the words of what was tried (as ``refusal_text`` for requests)."""
+    refusal, record = decision.refusal, decision.record
+    if refusal is Refusal.NOT_REQUESTER:
+        return f"Only the person who asked can {decision.action} this rollout."
+    if refusal is Refusal.SELF_APPROVAL:
+        return "You asked for this rollout, so someone else has to approve it (four-eyes rule)."
+    if refusal is Refusal.NOT_APPROVER:
+        return f"Only the configured approvers can {decision.action} a rollout."
+    if refusal is Refusal.TOO_LATE:
+        return (
+            "Too late: the first wave could no longer be created before its time, so the rollout expired. "
+            "Start it again for a later time."
+        )
+    if refusal is Refusal.NO_SUCH_REQUEST or record is None:
+        return "This rollout no longer exists."
+    return f"This rollout is {state_words(record.state)} now, so it cannot {decision.action}."
 
 
 def already(record: ScheduleRecord, *, confirming: bool = False) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -141,11 +141,6 @@ class RolloutStart:
             ),
             at=at,
         )  # fmt: skip
-
-
-def decision_deadline(record: RolloutRecord, lead: timedelta) -> datetime:
-    """Until when the rollout may still be confirmed or approved (its first wave must be created in time)."""
-    return record.scheduled_time - lead
 
 
 __all__ = ["RolloutDraft", "RolloutForm", "RolloutStart", "first_wave_size", "split_rollout_quick"]

@@ -12,8 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.requests import Refusal
-from bot.domain.rollouts import RolloutState, state_words
+from bot.domain.rollouts import RolloutState
 from bot.services.inputs import InputError
 from bot.services.rollouts import RolloutDecision, RolloutsService, split_rollout_quick
 from bot.services.schedule_form import FormErrors, NoApprovalChannel
@@ -24,7 +23,7 @@ from bot.slack.deps import SlackDeps
 from bot.slack.payloads import user_id_of
 from bot.slack.respond import CLICK, Respond, guarded, safe_respond
 from bot.slack.rollout_modal import handle_rollout_submit, open_rollout_modal, rollout_live_preview
-from bot.slack.wording import form_errors
+from bot.slack.wording import form_errors, rollout_refusal_text
 
 log = logging.getLogger("bot.slack.rollouts")
 
@@ -146,7 +145,7 @@ async def _requester_click(
     decide = service.confirm if confirm else service.cancel
     decision = await decide(_rollout_id(action), user_id_of(body))
     if not decision.won or decision.record is None:
-        await safe_respond(respond, text_message(f":information_source: {refusal_words(decision)}"))
+        await safe_respond(respond, text_message(f":information_source: {rollout_refusal_text(decision)}"))
         return
     state = decision.record.state
     if state is RolloutState.CANCELLED:
@@ -188,7 +187,7 @@ async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[st
     deps.metrics.count(f"rollout_{decision.action}", "ok" if decision.won else "refused")
     if not decision.won:
         await safe_respond(
-            respond, text_message(f":information_source: {refusal_words(decision)}"), replace_original=False
+            respond, text_message(f":information_source: {rollout_refusal_text(decision)}"), replace_original=False
         )
     elif decision.action == "clone" and decision.record is not None:
         await deps.messenger.tell(
@@ -196,25 +195,6 @@ async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[st
             f":recycle: The devices never reached are a new rollout request (`{decision.record.id}`), "
             f"waiting for approval in <#{deps.settings.approval_channel}>.",
         )
-
-
-def refusal_words(decision: RolloutDecision) -> str:
-    """Why a click on a rollout did not win, in the words of what was tried."""
-    refusal, record = decision.refusal, decision.record
-    if refusal is Refusal.NOT_REQUESTER:
-        return f"Only the person who asked can {decision.action} this rollout."
-    if refusal is Refusal.SELF_APPROVAL:
-        return "You asked for this rollout, so someone else has to approve it (four-eyes rule)."
-    if refusal is Refusal.NOT_APPROVER:
-        return f"Only the configured approvers can {decision.action} a rollout."
-    if refusal is Refusal.TOO_LATE:
-        return (
-            "Too late: the first wave could no longer be created before its time, so the rollout expired. "
-            "Start it again for a later time."
-        )
-    if refusal is Refusal.NO_SUCH_REQUEST or record is None:
-        return "This rollout no longer exists."
-    return f"This rollout is {state_words(record.state)} now, so it cannot {decision.action}."
 
 
 __all__ = ["quick_rollout", "register", "run_rollout_status", "run_rollouts"]
