@@ -23,7 +23,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import __version__
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
+from bot.domain.access import AccessRules
 from bot.metrics import Metrics
+from bot.services.access import AccessControl, load_access_rules
 from bot.services.approvals import Approvals
 from bot.services.inventory import InventoryFile
 from bot.services.maintenance import Maintenance
@@ -238,6 +240,31 @@ class BotRuntime:
         return self.ready and self.notifier.running
 
 
+def _access(
+    settings: Settings,
+    directory: SlackDirectory,
+    store: Store,
+    metrics: Metrics,
+    scheduling: SchedulingService,
+    *,
+    clock: Clock,
+    slack: bool,
+) -> AccessControl:
+    """ACCESS_RULES / ACCESS_FILE, read at start by a process that answers Slack (bad rules raise
+    ``AccessRulesError`` here, naming the rule), and the one log line that says which regime is in force."""
+    access = AccessControl(
+        load_access_rules(settings) if slack else AccessRules(),
+        directory,
+        audit=store,
+        metrics=metrics,
+        types=lambda: scheduling.rules.names,
+        clock=clock,
+    )
+    if slack:
+        log.info(access.startup_line())
+    return access
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -289,6 +316,10 @@ def build_runtime(
     )
     rollouts = RolloutsService(settings, store, scheduling, rollout_messenger, clock=clock, metrics=metrics)
     authorization = Authorization(web_client)
+    directory = SlackDirectory(
+        web_client, default_tz=settings.default_timezone, group_ttl=settings.access_group_cache_seconds
+    )
+    access = _access(settings, directory, store, metrics, scheduling, clock=clock, slack=parts.slack)
     deps = SlackDeps(
         settings=settings,
         operations=OperationsService(
@@ -300,7 +331,7 @@ def build_runtime(
         scheduling=scheduling,
         approvals=approvals,
         watches=WatchService(store, clock=clock),
-        directory=SlackDirectory(web_client, default_tz=settings.default_timezone),
+        directory=directory,
         metrics=metrics,
         tasks=Tasks(),
         web=web,
@@ -308,6 +339,7 @@ def build_runtime(
         clock=clock,
         inventory=inventory,
         rollouts=rollouts,
+        access=access,
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
     foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for

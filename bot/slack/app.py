@@ -19,6 +19,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.access import access_middleware
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners import actions, commands, rollouts, shortcuts, views
 from bot.slack.respond import PooledRespond
@@ -122,6 +123,7 @@ def build_app(deps: SlackDeps, authorization: Authorization, *, socket_mode: boo
         return BoltResponse(status=200, body="")
 
     app.middleware(deps_middleware(deps))
+    app.middleware(access_middleware(deps))  # ACCESS_RULES: before any listener, for every kind of request
     for listeners in (commands, actions, views, shortcuts, rollouts):
         listeners.register(app)
     return app
