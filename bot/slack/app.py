@@ -27,6 +27,9 @@ from bot.slack.respond import PooledRespond
 log = logging.getLogger("bot.slack")
 
 WARM_UP_SECONDS = 5.0  # the longest start waits for Slack's auth.test
+#: Every module of listeners; each has ``register(app)``. The access gate (``bot.slack.access``) must know every
+#: entry point they register (``tests/unit/test_access_gate.py``).
+LISTENER_MODULES = (commands, actions, views, shortcuts, rollouts)  # the longest start waits for Slack's auth.test
 
 
 class _NotAProblem(logging.Filter):
@@ -124,7 +127,7 @@ def build_app(deps: SlackDeps, authorization: Authorization, *, socket_mode: boo
 
     app.middleware(deps_middleware(deps))
     app.middleware(access_middleware(deps))  # ACCESS_RULES: before any listener, for every kind of request
-    for listeners in (commands, actions, views, shortcuts, rollouts):
+    for listeners in LISTENER_MODULES:
         listeners.register(app)
     return app
 
