@@ -300,7 +300,7 @@ def access_denied_text(exc: NotAllowed) -> str:
         groups = ", ".join(f"`{escape(g)}`" for g in hint.groups)
         text += f"; ask to be added to the user group {groups}, whose members may"
     else:
-        text += f"; ask whoever runs the bot to allow `{escape(verdict.action)}` for you (ACCESS_RULES)"
+        text += f"; ask whoever runs the bot to allow `{escape(verdict.action)}` for you in the access rules"
     return text + "."
 
 
