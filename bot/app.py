@@ -28,6 +28,7 @@ from bot.metrics import Metrics
 from bot.services.access import AccessControl, load_access_rules
 from bot.services.approvals import Approvals
 from bot.services.inventory import InventoryFile
+from bot.services.languages import Languages
 from bot.services.maintenance import Maintenance
 from bot.services.notifier import Notifier
 from bot.services.operation_types import OperationRules, load_operations
@@ -340,6 +341,7 @@ def build_runtime(
         inventory=inventory,
         rollouts=rollouts,
         access=access,
+        languages=Languages(settings, directory, store),
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
     foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for

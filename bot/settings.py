@@ -224,6 +224,13 @@ class Settings(BaseSettings):
         "window policy; unset = OPERATION_TYPES with free parameters.",
     )
     default_timezone: str = Field("UTC", description="IANA zone used when a person's Slack zone is unknown.")
+    default_language: Literal["en", "es"] = Field(
+        "en", description="The bot's language for people whose Slack locale is not Spanish, and for channels."
+    )
+    channel_languages: CommaList = Field(
+        default_factory=list,
+        description="Per channel, the language of what the bot posts there: `C0123:es,C0456:en`.",
+    )
     when_languages: CommaList = Field(
         default_factory=lambda: ["en", "es"], description="Languages understood in scheduling times."
     )
@@ -234,10 +241,26 @@ class Settings(BaseSettings):
 
     # --- validators -------------------------------------------------------------------------------------------
 
-    @field_validator("approvers", "approval_required_for", "operation_types", "when_languages", mode="before")
+    @field_validator("channel_languages")
+    @classmethod
+    def _check_channel_languages(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            channel, _sep, language = entry.partition(":")
+            if not CHANNEL_ID.match(channel.strip()) or language.strip().lower() not in ("en", "es"):
+                raise ValueError(f"`{entry[:40]}` is not CHANNEL:LANGUAGE, like C0123ABC:es (languages: en, es)")
+        return [entry.strip() for entry in value]
+
+    @field_validator(
+        "approvers", "approval_required_for", "operation_types", "when_languages", "channel_languages", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         return split_list(value)
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _lower_language(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -394,6 +417,11 @@ class Settings(BaseSettings):
     @property
     def approver_groups(self) -> list[str]:
         return users_and_groups(self.approvers)[1]
+
+    @property
+    def channel_language_map(self) -> dict[str, str]:
+        """``CHANNEL_LANGUAGES`` as channel id → language."""
+        return {c.strip(): lang.strip().lower() for c, _sep, lang in (e.partition(":") for e in self.channel_languages)}
 
     def approval_required(self, operation_type: str) -> bool:
         return "*" in self.approval_required_for or operation_type in self.approval_required_for

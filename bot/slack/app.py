@@ -19,9 +19,12 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.ids import USER_ID
+from bot.i18n import set_language
 from bot.slack.access import access_middleware
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners import actions, commands, rollouts, shortcuts, views
+from bot.slack.payloads import user_id_of
 from bot.slack.respond import PooledRespond
 
 log = logging.getLogger("bot.slack")
@@ -126,10 +129,40 @@ def build_app(deps: SlackDeps, authorization: Authorization, *, socket_mode: boo
         return BoltResponse(status=200, body="")
 
     app.middleware(deps_middleware(deps))
+    app.middleware(language_middleware(deps))  # the reader's language, before anything is worded
     app.middleware(access_middleware(deps))  # ACCESS_RULES: before any listener, for every kind of request
     for listeners in LISTENER_MODULES:
         listeners.register(app)
     return app
+
+
+LANGUAGE_WAIT_SECONDS = 1.0  # the longest a request waits for the reader's language (Slack's users.info)
+
+
+def language_middleware(deps: SlackDeps) -> Callable[..., Awaitable[BoltResponse]]:
+    """A bolt middleware: everything this request renders (and the work it spawns) is in the reader's language:
+    their own choice, else their Slack locale, else ``DEFAULT_LANGUAGE``."""
+
+    async def with_language(body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        user_id = reader_of(body)
+        language = deps.languages.default
+        if user_id is not None:
+            try:
+                language = await asyncio.wait_for(deps.languages.for_person(user_id), LANGUAGE_WAIT_SECONDS)
+            except TimeoutError:
+                language = deps.languages.cached_for_person(user_id)
+        set_language(language)
+        return await next()
+
+    return with_language
+
+
+def reader_of(body: dict[str, Any]) -> str | None:
+    """The person a request comes from: a command's ``user_id``, an interaction's ``user.id``, an event's
+    ``event.user``; ``None`` when there is none."""
+    event = body.get("event")
+    user = event.get("user") if isinstance(event, dict) else user_id_of(body)
+    return user if isinstance(user, str) and USER_ID.match(user) else None
 
 
 def deps_middleware(deps: SlackDeps) -> Callable[..., Awaitable[BoltResponse]]:

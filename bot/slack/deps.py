@@ -14,6 +14,7 @@ from bot.metrics import Metrics
 from bot.services.access import AccessControl
 from bot.services.approvals import Approvals
 from bot.services.inventory import InventoryFile
+from bot.services.languages import Languages
 from bot.services.operations import OperationsService
 from bot.services.ports import Directory
 from bot.services.rollouts import RolloutsService
@@ -39,6 +40,7 @@ class SlackDeps:
     messenger: SlackMessenger  # direct messages outside the approval workflow (a failed modal submission…)
     clock: Clock
     access: AccessControl  # ACCESS_RULES / ACCESS_FILE: who may do what, where (unrestricted without rules)
+    languages: Languages  # which language each reader (and each channel) gets
     inventory: InventoryFile | None = None  # INVENTORY_FILE, when set
     rollouts: RolloutsService | None = None  # staged rollouts (a process that answers Slack)
 

@@ -276,3 +276,13 @@ class NotifierMetaRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+
+
+class PersonRow(Base):
+    """A person's own choices: the language they read (``/headless language``; NULL = from their Slack locale)."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    updated_at: Mapped[datetime]
