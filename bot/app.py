@@ -25,6 +25,7 @@ from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
 from bot.metrics import Metrics
 from bot.services.approvals import Approvals
+from bot.services.home import HomeChanges, HomeService
 from bot.services.inventory import InventoryFile
 from bot.services.maintenance import Maintenance
 from bot.services.notifier import Notifier
@@ -38,6 +39,7 @@ from bot.slack.app import Authorization, build_app
 from bot.slack.delivery import SlackDelivery
 from bot.slack.deps import SlackDeps
 from bot.slack.directory import SlackDirectory
+from bot.slack.home import HomePublisher
 from bot.slack.messenger import SlackMessenger
 from bot.slack.rollout_messenger import SlackRolloutMessenger
 from bot.slack.web import SlackWeb
@@ -120,6 +122,12 @@ class BotRuntime:
     @property
     def operations(self) -> OperationsService:
         return self.deps.operations
+
+    @property
+    def home(self) -> HomePublisher:
+        """The App Home's publisher (``bot.slack.home``)."""
+        assert self.deps.home is not None
+        return self.deps.home
 
     @property
     def scheduling(self) -> SchedulingService:
@@ -238,6 +246,28 @@ class BotRuntime:
         return self.ready and self.notifier.running
 
 
+def _home(
+    settings: Settings,
+    store: Store,
+    scheduling: SchedulingService,
+    rollouts: RolloutsService,
+    directory: SlackDirectory,
+    web: SlackWeb,
+    tasks: Tasks,
+    clock: Clock,
+    metrics: Metrics,
+) -> HomePublisher:
+    """The App Home: the services say when something it shows changed (``HomeChanges``, handed to them as their
+    ``HomeRefresher``); the publisher re-publishes the homes of recent readers."""
+    changes = HomeChanges()
+    scheduling.home = changes
+    service = HomeService(settings, store, scheduling, rollouts, changes, clock=clock)
+    home = HomePublisher(service=service, store=store, directory=directory, settings=settings, web=web, tasks=tasks,
+                         clock=clock, metrics=metrics)  # fmt: skip
+    changes.subscribe(home.changed)
+    return home
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -289,6 +319,9 @@ def build_runtime(
     )
     rollouts = RolloutsService(settings, store, scheduling, rollout_messenger, clock=clock, metrics=metrics)
     authorization = Authorization(web_client)
+    directory = SlackDirectory(web_client, default_tz=settings.default_timezone)
+    tasks = Tasks()
+    home = _home(settings, store, scheduling, rollouts, directory, web, tasks, clock, metrics)
     deps = SlackDeps(
         settings=settings,
         operations=OperationsService(
@@ -300,17 +333,20 @@ def build_runtime(
         scheduling=scheduling,
         approvals=approvals,
         watches=WatchService(store, clock=clock),
-        directory=SlackDirectory(web_client, default_tz=settings.default_timezone),
+        directory=directory,
         metrics=metrics,
-        tasks=Tasks(),
+        tasks=tasks,
         web=web,
         messenger=messenger,
         clock=clock,
         inventory=inventory,
         rollouts=rollouts,
+        home=home,
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
     foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for
+    notifier = Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground)
+    notifier.home = scheduling.home
     return BotRuntime(
         settings=settings,
         control=control,
@@ -327,7 +363,7 @@ def build_runtime(
             before_pass=authorization.warm_up,
             rollouts=rollouts,
         ),
-        notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground),
+        notifier=notifier,
         foreground=foreground,
         parts=parts,
     )

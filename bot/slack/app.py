@@ -20,7 +20,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.deps import SlackDeps
-from bot.slack.listeners import actions, commands, rollouts, shortcuts, views
+from bot.slack.listeners import actions, commands, events, rollouts, shortcuts, views
 from bot.slack.respond import PooledRespond
 
 log = logging.getLogger("bot.slack")
@@ -122,7 +122,7 @@ def build_app(deps: SlackDeps, authorization: Authorization, *, socket_mode: boo
         return BoltResponse(status=200, body="")
 
     app.middleware(deps_middleware(deps))
-    for listeners in (commands, actions, views, shortcuts, rollouts):
+    for listeners in (commands, actions, views, shortcuts, rollouts, events):
         listeners.register(app)
     return app
 
