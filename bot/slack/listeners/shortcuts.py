@@ -27,9 +27,11 @@ log = logging.getLogger("bot.slack.schedule")
 
 SCHEDULE_FROM_MESSAGE = "schedule_from_message"  # "Schedule for serials in this message"
 WATCH_FROM_MESSAGE = "watch_operation"  # "Watch this operation"
-#: The message shortcuts by the name Slack shows (manifest.yml), for the console's ``/shortcut``.
+#: The message shortcuts by name, for the console's ``/shortcut``: the issue's names, and the manifest's (Slack allows
+#: 24 characters for a shortcut's name, so "Schedule for serials in this message" shows as "Schedule for serials").
 MESSAGE_SHORTCUTS = {
     "Schedule for serials in this message": SCHEDULE_FROM_MESSAGE,
+    "Schedule for serials": SCHEDULE_FROM_MESSAGE,
     "Watch this operation": WATCH_FROM_MESSAGE,
 }
 LOOKUP_SECONDS = 1.0  # the most a txn id's device lookup may take of the 3 s a trigger id lives
