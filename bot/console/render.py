@@ -114,7 +114,8 @@ class Renderer:
     def _buttons(self, message: dict[str, Any], **where: Any) -> list[ShownButton]:
         shown = []
         for block in message.get("blocks") or []:
-            for element in block.get("elements") or []:
+            accessory = [block["accessory"]] if isinstance(block.get("accessory"), dict) else []
+            for element in [*(block.get("elements") or []), *accessory]:
                 if element.get("type") != "button":
                     continue
                 button = ShownButton(

@@ -53,13 +53,21 @@ def view_text(call: Any) -> str:
     return texts(call.body["view"])
 
 
+def _elements(block: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*(block.get("elements") or []), *([block["accessory"]] if block.get("accessory") else [])]
+
+
 def home_buttons(h: Harness, user: str) -> dict[str, dict[str, Any]]:
-    return buttons(h.bench.home_views[user])
+    """The buttons of the user's home by label: in actions blocks and as sections' accessories."""
+    view = h.bench.home_views[user]
+    found = buttons(view)
+    found.update({e["text"]["text"]: e for b in view["blocks"] for e in _elements(b) if e.get("type") == "button"})
+    return found
 
 
 def home_click(h: Harness, user: str, action_id: str, value: str) -> Any:
     view = h.bench.home_views[user]
-    block = next(b for b in view["blocks"] for e in b.get("elements") or [] if e.get("value") == value)
+    block = next(b for b in view["blocks"] for e in _elements(b) if e.get("value") == value)
     click = h.sender.block_action(action_id, value, block_id=block["block_id"], user_id=user, view=view)
     return h.sender.send(click)
 
