@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -206,3 +208,14 @@ def test_the_homes_schedule_button_opens_the_form(h: Harness) -> None:
     home_click(h, REQUESTER, "schedule_operation", "home")
     opened = wait_until(lambda: h.bench.calls_to("views.open"), what="the form")[-1]
     assert opened.ok and opened.body["view"]["callback_id"] == "schedule_modal"
+
+
+def test_the_home_benchmark_runs_and_makes_no_control_api_call() -> None:
+    """``benchmarks/bench_home.py``, small: it asserts itself that the rounds made no Control API call."""
+    root = Path(__file__).resolve().parents[2]
+    args = ["--people", "12", "--rounds", "2", "--operations", "300", "--requests", "8"]
+    result = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_home.py"), *args], cwd=root,
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Control API calls during the rounds: 0" in result.stdout
+    assert "views.publish calls: 24" in result.stdout
