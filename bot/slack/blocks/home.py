@@ -41,7 +41,7 @@ def _when(moment: datetime, tz: str) -> str:
 
 
 def _header(text: str, page: Page[Any] | None = None) -> Block:
-    count = f" ({page.total})" if page is not None else ""
+    count = f" ({page.total:,})" if page is not None else ""
     return {"type": "header", "text": {"type": "plain_text", "text": truncate(f"{text}{count}", 150), "emoji": True}}
 
 
@@ -57,7 +57,7 @@ def _actions(block_id: str, *elements: dict[str, Any]) -> Block:
 
 
 def _more(page: Page[Any], hint: str) -> list[Block]:
-    return [context(f"…and {page.more} more. {hint}")] if page.more else []
+    return [context(f"…and {page.more:,} more. {hint}")] if page.more else []
 
 
 def _devices(count: int) -> str:
