@@ -204,6 +204,7 @@ class BotRuntime:
         if self._loops:
             await asyncio.wait(self._loops, timeout=5)
         await self.maintenance.stop()  # a paced creation resumed in the background; the next start resumes it
+        self.home.stop()  # throttled App Home publishes not yet due are dropped (the next open publishes again)
         await self.deps.tasks.wait(timeout=5)
         await self.loop_watch.stop()
         await self.control.aclose()

@@ -65,6 +65,8 @@ class HomePublisher:
         self.published = 0  # views.publish calls Slack took (tests, the benchmark)
         self._last: dict[str, float] = {}  # person → time.monotonic() of their last publish
         self._pending: set[str] = set()  # people with a publish scheduled (it reads the data when it runs)
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # the later ones (a timer, not a task: stop need not wait)
+        self._stopped = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._fanout_due = False
         self._fanout: asyncio.Task[None] | None = None
@@ -95,15 +97,28 @@ class HomePublisher:
 
     def request(self, user_id: str) -> None:
         """Publish ``user_id``'s home now, or ``min_interval`` after their last publish; one pending per person."""
-        if user_id in self._pending:
+        if user_id in self._pending or self._stopped:
             return  # the publish already scheduled reads the data when it runs
         self._pending.add(user_id)
         wait = self._last.get(user_id, -1e9) + self.min_interval - time.monotonic()
-        self.tasks.spawn(self._publish_later(user_id, max(0.0, wait)))
+        if wait <= 0:
+            self.tasks.spawn(self._publish_now(user_id))
+            return
+        self._timers[user_id] = asyncio.get_running_loop().call_later(wait, self._due, user_id)
 
-    async def _publish_later(self, user_id: str, wait: float) -> None:
-        if wait > 0:
-            await asyncio.sleep(wait)
+    def _due(self, user_id: str) -> None:
+        self._timers.pop(user_id, None)
+        if not self._stopped:
+            self.tasks.spawn(self._publish_now(user_id))
+
+    def stop(self) -> None:
+        """No more publishing (the process stops): the throttled publishes not yet due are dropped."""
+        self._stopped = True
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    async def _publish_now(self, user_id: str) -> None:
         self._pending.discard(user_id)
         try:
             await self.publish(user_id)
