@@ -23,7 +23,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import __version__
 from bot.clock import Clock, utcnow
 from bot.control.client import ControlApiClient
+from bot.domain.access import AccessRules
 from bot.metrics import Metrics
+from bot.services.access import AccessControl, load_access_rules
 from bot.services.approvals import Approvals
 from bot.services.home import HomeChanges, HomeService
 from bot.services.inventory import InventoryFile
@@ -257,6 +259,8 @@ def _home(
     tasks: Tasks,
     clock: Clock,
     metrics: Metrics,
+    *,
+    access: AccessControl,
 ) -> HomePublisher:
     """The App Home: the services say when something it shows changed (``HomeChanges``, handed to them as their
     ``HomeRefresher``); the publisher re-publishes the homes of recent readers."""
@@ -264,9 +268,47 @@ def _home(
     scheduling.home = changes
     service = HomeService(settings, store, scheduling, rollouts, changes, clock=clock)
     home = HomePublisher(service=service, store=store, directory=directory, settings=settings, web=web, tasks=tasks,
-                         clock=clock, metrics=metrics)  # fmt: skip
+                         clock=clock, metrics=metrics, access=access)  # fmt: skip
     changes.subscribe(home.changed)
     return home
+
+
+def _access(
+    settings: Settings,
+    directory: SlackDirectory,
+    store: Store,
+    metrics: Metrics,
+    scheduling: SchedulingService,
+    *,
+    clock: Clock,
+    slack: bool,
+) -> AccessControl:
+    """ACCESS_RULES / ACCESS_FILE, read at start by a process that answers Slack (bad rules raise
+    ``AccessRulesError`` here, naming the rule), and the one log line that says which regime is in force."""
+    access = AccessControl(
+        load_access_rules(settings) if slack else AccessRules(),
+        directory,
+        audit=store,
+        metrics=metrics,
+        types=lambda: scheduling.rules.names,
+        clock=clock,
+    )
+    if slack:
+        log.info(access.startup_line())
+    return access
+
+
+def _control_client(settings: Settings, metrics: Metrics) -> ControlApiClient:
+    """The Control API client of ``CONTROL_API_URL`` / ``CONTROL_API_TOKEN``, observed by the metrics."""
+    token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
+    return ControlApiClient(
+        settings.control_api_url,
+        token,
+        timeout=settings.control_api_timeout_seconds,
+        refresh_timeout=settings.control_api_refresh_timeout_seconds,
+        observer=metrics.observe_control,
+        max_connections=settings.control_api_max_connections,
+    )
 
 
 def build_runtime(
@@ -287,16 +329,7 @@ def build_runtime(
     a bad file raises ``InventoryError`` here, before anything starts; so does ``OPERATIONS_FILE``
     (``OperationsFileError``)."""
     metrics = Metrics()
-    if control is None:
-        token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
-        control = ControlApiClient(
-            settings.control_api_url,
-            token,
-            timeout=settings.control_api_timeout_seconds,
-            refresh_timeout=settings.control_api_refresh_timeout_seconds,
-            observer=metrics.observe_control,
-            max_connections=settings.control_api_max_connections,
-        )
+    control = control or _control_client(settings, metrics)
     if web_client is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         web_client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
@@ -320,9 +353,12 @@ def build_runtime(
     )
     rollouts = RolloutsService(settings, store, scheduling, rollout_messenger, clock=clock, metrics=metrics)
     authorization = Authorization(web_client)
-    directory = SlackDirectory(web_client, default_tz=settings.default_timezone)
+    directory = SlackDirectory(
+        web_client, default_tz=settings.default_timezone, group_ttl=settings.access_group_cache_seconds
+    )
+    access = _access(settings, directory, store, metrics, scheduling, clock=clock, slack=parts.slack)
     tasks = Tasks()
-    home = _home(settings, store, scheduling, rollouts, directory, web, tasks, clock, metrics)
+    home = _home(settings, store, scheduling, rollouts, directory, web, tasks, clock, metrics, access=access)
     deps = SlackDeps(
         settings=settings,
         operations=OperationsService(
@@ -342,6 +378,7 @@ def build_runtime(
         clock=clock,
         inventory=inventory,
         rollouts=rollouts,
+        access=access,
         home=home,
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)

@@ -103,6 +103,13 @@ class Metrics:
         )
 
         self._rollout_metrics()
+        # Named as the access-rules issue names it (no house prefix): ``access_denied_total{action}``.
+        self.access_denied = Counter(
+            "access_denied",
+            "Requests refused by the access rules, by action (schedule:<type> for a known type, else :other).",
+            ["action"],
+            registry=self.registry,
+        )
 
     def _rollout_metrics(self) -> None:
         """Staged rollouts: how many in each state, devices reached, aborts by reason."""

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app import BotRuntime, Parts, build_runtime
+from bot.domain.access import AccessRulesError
 from bot.logs import setup_logging
 from bot.services.inventory import InventoryError
 from bot.services.operation_types import OperationsFileError
@@ -225,7 +226,7 @@ def run_server(settings: Settings, *, host: str, port: int, socket_mode: bool = 
         return 2
     try:
         runtime = build_runtime(settings, socket_mode=socket_mode, parts=Parts.serve(settings, notifier=notifier))
-    except (InventoryError, OperationsFileError) as exc:  # one line, like the other settings' errors
+    except (InventoryError, OperationsFileError, AccessRulesError) as exc:  # one line, like the other settings' errors
         print(f"headless-bot serve: {exc}", file=sys.stderr)
         return 2
     app = create_http_app(runtime, slack_events=not socket_mode, socket_mode=socket_mode)

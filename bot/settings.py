@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.access import parse_rules
 from bot.domain.ids import CHANNEL_ID, GROUP_ID, OPERATION_TYPE, USER_ID, users_and_groups
 from bot.when.device import IfPast
 from bot.when.vocabulary import DEFAULT_LANGUAGES
@@ -123,6 +124,17 @@ class Settings(BaseSettings):
     notify_scope: NotifyScope = Field(NotifyScope.ALL, description="Which operations NOTIFY_CHANNEL hears about.")
     approvers: CommaList = Field(default_factory=list, description="User IDs (U…) and user-group IDs (S…).")
     allow_self_approval: bool = Field(False, description="May a requester approve their own request?")
+    access_rules: str = Field(
+        "",
+        description="Who may do what, where: `allow|deny ACTIONS to WHO [in PLACES]` rules separated by `;` "
+        "(deny wins, then allow, else denied); unset (and no ACCESS_FILE) = everyone may do everything.",
+    )
+    access_file: str | None = Field(
+        None, description="The access rules as YAML (a list of rules), instead of ACCESS_RULES."
+    )
+    access_group_cache_seconds: float = Field(
+        300.0, ge=0, le=86_400, description="How long a user group's members are trusted before Slack is asked again."
+    )
     oncall_group: str | None = Field(None, description="User-group ID (S…) mentioned on failures.")
 
     # Behaviour
@@ -235,6 +247,7 @@ class Settings(BaseSettings):
     @field_validator(
         "approval_channel", "notify_channel", "oncall_group", "slack_bot_token", "slack_signing_secret",
         "slack_app_token", "control_api_token", "inventory_file", "device_zone_default", "operations_file",
+        "access_file",
         mode="before",
     )  # fmt: skip
     @classmethod
@@ -346,9 +359,17 @@ class Settings(BaseSettings):
         parse_windows(value)  # raises ValueError naming the bad part
         return value.strip()
 
+    @field_validator("access_rules")
+    @classmethod
+    def _check_access_rules(cls, value: str) -> str:
+        parse_rules(value)  # AccessRulesError (a ValueError) names the rule's number and the unknown word
+        return value.strip()
+
     @model_validator(mode="after")
     def _derive(self) -> Settings:
         self._windows = list(parse_windows(self.maintenance_windows))
+        if self.access_rules and self.access_file:
+            raise ValueError("set ACCESS_RULES or ACCESS_FILE, not both: the rules are numbered in one place")
         if self.reconcile_after_seconds <= self.control_api_timeout_seconds:
             raise ValueError(
                 "RECONCILE_AFTER_SECONDS must be longer than CONTROL_API_TIMEOUT_SECONDS: "

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
+from bot.domain.access import AccessRulesError
 from bot.services.inventory import InventoryError
 from bot.services.operation_types import OperationsFileError
 from bot.settings import SettingsError
@@ -47,7 +48,7 @@ async def run_console_async(
     try:
         try:
             await session.start()
-        except (SettingsError, StoreError, InventoryError, OperationsFileError) as exc:  # the environment, the database
+        except (SettingsError, StoreError, InventoryError, OperationsFileError, AccessRulesError) as exc:
             print(exc if isinstance(exc, SettingsError) else f"headless-bot console: {exc}", file=sys.stderr)
             return 2
         await session.run()

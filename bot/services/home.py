@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -160,9 +160,18 @@ class HomeService:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     shared_reads: int = field(default=0, init=False)  # how many times the shared sections were read (tests, bench)
 
-    async def facts(self, user_id: str, *, is_approver: bool) -> HomeFacts:
+    async def facts(
+        self,
+        user_id: str,
+        *,
+        is_approver: bool,
+        approve_types: Collection[str] | None = None,
+        may_promote: bool = True,
+    ) -> HomeFacts:
+        """``user_id``'s home. ``approve_types``: the operation types the access rules let them decide on the Home
+        (``None``: every type); ``may_promote``: whether they let them promote a rollout there."""
         shared = await self.shared()
-        waiting = await self._waiting(user_id, is_approver, shared)
+        waiting = await self._waiting(user_id, is_approver, shared, approve_types, may_promote)
         yours, total = await self.store.requests_page(
             requester_id=user_id, undecided_or_since=(_YOURS_OPEN, shared.now - RECENT_REQUESTS), limit=YOURS_SHOWN
         )
@@ -206,14 +215,22 @@ class HomeService:
             promotable=tuple(r for r in active if r.state is RolloutState.WAITING_PROMOTE),
         )
 
-    async def _waiting(self, user_id: str, is_approver: bool, shared: SharedFacts) -> Page[Waiting]:
-        """What ``user_id`` may decide now, by the services' own rules (``may_decide``), oldest first."""
+    async def _waiting(
+        self,
+        user_id: str,
+        is_approver: bool,
+        shared: SharedFacts,
+        approve_types: Collection[str] | None,
+        may_promote: bool,
+    ) -> Page[Waiting]:
+        """What ``user_id`` may decide now, by the services' own rules (``may_decide``) and the access rules'
+        types, oldest first."""
         if not is_approver:
             return Page()
         self_ok = self.settings.allow_self_approval
         requests, total = await self.store.requests_page(
             [RequestState.PENDING_APPROVAL], not_requester_id=None if self_ok else user_id, limit=WAITING_SHOWN,
-            oldest_first=True,
+            oldest_first=True, types=approve_types,
         )  # fmt: skip
         entries = [
             Waiting(request=r) for r in requests if self.scheduling.may_decide(r, user_id, is_approver=True) is None
@@ -221,9 +238,10 @@ class HomeService:
         rollouts: list[Waiting] = []
         if self.rollouts is not None:
             for record in shared.pending_rollouts:
-                if self.rollouts.may(record, user_id, is_approver=True, decision=True) is None:
+                typed_ok = approve_types is None or record.operation_type in approve_types
+                if typed_ok and self.rollouts.may(record, user_id, is_approver=True, decision=True) is None:
                     rollouts.append(Waiting(rollout=record))
-            for record in shared.promotable:
+            for record in shared.promotable if may_promote else ():
                 if self.rollouts.may(record, user_id, is_approver=True, decision=False) is None:
                     rollouts.append(Waiting(rollout=record))
         merged = sorted([*entries, *rollouts], key=lambda w: w.since)[:WAITING_SHOWN]

@@ -27,6 +27,10 @@ class Directory(Protocol):
 
     async def is_approver(self, user_id: str, approvers: list[str]) -> bool: ...
 
+    async def membership(self, group_id: str) -> frozenset[str] | None:
+        """A user group's members; ``None`` when they cannot be known (access rules then fail closed)."""
+        ...
+
 
 class Messenger(Protocol):
     """What the approval workflow tells people. Posting methods return the message's reference (its ``ts``), or

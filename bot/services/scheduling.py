@@ -232,6 +232,10 @@ class SchedulingService(ScheduleTimes, Creation):
             return decided.record or record
         return record
 
+    async def get(self, request_id: str) -> ScheduleRecord | None:
+        """One request as stored (``None`` for an id the store does not know)."""
+        return await self._store.get_request(request_id)
+
     async def confirm(self, request_id: str, user_id: str) -> Decision:
         """The requester's Confirm: ``draft → pending_approval`` or ``→ approved`` when no approval is needed."""
         record, refused = await self._requesters_own(request_id, user_id, "confirm")

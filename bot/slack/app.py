@@ -19,6 +19,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.access import access_middleware
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners import actions, commands, events, rollouts, shortcuts, views
 from bot.slack.respond import PooledRespond
@@ -26,6 +27,16 @@ from bot.slack.respond import PooledRespond
 log = logging.getLogger("bot.slack")
 
 WARM_UP_SECONDS = 5.0  # the longest start waits for Slack's auth.test
+#: Every module of listeners; each has ``register(app)``. The access gate (``bot.slack.access``) must know every
+#: entry point they register (``tests/unit/test_access_gate.py``).
+LISTENER_MODULES = (
+    commands,
+    actions,
+    views,
+    shortcuts,
+    rollouts,
+    events,
+)  # the longest start waits for Slack's auth.test
 
 
 class _NotAProblem(logging.Filter):
@@ -122,7 +133,9 @@ def build_app(deps: SlackDeps, authorization: Authorization, *, socket_mode: boo
         return BoltResponse(status=200, body="")
 
     app.middleware(deps_middleware(deps))
-    for listeners in (commands, actions, views, shortcuts, rollouts, events):
+    app.middleware(access_middleware(deps))  # ACCESS_RULES: before any listener, for every kind of request
+    app.middleware(events.home_clicks_answer_in_dm)  # a click on the App Home (no response_url) answers in a DM
+    for listeners in LISTENER_MODULES:
         listeners.register(app)
     return app
 

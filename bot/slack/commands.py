@@ -14,13 +14,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.domain.access import read_action
 from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, REQUEST_ID, SERIAL, STATUS_WORD, TXN_ID
 from bot.domain.inventory import MAX_SELECTOR_LENGTH
 from bot.services.inputs import parameter_end
 
 SUBCOMMANDS: tuple[str, ...] = (
     "list", "status", "refresh", "schedule", "rollout", "rollouts", "watch", "unwatch", "audit", "devices", "types",
-    "help",
+    "can", "help",
 )  # fmt: skip
 ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
 
@@ -137,6 +138,14 @@ class RolloutsRequest(Request):
     kind: Literal["rollouts"] = "rollouts"
 
 
+class CanRequest(Request):
+    """``can ACTION [in #channel|dm]``: may I do it there (default: here), and which rule decides."""
+
+    kind: Literal["can"] = "can"
+    action: str
+    channel_id: str | None = None  # a channel id, ``dm``, or None for where the command was typed
+
+
 class AuditRequest(Request):
     kind: Literal["audit"] = "audit"
     subject: str | None = None
@@ -158,6 +167,7 @@ ParsedCommand = (
     | RolloutRequest
     | RolloutStatusRequest
     | RolloutsRequest
+    | CanRequest
 )
 
 
@@ -260,6 +270,8 @@ def parse_command(text: str) -> ParsedCommand:
         if len(rest) > 1:
             return InvalidRequest(subcommand="audit", problem="Give at most one serial or operation id.")
         return AuditRequest(subject=rest[0] if rest else None)
+    if head == "can":
+        return _parse_can(rest)
     if head == "types":
         if rest:
             return InvalidRequest(subcommand="types", problem="`/headless types` takes no arguments.")
@@ -272,6 +284,25 @@ def parse_command(text: str) -> ParsedCommand:
             )
         return DevicesRequest(selector=selector)
     return UnknownRequest(word=words[0][:40], suggestion=suggest(head))
+
+
+def _parse_can(rest: list[str]) -> ParsedCommand:
+    usage = (
+        "Use `/headless can ACTION [in #channel]`, like `/headless can schedule:reboot in #ops` or "
+        "`/headless can list`."
+    )
+    if not rest or len(rest) not in (1, 3) or (len(rest) == 3 and rest[1].lower() != "in"):
+        return InvalidRequest(subcommand="can", problem=usage)
+    try:
+        action = read_action(rest[0])
+    except ValueError as exc:
+        return InvalidRequest(subcommand="can", problem=str(exc))
+    channel: str | None = None
+    if len(rest) == 3:
+        channel = "dm" if rest[2].lower() == "dm" else _channel_arg(rest[2])
+        if channel is None:
+            return InvalidRequest(subcommand="can", problem="Pick the channel with Slack's # autocomplete, or say dm.")
+    return CanRequest(action=action, channel_id=channel)
 
 
 def _parse_list(rest: list[str]) -> ParsedCommand:

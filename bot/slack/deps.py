@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.metrics import Metrics
+from bot.services.access import AccessControl
 from bot.services.approvals import Approvals
 from bot.services.inventory import InventoryFile
 from bot.services.operations import OperationsService
@@ -38,6 +39,7 @@ class SlackDeps:
     web: SlackWeb
     messenger: SlackMessenger  # direct messages outside the approval workflow (a failed modal submission…)
     clock: Clock
+    access: AccessControl  # ACCESS_RULES / ACCESS_FILE: who may do what, where (unrestricted without rules)
     inventory: InventoryFile | None = None  # INVENTORY_FILE, when set
     rollouts: RolloutsService | None = None  # staged rollouts (a process that answers Slack)
     home: HomePublisher | None = None  # the App Home (``bot.slack.home``)

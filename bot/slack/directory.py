@@ -29,9 +29,10 @@ LOOKUP_TIMEOUT_SECONDS = 2.0
 class SlackDirectory:
     """Cached lookups of people and user groups through the Web API (the ``Directory`` port)."""
 
-    def __init__(self, client: AsyncWebClient, *, default_tz: str) -> None:
+    def __init__(self, client: AsyncWebClient, *, default_tz: str, group_ttl: float = GROUP_TTL_SECONDS) -> None:
         self._client = client
         self._default_tz = default_tz
+        self._group_ttl = group_ttl
         self._people: dict[str, tuple[float, Person]] = {}
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._failed: dict[str, float] = {}  # user id -> when users.info last failed for them
@@ -103,19 +104,24 @@ class SlackDirectory:
 
     async def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a user group; an empty set (not an error) when Slack cannot tell."""
+        members = await self.membership(group_id)
+        return frozenset() if members is None else members
+
+    async def membership(self, group_id: str) -> frozenset[str] | None:
+        """Members of a user group, cached ``group_ttl`` seconds (``ACCESS_GROUP_CACHE_SECONDS``); when Slack
+        cannot tell, the last answer however old (a Slack blip must not lock every approver out), else ``None``:
+        unknown, which the access rules read as "fail closed"."""
         entry = self._groups.get(group_id)
-        if entry and time.monotonic() - entry[0] < GROUP_TTL_SECONDS:
+        if entry and time.monotonic() - entry[0] < self._group_ttl:
             return entry[1]
         try:
             response = await asyncio.wait_for(
                 self._client.usergroups_users_list(usergroup=group_id), timeout=LOOKUP_TIMEOUT_SECONDS
             )
             members = frozenset(str(u) for u in response.get("users") or [])
-        except Exception as exc:  # deny (not crash) when membership is unknown
+        except Exception as exc:
             log.warning("usergroups.users.list failed for %s (%s)", group_id, type(exc).__name__)
-            if entry:
-                return entry[1]  # a stale answer beats locking every approver out during a Slack blip
-            return frozenset()
+            return entry[1] if entry else None
         self._groups[group_id] = (time.monotonic(), members)
         return members
 

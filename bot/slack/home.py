@@ -21,7 +21,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.domain.access import DM
 from bot.metrics import Metrics
+from bot.services.access import AccessControl
 from bot.services.home import HomeService
 from bot.services.ports import Directory
 from bot.settings import Settings
@@ -51,6 +53,7 @@ class HomePublisher:
         tasks: Tasks,
         clock: Clock,
         metrics: Metrics,
+        access: AccessControl,
         min_interval: float = MIN_INTERVAL_SECONDS,
     ) -> None:
         self.service = service
@@ -61,6 +64,7 @@ class HomePublisher:
         self.tasks = tasks
         self.clock = clock
         self.metrics = metrics
+        self.access = access
         self.min_interval = min_interval
         self.published = 0  # views.publish calls Slack took (tests, the benchmark)
         self._last: dict[str, float] = {}  # person → time.monotonic() of their last publish
@@ -129,11 +133,18 @@ class HomePublisher:
     # ------------------------------------------------------------------ rendering and publishing
 
     async def render(self, user_id: str) -> dict[str, Any]:
-        """``user_id``'s home as a view, from the database only (no Control API call)."""
+        """``user_id``'s home as a view, from the database only (no Control API call). Under access rules it shows
+        what the person may do on the Home (a place with no channel: ``dm``), and only the buttons they may use."""
         person = await self.directory.person(user_id)
         is_approver = await self.directory.is_approver(user_id, self.settings.approvers)
-        facts = await self.service.facts(user_id, is_approver=is_approver)
-        return home_view(facts, tz=person.tz)
+        access = self.access
+        allowed = await access.permitted(user_id, DM) if access.restricted else None
+        approve_types = set(await access.allowed_types(user_id, "approve", DM)) if access.restricted else None
+        facts = await self.service.facts(
+            user_id, is_approver=is_approver, approve_types=approve_types,
+            may_promote=allowed is None or "rollout.promote" in allowed,
+        )  # fmt: skip
+        return home_view(facts, tz=person.tz, allowed=allowed)
 
     async def publish(self, user_id: str) -> bool:
         """Render and publish now (no throttle), with the stored hash; True when Slack took it."""

@@ -7,11 +7,13 @@ value the bot could not have written is dropped (never an exception before the a
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ValidationError, field_validator
 
+from bot.domain.access import place_of
 from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, LOCALE
 from bot.domain.people import Person
 from bot.services.scheduling import ScheduleForm
@@ -122,11 +124,19 @@ def form_from_view(view: dict[str, Any]) -> ScheduleForm:
 
 
 def modal_view(
-    deps: SlackDeps, meta: ModalContext, person: Person, *, serials: str = "", note: str | None = None
+    deps: SlackDeps,
+    meta: ModalContext,
+    person: Person,
+    types: Sequence[str],
+    *,
+    serials: str = "",
+    note: str | None = None,
 ) -> dict[str, Any]:
+    """The form, offering ``types``: the operation types the person may schedule where it was opened. ``serials``
+    prefills the devices field, ``note`` (safe mrkdwn) shows above the fields (a message shortcut's)."""
     settings = deps.settings
     return sb.schedule_modal(
-        deps.scheduling.rules.names,
+        list(types),
         parameter_blocks=modal_blocks(deps.scheduling.rules),
         preview=TYPE_WHEN,
         private_metadata=meta.model_dump_json(),
@@ -154,9 +164,10 @@ async def open_modal(
     cached = deps.directory.cached_person(user_id)
     person = cached or Person(user_id=user_id, tz=deps.settings.default_timezone, tz_from_profile=False)
     meta = ModalContext(channel_id=channel_id, tz=person.tz if cached else None, locale=person.locale)
+    types = await deps.access.allowed_types(user_id, "schedule", place_of(channel_id))
     try:
         opened = await client.views_open(
-            trigger_id=trigger_id, view=modal_view(deps, meta, person, serials=serials, note=note)
+            trigger_id=trigger_id, view=modal_view(deps, meta, person, types, serials=serials, note=note)
         )
     except Exception as exc:  # an expired trigger or Slack down: the person can simply run the command again
         log.warning("views.open failed: %s", type(exc).__name__)
@@ -175,7 +186,7 @@ async def open_modal(
     try:
         await client.views_update(
             view_id=opened_view.get("id"), hash=opened_view.get("hash"),
-            view=modal_view(deps, meta, person, serials=serials, note=note),
+            view=modal_view(deps, meta, person, types, serials=serials, note=note),
         )  # fmt: skip
     except Exception as exc:  # the person typed meanwhile (hash_conflict): their preview carries the zone
         log.info("views.update after open skipped: %s", type(exc).__name__)

@@ -24,9 +24,10 @@ import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
+from bot.domain.access import NotAllowed
 from bot.slack.blocks.common import Message, text_message
 from bot.slack.web import send_response
-from bot.slack.wording import explain
+from bot.slack.wording import access_denied_text, explain
 from bot.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -182,6 +183,8 @@ CLICK = Words(
 
 def failure_message(deps: SlackDeps, exc: Exception, words: Words) -> str:
     """Log the failure; the words for the person (no stack trace, and never "try again" for what is saved)."""
+    if isinstance(exc, NotAllowed):  # the access rules said no (already audited and counted)
+        return access_denied_text(exc)
     if isinstance(exc, SavedButUnfinished):
         cause = exc.__cause__
         if isinstance(cause, StoreUnavailable):

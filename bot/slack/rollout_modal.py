@@ -9,11 +9,13 @@ does: the form shows only the time, so the person confirms the plan before appro
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.access import place_of
 from bot.domain.people import Person
 from bot.domain.rollouts import RolloutOptionError, split_rollout_options
 from bot.services.rollouts import RolloutForm
@@ -76,9 +78,10 @@ def _block_of(key: str) -> str:
     return rm.FIELDS.get(key) or (rm.option_block(key) if key in options else rm.FIELDS["operation_type"])
 
 
-def rollout_modal_view(deps: SlackDeps, meta: ModalContext, person: Person) -> dict[str, Any]:
+def rollout_modal_view(deps: SlackDeps, meta: ModalContext, person: Person, types: Sequence[str]) -> dict[str, Any]:
+    """The form, offering ``types``: the operation types the person may roll out where it was opened."""
     return rm.rollout_modal(
-        deps.scheduling.rules.names, preview=TYPE_WHEN, private_metadata=meta.model_dump_json(),
+        list(types), preview=TYPE_WHEN, private_metadata=meta.model_dump_json(),
         zone_note=zone_note(person),
     )  # fmt: skip
 
@@ -89,8 +92,9 @@ async def open_rollout_modal(
     """Open at once (trigger ids live 3 s), with the person's zone when it is known."""
     person = deps.directory.cached_person(user_id) or await deps.directory.person(user_id)
     meta = ModalContext(channel_id=channel_id, tz=person.tz, locale=person.locale)
+    types = await deps.access.allowed_types(user_id, "rollout", place_of(channel_id))
     try:
-        await client.views_open(trigger_id=trigger_id, view=rollout_modal_view(deps, meta, person))
+        await client.views_open(trigger_id=trigger_id, view=rollout_modal_view(deps, meta, person, types))
         deps.metrics.count("rollout", "modal")
     except Exception as exc:  # an expired trigger or Slack down: the person can run the command again
         log.warning("views.open (rollout) failed: %s", type(exc).__name__)

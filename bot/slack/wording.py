@@ -6,6 +6,7 @@ go to the log; secrets go nowhere.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.control.errors import (
@@ -17,6 +18,7 @@ from bot.control.errors import (
     Unauthorized,
     UnexpectedAnswer,
 )
+from bot.domain.access import DM, Hint, NotAllowed, Outcome, Rule, Verdict
 from bot.domain.ids import USER_ID
 from bot.domain.inventory import SelectorError
 from bot.domain.requests import Decision, Refusal, RequestState, ScheduleRecord
@@ -246,3 +248,86 @@ def selector_refused(exc: SelectorError) -> str:
         f":warning: {problem} Selectors: serials, `SN1234*`, `site:NAME`, `tag:NAME`, `zone:IANA`; "
         "`,` for either, `+` for both (e.g. `site:san-jose+tag:gateway`)."
     )
+
+
+# ---------------------------------------------------------------------------------------------- access rules
+
+_PLAIN_PHRASES = {
+    "list": "list operations",
+    "status": "look up operations",
+    "refresh": "refresh operations",
+    "devices": "look up devices",
+    "watch": "watch operations",
+    "audit": "read the audit log",
+    "rollout.pause": "pause rollouts",
+    "rollout.resume": "resume rollouts",
+    "rollout.promote": "promote rollouts",
+    "rollout.abort": "abort rollouts",
+}
+_TYPED_PHRASES = {
+    "schedule": ("schedule operations", "schedule `{}`"),
+    "approve": ("approve requests", "approve `{}` requests"),
+    "rollout": ("start rollouts", "start a rollout of `{}`"),
+}
+
+
+def action_phrase(action: str) -> str:
+    """``schedule:firmware_update`` → "schedule `firmware_update`"; ``rollout.pause`` → "pause rollouts"."""
+    family, colon, kind = action.partition(":")
+    if colon and family in _TYPED_PHRASES:
+        any_type, one_type = _TYPED_PHRASES[family]
+        return any_type if kind in ("", "*") else one_type.format(escape(kind))
+    return _PLAIN_PHRASES.get(action, f"use `{escape(action)}`")
+
+
+def _place_words(place: str) -> str:
+    return "in a direct message with the bot" if place == DM else f"in <#{place}>"
+
+
+def _rule_words(rule: Rule) -> str:
+    return f"{escape(rule.label)}: `{escape(rule.text)}`"
+
+
+def access_denied_text(exc: NotAllowed) -> str:
+    """ "You may not schedule `firmware_update` here; ask in #firmware." — the action, and what to ask for."""
+    verdict, hint = exc.verdict, exc.hint
+    text = f":lock: You may not {action_phrase(verdict.action)} here"
+    if verdict.outcome is Outcome.DENIED and verdict.rule is not None:
+        text += f" ({_rule_words(verdict.rule)})"
+    if hint.places:
+        text += "; ask " + " or ".join(_place_words(p) for p in hint.places)
+    elif hint.groups:
+        groups = ", ".join(f"`{escape(g)}`" for g in hint.groups)
+        text += f"; ask to be added to the user group {groups}, whose members may"
+    else:
+        text += f"; ask whoever runs the bot to allow `{escape(verdict.action)}` for you in the access rules"
+    return text + "."
+
+
+def types_answer(family: str, types: Sequence[str], place: str) -> str:
+    """``/headless can schedule``: the operation types the person may use for ``family`` there."""
+    phrase = action_phrase(f"{family}:*")
+    if not types:
+        return f":no_entry: You may not {phrase} {_place_words(place)}: no rule allows any operation type there."
+    listed = ", ".join(f"`{escape(t)}`" for t in types)
+    return f":white_check_mark: {_place_words(place).capitalize()} you may {phrase} of these types: {listed}."
+
+
+def access_answer(verdict: Verdict, hint: Hint | None = None) -> str:
+    """``/headless can``: allowed or denied, and the rule that decided."""
+    where = _place_words(verdict.place)
+    action = f"`{escape(verdict.action)}`"
+    if verdict.outcome is Outcome.UNRESTRICTED:
+        return (
+            f":white_check_mark: Allowed: {action} {where}. No access rules are configured (ACCESS_RULES / "
+            "ACCESS_FILE), so everyone may do everything; APPROVERS still decide approvals."
+        )
+    if verdict.allowed and verdict.rule is not None:
+        return f":white_check_mark: Allowed: {action} {where}, by {_rule_words(verdict.rule)}."
+    if verdict.outcome is Outcome.DENIED and verdict.rule is not None:
+        text = f":no_entry: Denied: {action} {where}, by {_rule_words(verdict.rule)} (a deny wins over any allow)."
+    else:
+        text = f":no_entry: Denied: {action} {where}: no rule allows it (access is denied by default)."
+    if hint is not None and hint.places:
+        text += " It is allowed " + " or ".join(_place_words(p) for p in hint.places) + "."
+    return text

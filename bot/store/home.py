@@ -87,12 +87,13 @@ class HomeRepo(Database):
         *,
         requester_id: str | None = None,
         not_requester_id: str | None = None,
+        types: Iterable[str] | None = None,
         undecided_or_since: tuple[Iterable[str], datetime] | None = None,
         limit: int = 5,
         oldest_first: bool = False,
     ) -> tuple[list[ScheduleRecord], int]:
         """Up to ``limit`` requests (not rollout waves) and how many match in all. ``undecided_or_since``:
-        ``(states, t)``, those in ``states`` or created since ``t``."""
+        ``(states, t)``, those in ``states`` or created since ``t``; ``types``: only these operation types."""
         conditions: list[ColumnElement[bool]] = [ScheduleRequestRow.rollout_id.is_(None)]
         if states is not None:
             conditions.append(ScheduleRequestRow.state.in_(request_states(states)))
@@ -100,6 +101,8 @@ class HomeRepo(Database):
             conditions.append(ScheduleRequestRow.requester_id == requester_id)
         if not_requester_id is not None:
             conditions.append(ScheduleRequestRow.requester_id != not_requester_id)
+        if types is not None:
+            conditions.append(ScheduleRequestRow.operation_type.in_(list(types)))
         if undecided_or_since is not None:
             open_states, since = undecided_or_since
             conditions.append(

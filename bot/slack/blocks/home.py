@@ -9,6 +9,7 @@ the reader's zone too). Everything a person typed is escaped. At most ``MAX_HOME
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -160,16 +161,19 @@ def _upcoming(facts: HomeFacts, tz: str) -> list[Block]:
     return [*blocks, _section("\n".join(lines), "home_upcoming"), *_more(page, "`/headless list` shows them all.")]
 
 
-def _rollout_button(view: RolloutView) -> dict[str, Any] | None:
+Can = Callable[[str], bool]  # may the reader use this action on the Home (the access rules; all without rules)
+
+
+def _rollout_button(view: RolloutView, can: Can) -> dict[str, Any] | None:
     record = view.record
-    if record.state in PAUSABLE:
+    if record.state in PAUSABLE and can("rollout.pause"):
         return button("Pause", rb.ACTION_ROLLOUT_PAUSE, record.id)
-    if record.state.value == "paused":
+    if record.state.value == "paused" and can("rollout.resume"):
         return button("Resume", rb.ACTION_ROLLOUT_RESUME, record.id)
     return None
 
 
-def _rollouts(facts: HomeFacts) -> list[Block]:
+def _rollouts(facts: HomeFacts, can: Can) -> list[Block]:
     page = facts.shared.rollouts
     if page is None:
         return []
@@ -183,39 +187,48 @@ def _rollouts(facts: HomeFacts) -> list[Block]:
             f"wave {max(record.current_wave, 1)} of {len(record.plan)}\n"
             f"{view.created:,}/{record.total:,} devices received the operation · {view.failures:,} failed"
         )
-        blocks.append(_section(text, f"home_rollout_{n}", _rollout_button(view)))
+        blocks.append(_section(text, f"home_rollout_{n}", _rollout_button(view, can)))
     return blocks + _more(page, "`/headless rollouts` lists them all.")
 
 
-def _failure(op: KnownOperation, n: int, tz: str) -> Block:
+def _failure(op: KnownOperation, n: int, tz: str, can: Can) -> Block:
     text = (
         f"{status_badge(op.status)} *{escape(op.operation_type)}* on `{escape(truncate(op.device_serial, 64))}` · "
         f"`{escape(op.operation_id)}` · recorded {_when(op.updated_at, tz)}"
     )
-    refresh = button("Refresh", ob.ACTION_REFRESH, op.operation_id) if TXN_ID.match(op.operation_id) else None
+    refreshable = TXN_ID.match(op.operation_id) and can("refresh")
+    refresh = button("Refresh", ob.ACTION_REFRESH, op.operation_id) if refreshable else None
     return _section(text, f"home_failure_{n}", refresh)
 
 
-def _failures(facts: HomeFacts, tz: str) -> list[Block]:
+def _failures(facts: HomeFacts, tz: str, can: Can) -> list[Block]:
     page = facts.shared.failures
     blocks: list[Block] = [_header(":x: Failures in the last 24 h", page)]
     if not page.items:
         return [*blocks, context("No failures in the last 24 hours.")]
-    blocks += [_failure(op, n, tz) for n, op in enumerate(page.items)]
+    blocks += [_failure(op, n, tz, can) for n, op in enumerate(page.items)]
     return blocks + _more(page, "`/headless list status=failed` shows them all.")
 
 
-def _start(facts: HomeFacts) -> list[Block]:
-    elements = [button("Schedule an operation", ACTION_HOME_SCHEDULE, "home", style="primary")]
-    if facts.shared.rollouts is not None:
+def _start(facts: HomeFacts, can: Can) -> list[Block]:
+    elements = []
+    if can("schedule"):
+        elements.append(button("Schedule an operation", ACTION_HOME_SCHEDULE, "home", style="primary"))
+    if facts.shared.rollouts is not None and can("rollout"):
         elements.append(button("Start a rollout", ACTION_HOME_ROLLOUT, "home"))
     windows = facts.shared.windows
     in_force = f"Maintenance windows: {escape(format_windows(windows))}" if windows else "No maintenance windows set."
-    return [_actions("home_start", *elements), context(f":clock3: {in_force}")]
+    return [*([_actions("home_start", *elements)] if elements else []), context(f":clock3: {in_force}")]
 
 
-def home_view(facts: HomeFacts, *, tz: str) -> dict[str, Any]:
-    """The Home tab of ``facts.user_id``, in the zone ``tz``."""
+def home_view(facts: HomeFacts, *, tz: str, allowed: Collection[str] | None = None) -> dict[str, Any]:
+    """The Home tab of ``facts.user_id``, in the zone ``tz``. ``allowed``: what the access rules let the reader do
+    on the Home (plain actions and the families ``schedule`` / ``rollout``; ``None``: everything) — a button they
+    may not use is not shown (the click would be refused anyway)."""
+
+    def can(action: str) -> bool:
+        return allowed is None or action in allowed
+
     blocks: list[Block] = [
         context(f"Updated {_when(facts.now, tz)} · times in your zone ({escape(tz)})"),
         *_waiting(facts, tz),
@@ -224,10 +237,10 @@ def home_view(facts: HomeFacts, *, tz: str) -> dict[str, Any]:
         {"type": "divider"},
         *_upcoming(facts, tz),
     ]
-    rollouts = _rollouts(facts)
+    rollouts = _rollouts(facts, can)
     if rollouts:
         blocks += [{"type": "divider"}, *rollouts]
-    blocks += [{"type": "divider"}, *_failures(facts, tz), {"type": "divider"}, *_start(facts)]
+    blocks += [{"type": "divider"}, *_failures(facts, tz, can), {"type": "divider"}, *_start(facts, can)]
     assert len(blocks) <= MAX_HOME_BLOCKS, len(blocks)  # the sections' bounds keep it well under (about 60)
     return {"type": "home", "callback_id": HOME_CALLBACK, "blocks": blocks}
 

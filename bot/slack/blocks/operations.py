@@ -7,7 +7,7 @@ at most 50 blocks, 3000 characters per section text, 75 per button label, 2000 p
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.control.models import Operation
@@ -35,6 +35,7 @@ LIST_PAGE_SIZE = 15
 
 ACTION_LIST_MORE = "list_more"
 ACTION_REFRESH = "refresh_operation"
+WATCH_FROM_MESSAGE = "watch_operation"  # the message shortcut "Watch this operation"
 
 
 def operation_line(op: Operation) -> str:
@@ -139,35 +140,48 @@ def watch_announcement(op: Operation, *, asked_by: str) -> Message:
     return text_message(text)
 
 
-HELP_LINES = (
-    "`/headless list [SERIAL] [status=STATUS]` — operations, newest first (e.g. `/headless list status=failed`)",
-    "`/headless status TXN_ID` — one operation and its device (e.g. `/headless status txn_12345`)",
-    "`/headless refresh TXN_ID` — ask the device for its current status (slow; at most once a minute)",
-    "`/headless schedule` — open the scheduling form; or `/headless schedule SERIAL TYPE WHEN [key=value …]`",
-    "Parameters: `key=value` sends text as typed (`true`/`false` are booleans), `key:=JSON` a JSON value "
-    '(`retries:=3`, `tag:=null`); quote a value with spaces: `note="two words"`',
-    "`/headless watch TXN_ID [#channel]` / `unwatch TXN_ID` — follow an operation's status changes",
-    "`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)",
-    "`/headless devices [SELECTOR]` — the device inventory: counts per site, zone and tag, then the devices "
-    "(e.g. `/headless devices site:san-jose+tag:gateway`, `/headless devices SN12*`)",
-    "`/headless types` — the operation types and their parameters (type, required, allowed values, default)",
-    "`/headless rollout TYPE TARGETS WHEN [waves=1,10,50,100] [soak=30m] [gate=auto|manual] "
-    "[failure_threshold=10%] [min_executed=5] [max_failures=N] [rate=60/min] [key=value …]` — a staged rollout in "
-    "waves, stopping when failures climb (e.g. `/headless rollout firmware_update site:san-jose+tag:gateway "
-    "tomorrow 2am target_version=1.10`); `/headless rollouts` lists them, `/headless rollout status ID` shows one",
-    "`/headless help` — this help",
-)
+#: Each line of the help, with what the reader must be allowed to see it (``None``: everyone).
+HELP_LINES: tuple[tuple[str | None, str], ...] = (
+    ("list", "`/headless list [SERIAL] [status=STATUS]` — operations, newest first "
+     "(e.g. `/headless list status=failed`)"),
+    ("status", "`/headless status TXN_ID` — one operation and its device (e.g. `/headless status txn_12345`)"),
+    ("refresh", "`/headless refresh TXN_ID` — ask the device for its current status (slow; at most once a minute)"),
+    ("schedule", "`/headless schedule` — open the scheduling form; "
+     "or `/headless schedule SERIAL TYPE WHEN [key=value …]`"),
+    ("schedule", "Parameters: `key=value` sends text as typed (`true`/`false` are booleans), `key:=JSON` a JSON value "
+     '(`retries:=3`, `tag:=null`); quote a value with spaces: `note="two words"`'),
+    ("watch", "`/headless watch TXN_ID [#channel]` / `unwatch TXN_ID` — follow an operation's status changes"),
+    ("audit", "`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)"),
+    ("devices", "`/headless devices [SELECTOR]` — the device inventory: counts per site, zone and tag, "
+     "then the devices (e.g. `/headless devices site:san-jose+tag:gateway`, `/headless devices SN12*`)"),
+    (None, "`/headless types` — the operation types and their parameters "
+     "(type, required, allowed values, default)"),
+    ("rollout", "`/headless rollout TYPE TARGETS WHEN [waves=1,10,50,100] [soak=30m] [gate=auto|manual] "
+     "[failure_threshold=10%] [min_executed=5] [max_failures=N] [rate=60/min] [key=value …]` — a staged rollout in "
+     "waves, stopping when failures climb (e.g. `/headless rollout firmware_update site:san-jose+tag:gateway "
+     "tomorrow 2am target_version=1.10`)"),
+    ("list", "`/headless rollouts` — the active and recent rollouts; `/headless rollout status ID` shows one"),
+    (None, "`/headless can ACTION [in #channel]` — may you do it there, and which access rule decides"),
+    (None, "`/headless help` — this help"),
+)  # fmt: skip
 
 
-def help_message(*, word: str | None = None, suggestion: str | None = None, problem: str | None = None) -> Message:
+def help_message(
+    *,
+    word: str | None = None,
+    suggestion: str | None = None,
+    problem: str | None = None,
+    allowed: Collection[str] | None = None,
+) -> Message:
+    """The help; with ``allowed`` (the access rules are in force), only the lines the reader may use."""
     lines = []
     if problem:
         lines.append(f":warning: {problem}")
     elif word is not None:
         nudge = f" Did you mean `{escape(suggestion)}`?" if suggestion else ""
         lines.append(f":thinking_face: I don't know `{escape(word)}`.{nudge}")
-    lines.append("*How to use /headless*")
-    lines.extend(f"• {line}" for line in HELP_LINES)
+    lines.append("*How to use /headless*" + (" (what you may do here)" if allowed is not None else ""))
+    lines.extend(f"• {line}" for needs, line in HELP_LINES if allowed is None or needs is None or needs in allowed)
     text = "\n".join(lines)
     return {"text": text.split("\n", 1)[0], "blocks": [section(text)]}
 

@@ -29,6 +29,7 @@ from bot.slack.blocks.local_time import when_line, zone_lines
 SCHEDULE_MODAL = "schedule_modal"
 REJECT_MODAL = "reject_modal"
 SCHEDULE_SHORTCUT = "schedule_operation"
+SCHEDULE_FROM_MESSAGE = "schedule_from_message"  # the message shortcut "Schedule for serials in this message"
 
 ACTION_WHEN = "when_input"
 ACTION_CONFIRM = "schedule_confirm"

@@ -19,6 +19,7 @@ from bot.domain.inventory import MAX_SELECTOR_LENGTH
 from bot.domain.requests import Decision, RequestState, ScheduleRecord
 from bot.services.approvals import Verdict
 from bot.services.operations import ListCursor
+from bot.slack.access import require_for
 from bot.slack.blocks import inventory as ib
 from bot.slack.blocks import operations as blocks
 from bot.slack.blocks import scheduling as sb
@@ -167,6 +168,8 @@ async def confirm_or_cancel(
     deps: SlackDeps, body: dict[str, Any], action: dict[str, Any], respond: Respond, *, confirm: bool
 ) -> None:
     scheduling = deps.scheduling
+    if confirm and (draft := await scheduling.get(request_id_of(action))) is not None:
+        await require_for(deps, user_id_of(body), "schedule", draft.operation_type, channel_of(body))
     decide = scheduling.confirm if confirm else scheduling.cancel
     decision = await decide(request_id_of(action), user_id_of(body))
     if decision.expired:  # the Confirm came too late: the preview says so in place (its reader is the requester)
@@ -205,6 +208,7 @@ async def approve(deps: SlackDeps, body: dict[str, Any], action: dict[str, Any],
     record = await checked_request(deps, body, action, respond)
     if record is None:
         return
+    await require_for(deps, user_id, "approve", record.operation_type, channel_of(body))
     is_approver = await deps.directory.is_approver(user_id, deps.settings.approvers)
     decision = await deps.scheduling.decide(
         record.id, user_id, approve=True, is_approver=is_approver, channel_id=channel_of(body)
@@ -269,6 +273,7 @@ async def open_reject(
     record = await checked_request(deps, body, action, respond)
     if record is None:
         return
+    await require_for(deps, user_id, "approve", record.operation_type, channel_of(body))
     is_approver = await deps.directory.is_approver(user_id, deps.settings.approvers)
     refused = await deps.scheduling.check_reject(record, user_id, is_approver=is_approver, channel_id=channel_of(body))
     if refused is not None:

@@ -18,6 +18,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.control.models import Operation
+from bot.domain.access import place_of
 from bot.domain.ids import CHANNEL_ID
 from bot.domain.inventory import Inventory, SelectorError
 from bot.services.inputs import InputError, split_quick_form
@@ -29,6 +30,7 @@ from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import Message, escape, status_badge, text_message
 from bot.slack.commands import (
     AuditRequest,
+    CanRequest,
     DevicesRequest,
     HelpRequest,
     InvalidRequest,
@@ -54,7 +56,14 @@ from bot.slack.payloads import user_id_of
 from bot.slack.respond import Respond, answer_later, guarded, safe_respond
 from bot.slack.rollout_modal import open_rollout_modal
 from bot.slack.web import POST
-from bot.slack.wording import NO_INVENTORY, cannot_post_in, form_errors, selector_refused
+from bot.slack.wording import (
+    NO_INVENTORY,
+    access_answer,
+    cannot_post_in,
+    form_errors,
+    selector_refused,
+    types_answer,
+)
 
 log = logging.getLogger("bot.slack.listeners")
 
@@ -75,9 +84,15 @@ async def handle_command(
 ) -> None:
     request: ParsedCommand = parse_command(str(command.get("text") or ""))
     metrics, spawn = deps.metrics, deps.tasks.spawn
-    if isinstance(request, HelpRequest):
+    if isinstance(request, HelpRequest) and deps.access.restricted:  # only what the reader may do: looked up
+        await ack()
+        spawn(run_help(deps, respond, user_id_of(command), command.get("channel_id")))
+    elif isinstance(request, HelpRequest):
         await ack(**blocks.help_message(), response_type="ephemeral")
         metrics.count("help", "ok")
+    elif isinstance(request, CanRequest):
+        await ack()
+        spawn(guarded(deps, respond, run_can(deps, respond, user_id_of(command), request, command.get("channel_id"))))
     elif isinstance(request, UnknownRequest):
         await ack(**blocks.help_message(word=request.word, suggestion=request.suggestion), response_type="ephemeral")
         metrics.count("unknown", "user_error")
@@ -183,8 +198,32 @@ async def run_refresh(deps: SlackDeps, respond: Respond, operation_id: str, *, r
     )  # fmt: skip
 
 
+async def run_help(deps: SlackDeps, respond: Respond, user_id: str, channel_id: str | None) -> None:
+    """``/headless help`` under access rules: the lines of what the reader may do where they asked."""
+    allowed = await deps.access.permitted(user_id, place_of(channel_id))
+    await safe_respond(respond, blocks.help_message(allowed=allowed))
+    deps.metrics.count("help", "ok")
+
+
+async def run_can(deps: SlackDeps, respond: Respond, user_id: str, request: CanRequest, channel_id: str | None) -> None:
+    """``/headless can ACTION [in #channel]``: allowed or denied there, and the rule that decided. ``schedule``
+    (``approve``, ``rollout``) with no type lists the types the person may use."""
+    access = deps.access
+    place = request.channel_id or place_of(channel_id)
+    family, _colon, kind = request.action.partition(":")
+    if kind == "*" and access.restricted:
+        types = await access.allowed_types(user_id, family, place)
+        await safe_respond(respond, text_message(types_answer(family, types, place)))
+    else:
+        verdict = await access.check(user_id, request.action, place)
+        hint = None if verdict.allowed else await access.hint(user_id, verdict)
+        await safe_respond(respond, text_message(access_answer(verdict, hint)))
+    deps.metrics.count("can", "ok")
+
+
 async def run_audit(deps: SlackDeps, respond: Respond, user_id: str, subject: str | None) -> None:
-    if not await deps.directory.is_approver(user_id, deps.settings.approvers):
+    # Under access rules the gate has checked `audit`; without them the audit log is for approvers, as it was.
+    if not deps.access.restricted and not await deps.directory.is_approver(user_id, deps.settings.approvers):
         await safe_respond(respond, text_message(":lock: The audit log is for approvers."), replace_original=False)
         deps.metrics.count("audit", "not_allowed")
         return

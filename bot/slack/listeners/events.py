@@ -30,7 +30,6 @@ log = logging.getLogger("bot.slack.home")
 
 
 def register(app: AsyncApp) -> None:
-    app.middleware(home_clicks_answer_in_dm)
     app.event("app_home_opened")(handle_app_home_opened)
     app.action(hb.ACTION_HOME_SCHEDULE)(handle_home_schedule)
     app.action(hb.ACTION_HOME_ROLLOUT)(handle_home_rollout)

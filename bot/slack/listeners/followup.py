@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.requests import ScheduleRecord
+from bot.slack.access import require_for
 from bot.slack.deps import SlackDeps
 from bot.slack.respond import SavedButUnfinished
 from bot.slack.wording import refusal_text
@@ -18,7 +19,10 @@ async def follow_up(deps: SlackDeps, record: ScheduleRecord) -> None:
 
 
 async def reject(deps: SlackDeps, request_id: str, user_id: str, reason: str | None, channel_id: str | None) -> None:
-    """Reject (with the reason typed, if any); a refusal reaches the approver in a direct message."""
+    """Reject (with the reason typed, if any); a refusal reaches the approver in a direct message. The access
+    rules are checked again here: the submission of a reason may be crafted."""
+    if (record := await deps.scheduling.get(request_id)) is not None:
+        await require_for(deps, user_id, "approve", record.operation_type, channel_id)
     is_approver = await deps.directory.is_approver(user_id, deps.settings.approvers)
     decision = await deps.scheduling.decide(
         request_id, user_id, approve=False, is_approver=is_approver, reason=reason, channel_id=channel_id

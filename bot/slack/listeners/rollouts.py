@@ -16,17 +16,22 @@ from bot.domain.rollouts import RolloutState
 from bot.services.inputs import InputError
 from bot.services.rollouts import RolloutDecision, RolloutsService, split_rollout_quick
 from bot.services.schedule_form import FormErrors, NoApprovalChannel
+from bot.slack.access import require_for
 from bot.slack.blocks import rollout_modal as rm
 from bot.slack.blocks import rollouts as rb
 from bot.slack.blocks.common import escape, text_message
 from bot.slack.deps import SlackDeps
-from bot.slack.payloads import user_id_of
+from bot.slack.payloads import channel_of, user_id_of
 from bot.slack.respond import CLICK, Respond, guarded, safe_respond
 from bot.slack.rollout_modal import handle_rollout_submit, open_rollout_modal, rollout_live_preview
 from bot.slack.wording import form_errors, rollout_refusal_text
 
 log = logging.getLogger("bot.slack.rollouts")
 
+#: The clicks whose access rule names the rollout's operation type (approve:<type>, rollout:<type>).
+TYPED_CLICKS = {
+    rb.ACTION_ROLLOUT_APPROVE: "approve", rb.ACTION_ROLLOUT_REJECT: "approve", rb.ACTION_ROLLOUT_CLONE: "rollout",
+}  # fmt: skip
 NOT_CONFIGURED = ":information_source: Rollouts are not available in this process."
 
 
@@ -142,6 +147,8 @@ async def _requester_click(
     service = _service(deps)
     if service is None:
         return
+    if confirm and (draft := await service.get(_rollout_id(action))) is not None:
+        await require_for(deps, user_id_of(body), "rollout", draft.operation_type, channel_of(body))
     decide = service.confirm if confirm else service.cancel
     decision = await decide(_rollout_id(action), user_id_of(body))
     if not decision.won or decision.record is None:
@@ -170,6 +177,10 @@ async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[st
         return
     user_id = user_id_of(body)
     rollout_id = _rollout_id(action)
+    action_id = str(action.get("action_id"))
+    family = TYPED_CLICKS.get(action_id)  # the rest are checked by the access gate from the action id alone
+    if family is not None and (record := await service.get(rollout_id)) is not None:
+        await require_for(deps, user_id, family, record.operation_type, channel_of(body))
     is_approver = await deps.directory.is_approver(user_id, deps.settings.approvers)
     act: dict[str, Callable[[], Awaitable[RolloutDecision]]] = {
         rb.ACTION_ROLLOUT_APPROVE: lambda: service.decide(rollout_id, user_id, approve=True, is_approver=is_approver),
@@ -180,7 +191,7 @@ async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[st
         rb.ACTION_ROLLOUT_ABORT: lambda: service.abort(rollout_id, user_id, is_approver=is_approver),
         rb.ACTION_ROLLOUT_CLONE: lambda: service.clone_remaining(rollout_id, user_id, is_approver=is_approver),
     }
-    work = act.get(str(action.get("action_id")))
+    work = act.get(action_id)
     if work is None:
         return
     decision = await work()

@@ -14,6 +14,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.ids import CHANNEL_ID, find_operation_ids, find_serials
+from bot.slack.blocks import operations as ob
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import escape, text_message
 from bot.slack.commands import WatchRequest
@@ -25,8 +26,8 @@ from bot.slack.respond import Respond, safe_respond
 
 log = logging.getLogger("bot.slack.schedule")
 
-SCHEDULE_FROM_MESSAGE = "schedule_from_message"  # "Schedule for serials in this message"
-WATCH_FROM_MESSAGE = "watch_operation"  # "Watch this operation"
+SCHEDULE_FROM_MESSAGE = sb.SCHEDULE_FROM_MESSAGE  # "Schedule for serials in this message"
+WATCH_FROM_MESSAGE = ob.WATCH_FROM_MESSAGE  # "Watch this operation"
 #: The message shortcuts by name, for the console's ``/shortcut``: the issue's names, and the manifest's (Slack allows
 #: 24 characters for a shortcut's name, so "Schedule for serials in this message" shows as "Schedule for serials").
 MESSAGE_SHORTCUTS = {
