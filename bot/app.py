@@ -177,6 +177,7 @@ class BotRuntime:
         await self.store.connect()
         await self.deps.web.open()  # the notifier posts through it too
         if self.parts.slack:
+            log.info(self.deps.access.startup_line())
             await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
             await self.authorization.warm_up()
         self.loop_watch.start()
@@ -284,7 +285,8 @@ def _access(
     slack: bool,
 ) -> AccessControl:
     """ACCESS_RULES / ACCESS_FILE, read at start by a process that answers Slack (bad rules raise
-    ``AccessRulesError`` here, naming the rule), and the one log line that says which regime is in force."""
+    ``AccessRulesError`` here, naming the rule). ``BotRuntime.start`` logs the line that says which regime is in
+    force, once the database is open (a start that fails says only why)."""
     access = AccessControl(
         load_access_rules(settings) if slack else AccessRules(),
         directory,
@@ -293,8 +295,6 @@ def _access(
         types=lambda: scheduling.rules.names,
         clock=clock,
     )
-    if slack:
-        log.info(access.startup_line())
     return access
 
 
