@@ -29,14 +29,7 @@ log = logging.getLogger("bot.slack")
 WARM_UP_SECONDS = 5.0  # the longest start waits for Slack's auth.test
 #: Every module of listeners; each has ``register(app)``. The access gate (``bot.slack.access``) must know every
 #: entry point they register (``tests/unit/test_access_gate.py``).
-LISTENER_MODULES = (
-    commands,
-    actions,
-    views,
-    shortcuts,
-    rollouts,
-    events,
-)  # the longest start waits for Slack's auth.test
+LISTENER_MODULES = (commands, actions, views, shortcuts, rollouts, events)
 
 
 class _NotAProblem(logging.Filter):
