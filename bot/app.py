@@ -27,6 +27,7 @@ from bot.domain.access import AccessRules
 from bot.metrics import Metrics
 from bot.services.access import AccessControl, load_access_rules
 from bot.services.approvals import Approvals
+from bot.services.home import HomeChanges, HomeService
 from bot.services.inventory import InventoryFile
 from bot.services.languages import Languages
 from bot.services.maintenance import Maintenance
@@ -41,6 +42,7 @@ from bot.slack.app import Authorization, build_app
 from bot.slack.delivery import SlackDelivery
 from bot.slack.deps import SlackDeps
 from bot.slack.directory import SlackDirectory
+from bot.slack.home import HomePublisher
 from bot.slack.messenger import SlackMessenger
 from bot.slack.rollout_messenger import SlackRolloutMessenger
 from bot.slack.web import SlackWeb
@@ -125,6 +127,12 @@ class BotRuntime:
         return self.deps.operations
 
     @property
+    def home(self) -> HomePublisher:
+        """The App Home's publisher (``bot.slack.home``)."""
+        assert self.deps.home is not None
+        return self.deps.home
+
+    @property
     def scheduling(self) -> SchedulingService:
         return self.deps.scheduling
 
@@ -170,6 +178,7 @@ class BotRuntime:
         await self.store.connect()
         await self.deps.web.open()  # the notifier posts through it too
         if self.parts.slack:
+            log.info(self.deps.access.startup_line())
             await asyncio.to_thread(warm_up, tuple(self.settings.when_languages))
             await self.authorization.warm_up()
         self.loop_watch.start()
@@ -199,6 +208,7 @@ class BotRuntime:
         if self._loops:
             await asyncio.wait(self._loops, timeout=5)
         await self.maintenance.stop()  # a paced creation resumed in the background; the next start resumes it
+        self.home.stop()  # throttled App Home publishes not yet due are dropped (the next open publishes again)
         await self.deps.tasks.wait(timeout=5)
         await self.loop_watch.stop()
         await self.control.aclose()
@@ -241,6 +251,30 @@ class BotRuntime:
         return self.ready and self.notifier.running
 
 
+def _home(
+    settings: Settings,
+    store: Store,
+    scheduling: SchedulingService,
+    rollouts: RolloutsService,
+    directory: SlackDirectory,
+    web: SlackWeb,
+    tasks: Tasks,
+    clock: Clock,
+    metrics: Metrics,
+    *,
+    access: AccessControl,
+) -> HomePublisher:
+    """The App Home: the services say when something it shows changed (``HomeChanges``, handed to them as their
+    ``HomeRefresher``); the publisher re-publishes the homes of recent readers."""
+    changes = HomeChanges()
+    scheduling.home = changes
+    service = HomeService(settings, store, scheduling, rollouts, changes, clock=clock)
+    home = HomePublisher(service=service, store=store, directory=directory, settings=settings, web=web, tasks=tasks,
+                         clock=clock, metrics=metrics, access=access)  # fmt: skip
+    changes.subscribe(home.changed)
+    return home
+
+
 def _access(
     settings: Settings,
     directory: SlackDirectory,
@@ -252,7 +286,8 @@ def _access(
     slack: bool,
 ) -> AccessControl:
     """ACCESS_RULES / ACCESS_FILE, read at start by a process that answers Slack (bad rules raise
-    ``AccessRulesError`` here, naming the rule), and the one log line that says which regime is in force."""
+    ``AccessRulesError`` here, naming the rule). ``BotRuntime.start`` logs the line that says which regime is in
+    force, once the database is open (a start that fails says only why)."""
     access = AccessControl(
         load_access_rules(settings) if slack else AccessRules(),
         directory,
@@ -261,9 +296,20 @@ def _access(
         types=lambda: scheduling.rules.names,
         clock=clock,
     )
-    if slack:
-        log.info(access.startup_line())
     return access
+
+
+def _control_client(settings: Settings, metrics: Metrics) -> ControlApiClient:
+    """The Control API client of ``CONTROL_API_URL`` / ``CONTROL_API_TOKEN``, observed by the metrics."""
+    token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
+    return ControlApiClient(
+        settings.control_api_url,
+        token,
+        timeout=settings.control_api_timeout_seconds,
+        refresh_timeout=settings.control_api_refresh_timeout_seconds,
+        observer=metrics.observe_control,
+        max_connections=settings.control_api_max_connections,
+    )
 
 
 def build_runtime(
@@ -284,16 +330,7 @@ def build_runtime(
     a bad file raises ``InventoryError`` here, before anything starts; so does ``OPERATIONS_FILE``
     (``OperationsFileError``)."""
     metrics = Metrics()
-    if control is None:
-        token = settings.control_api_token.get_secret_value() if settings.control_api_token else ""
-        control = ControlApiClient(
-            settings.control_api_url,
-            token,
-            timeout=settings.control_api_timeout_seconds,
-            refresh_timeout=settings.control_api_refresh_timeout_seconds,
-            observer=metrics.observe_control,
-            max_connections=settings.control_api_max_connections,
-        )
+    control = control or _control_client(settings, metrics)
     if web_client is None:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         web_client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
@@ -321,6 +358,8 @@ def build_runtime(
         web_client, default_tz=settings.default_timezone, group_ttl=settings.access_group_cache_seconds
     )
     access = _access(settings, directory, store, metrics, scheduling, clock=clock, slack=parts.slack)
+    tasks = Tasks()
+    home = _home(settings, store, scheduling, rollouts, directory, web, tasks, clock, metrics, access=access)
     deps = SlackDeps(
         settings=settings,
         operations=OperationsService(
@@ -334,7 +373,7 @@ def build_runtime(
         watches=WatchService(store, clock=clock),
         directory=directory,
         metrics=metrics,
-        tasks=Tasks(),
+        tasks=tasks,
         web=web,
         messenger=messenger,
         clock=clock,
@@ -342,9 +381,12 @@ def build_runtime(
         rollouts=rollouts,
         access=access,
         languages=Languages(settings, directory, store),
+        home=home,
     )
     delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
     foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for
+    notifier = Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground)
+    notifier.home = scheduling.home
     return BotRuntime(
         settings=settings,
         control=control,
@@ -361,7 +403,7 @@ def build_runtime(
             before_pass=authorization.warm_up,
             rollouts=rollouts,
         ),
-        notifier=Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground),
+        notifier=notifier,
         foreground=foreground,
         parts=parts,
     )

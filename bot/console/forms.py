@@ -34,6 +34,12 @@ async def fill_form(session: ConsoleSession, view_id: str) -> None:
     view = views[view_id]
     title = (view.get("title") or {}).get("text", "Form")
     renderer.note(f"── {title} ── (answer each field; empty keeps what it shows; '-' cancels)", style="bold")
+    for block in view.get("blocks", []):  # a note above the fields (a message shortcut's: what it found)
+        if block.get("type") == "input":
+            break
+        if block.get("type") == "context":
+            for element in block.get("elements") or []:
+                renderer.note("  " + renderer.mrkdwn(str(element.get("text", ""))), style="")
     values: dict[str, dict[str, Any]] = {}
     pending = [b["block_id"] for b in _inputs(views[view_id])]
     while True:
@@ -123,7 +129,9 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
             return None
         chosen = (element.get("options") or [])[:1] if raw.strip().lower() in ("y", "yes", "true", "1") else []
         return {element["action_id"]: {"type": "checkboxes", "selected_options": chosen}}
-    raw = await session.read(f"  {label}{optional}: ")
+    prefilled = str(element.get("initial_value") or "")
+    shows = f" [{prefilled.replace(chr(10), ', ')}]" if prefilled else ""
+    raw = await session.read(f"  {label}{optional}{shows}: ")
     if raw is None or raw.strip() == "-":
         return None
     value = raw.replace("\\n", "\n") or str(element.get("initial_value") or "")  # a prefilled field keeps its value

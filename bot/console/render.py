@@ -32,6 +32,7 @@ class ShownButton:
     message_ts: str | None
     response_url: str | None
     ephemeral: bool
+    view_id: str | None = None  # a button on a view (the App Home), not on a message
 
 
 class Renderer:
@@ -78,7 +79,7 @@ class Renderer:
 
     def message(self, where: str, message: dict[str, Any], *, ephemeral: bool = False, thread: str | None = None,
                 edited: bool = False, ts: str | None = None, response_url: str | None = None,
-                channel: str = CHANNEL) -> None:  # fmt: skip
+                channel: str = CHANNEL, view_id: str | None = None) -> None:  # fmt: skip
         label = Text()
         label.append(f"[{where}] ", style="bold cyan")
         if thread:
@@ -86,20 +87,25 @@ class Renderer:
         label.append(BOT_NAME, style="bold green")
         if ephemeral:
             label.append(" (only you can see this)", style="dim")
+        if view_id is not None:
+            label.append(" (your App Home)", style="dim")
         if edited:
             label.append(" (updated)", style="yellow")
         self.console.print(label)
         body = self._blocks_text(message) or str(message.get("text") or "")
         for line in self.mrkdwn(body).splitlines():
             self.console.print("  " + line, markup=False, highlight=False)
-        for button in self._buttons(message, channel=channel, ts=ts, response_url=response_url, ephemeral=ephemeral):
+        where = {"channel": channel, "ts": ts, "response_url": response_url, "ephemeral": ephemeral, "view_id": view_id}
+        for button in self._buttons(message, **where):
             self.console.print(f"  [{button.number}] {button.label}", markup=False, style="bold")
 
     def _blocks_text(self, message: dict[str, Any]) -> str:
         lines = []
         for block in message.get("blocks") or []:
             text = block.get("text")
-            if isinstance(text, dict):
+            if block.get("type") == "header" and isinstance(text, dict):
+                lines.append(f"== {text.get('text', '')} ==")
+            elif isinstance(text, dict):
                 lines.append(str(text.get("text", "")))
             if block.get("type") == "context":
                 lines.extend(str(e.get("text", "")) for e in block.get("elements") or [] if isinstance(e, dict))
@@ -108,7 +114,8 @@ class Renderer:
     def _buttons(self, message: dict[str, Any], **where: Any) -> list[ShownButton]:
         shown = []
         for block in message.get("blocks") or []:
-            for element in block.get("elements") or []:
+            accessory = [block["accessory"]] if isinstance(block.get("accessory"), dict) else []
+            for element in [*(block.get("elements") or []), *accessory]:
                 if element.get("type") != "button":
                     continue
                 button = ShownButton(
@@ -122,6 +129,7 @@ class Renderer:
                     message_ts=where["ts"],
                     response_url=where["response_url"],
                     ephemeral=where["ephemeral"],
+                    view_id=where.get("view_id"),
                 )
                 self.buttons.append(button)
                 shown.append(button)

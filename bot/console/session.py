@@ -43,6 +43,9 @@ Type what you would type in Slack, e.g.
 Console commands:
   /press N | /press LABEL   press button [N] (or the latest button with that label)
   /as USER                  act as another user: you, ana (an approver), olga (not an approver), or an id
+  /home                     open your App Home (the bot's Home tab; its buttons are pressable)
+  /shortcut "NAME" TEXT     run a message shortcut on a message with TEXT: "Schedule for serials in this
+                            message" or "Watch this operation"
   /advance 30m | 2h | 1d    move the clock forward, the bot's and the simulator's (requests expire, operations
                             progress, the notifier reports)
   /wait SECONDS             let the bot work (notifications arrive)
@@ -226,6 +229,10 @@ class ConsoleSession:
                 self.renderer.note(f"  {person.id}  @{person.name:6} {person.real_name} · {person.tz}", style="")
         elif word == "/press":
             await self.press(rest.strip())
+        elif word == "/home":
+            await self.home()
+        elif word == "/shortcut":
+            await self.shortcut(rest.strip())
         elif word == "/advance":
             await self.advance(rest)
         elif word == "/wait":
@@ -283,6 +290,37 @@ class ConsoleSession:
         if answer:
             self.renderer.message("#console", answer, ephemeral=answer.get("response_type") != "in_channel",
                                   response_url=request.response_url)  # fmt: skip
+        await self.settle()
+        if len(self.slack.opened_views) > opened:
+            await fill_form(self, self.slack.opened_views[-1])
+
+    async def home(self) -> None:
+        """Open your App Home: what Slack sends (``app_home_opened``); the view the bot publishes is shown."""
+        self.slack.home_for = self.user
+        shown = self.slack.homes_shown
+        try:
+            await self.dispatch(self.slack.home_opened(self.user))
+            await self.settle()
+        finally:
+            self.slack.home_for = None
+        if self.slack.homes_shown == shown:
+            self.renderer.note("Your App Home was not published (see the log).", style="yellow")
+
+    async def shortcut(self, text: str) -> None:
+        """``/shortcut "NAME" TEXT``: the message shortcut NAME on a message of yours with TEXT."""
+        from bot.slack.listeners.shortcuts import MESSAGE_SHORTCUTS
+
+        match = re.match(r'^"([^"]+)"\s*(.*)$', text, re.DOTALL) or re.match(r"^(\S+)\s*(.*)$", text, re.DOTALL)
+        names = {name.lower(): callback for name, callback in MESSAGE_SHORTCUTS.items()}
+        callback = names.get(match.group(1).lower()) if match else None
+        if match is None or callback is None:
+            choices = " or ".join(f'"{name}"' for name in MESSAGE_SHORTCUTS)
+            self.renderer.note(f'Write /shortcut "NAME" TEXT, NAME one of {choices}.', style="yellow")
+            return
+        message_text = match.group(2)
+        self.renderer.note(f"[#console] @{self.slack.workspace.users[self.user].name}: {message_text}", style="")
+        opened = len(self.slack.opened_views)
+        await self.dispatch(self.slack.message_shortcut(callback, message_text, self.user))
         await self.settle()
         if len(self.slack.opened_views) > opened:
             await fill_form(self, self.slack.opened_views[-1])

@@ -32,6 +32,8 @@ class ConsoleSlack:
             verification_token="console",  # noqa: S106
         )
         self.opened_views: list[str] = []
+        self.home_for: str | None = None  # whose App Home to show as it is published (the console's ``/home``)
+        self.homes_shown = 0
         self.last_call = 0.0  # time.monotonic() of the bot's latest call: the console waits for it to go quiet
         self._server: LoopServer | None = None
         workspace.on_call(self._show_call)
@@ -72,6 +74,10 @@ class ConsoleSlack:
             self.renderer.message(self.renderer.where(channel), body, edited=True, ts=ts, channel=channel)
         elif call.method == "views.open":
             self.opened_views.append(str(answer["view"]["id"]))
+        elif call.method == "views.publish" and body.get("user_id") == self.home_for:
+            self.homes_shown += 1
+            view_id = str(answer["view"]["id"])
+            self.renderer.message("App Home", body["view"], channel=CHANNEL, view_id=view_id)
 
     def _show_response(self, posted: RecordedResponse) -> None:
         self.last_call = time.monotonic()
@@ -98,6 +104,11 @@ class ConsoleSlack:
     def press(self, button: ShownButton, user_id: str) -> SlackRequest:
         """A click on ``button`` as Slack sends it: the message as it stands now (a message Slack holds) or as shown,
         and the ``response_url`` of the answer the button came with."""
+        if button.view_id is not None:  # on the App Home: Slack sends the view as it stands now
+            return self.payloads.block_action(
+                button.action_id, button.value, block_id=button.block_id, text=button.label, view=button.view_id,
+                **self._person(user_id),
+            )  # fmt: skip
         ts = button.message_ts or "0"
         held = self.workspace.message(button.channel, ts)
         channel = self.workspace.channels.get(button.channel)
@@ -107,6 +118,20 @@ class ConsoleSlack:
             message_ts=ts, message=held or {**button.message, "ts": ts}, is_ephemeral=button.ephemeral,
             response_url=button.response_url, **self._person(user_id),
         )  # fmt: skip
+
+    def home_opened(self, user_id: str) -> SlackRequest:
+        return self.payloads.app_home_opened(user_id=user_id)
+
+    def message_shortcut(self, callback_id: str, text: str, user_id: str) -> SlackRequest:
+        """A message shortcut on a message ``user_id`` just wrote in #console (held by the stand-in, as Slack would)."""
+        ts = f"{time.time():.6f}"
+        message = {"type": "message", "user": user_id, "ts": ts, "text": text,
+                   "blocks": [{"type": "rich_text", "block_id": "m", "elements": [
+                       {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]}  # fmt: skip
+        self.workspace.put_message(CHANNEL, ts, message)
+        return self.payloads.message_shortcut(
+            callback_id, message=message, message_ts=ts, channel_id=CHANNEL, **self._person(user_id)
+        )
 
     def typed_in_form(
         self, view_id: str, block_id: str, action_id: str, values: dict[str, dict[str, Any]], user_id: str

@@ -38,6 +38,44 @@ OPERATION_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+#: In running text (a message a shortcut is run on): an operation id, and a word that may be a device serial.
+_TXN_IN_TEXT = re.compile(r"(?<![A-Za-z0-9_-])txn_[A-Za-z0-9_-]{1,64}(?![A-Za-z0-9_-])")
+_WORD_IN_TEXT = re.compile(r"(?<![A-Za-z0-9._:<@#|/-])[A-Za-z0-9][A-Za-z0-9._:-]{2,63}(?![A-Za-z0-9._:>-])")
+_TIME_LIKE = re.compile(r"^\d{1,2}(?::\d{2}){0,2}(?:am|pm|h|z)?\Z|^\d+(?:st|nd|rd|th|s|m|h|d|min|ms)\Z", re.IGNORECASE)
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)+\Z", re.IGNORECASE)  # a version (``v1.10.2``), not a device
+_BOT_ID = re.compile(r"^[0-9a-f]{32}\Z")  # a request's or a rollout's id (uuid4 hex), not a device
+
+
+def find_operation_ids(text: str) -> list[str]:
+    """The ``txn_…`` operation ids in ``text``, in order, each once."""
+    return list(dict.fromkeys(match.group(0) for match in _TXN_IN_TEXT.finditer(text)))
+
+
+def find_serials(text: str) -> list[str]:
+    """Words of ``text`` that look like device serials, in order, each once (compared as ``serial_key``).
+
+    A serial as ``SERIAL`` reads it, that also has a letter and at least three digits (``SN123456789``,
+    ``GW-0042-X``), so words, times (``10:30``, ``2am``), numbers, ``txn_`` ids, Slack ids and the bot's own request
+    ids are left out. Ids inside ``<…>`` (mentions, links) are never serials."""
+    text = re.sub(r"<[^>\n]*>", " ", text)
+    found: dict[str, str] = {}
+    for match in _WORD_IN_TEXT.finditer(text):
+        word = match.group(0).rstrip(".:-")
+        if (
+            SERIAL.match(word)
+            and sum(c.isdigit() for c in word) >= 3
+            and any(c.isalpha() for c in word)
+            and not word.lower().startswith("txn_")
+            and not _TIME_LIKE.match(word)
+            and not _BOT_ID.match(word)
+            and not _VERSION.match(word)
+            and not USER_ID.match(word)
+            and not CHANNEL_ID.match(word)
+        ):
+            found.setdefault(serial_key(word), word)
+    return list(found.values())
+
+
 def serial_key(serial: str) -> str:
     """The key two spellings of one device share: serials are compared without regard to case (the API spec writes
     them in upper case and gives case no meaning), so ``SN123456789`` and ``sn123456789`` are one device."""
@@ -61,6 +99,8 @@ __all__ = [
     "STATUS_WORD",
     "TXN_ID",
     "USER_ID",
+    "find_operation_ids",
+    "find_serials",
     "serial_key",
     "users_and_groups",
 ]

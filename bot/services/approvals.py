@@ -125,6 +125,19 @@ class Approvals:
             await self.scheduling.audit(user_id, "decision_mismatch", record, channel_id=channel_id, outcome="refused")
         return ButtonCheck(Verdict.MISMATCH, record)
 
+    async def request_for_home_button(
+        self, request_id: str, *, user_id: str, shows_request: Callable[[str], bool]
+    ) -> ButtonCheck:
+        """The request a button on a person's App Home names, if that home shows it (``shows_request``); the home
+        has no approval message to match, and the decision itself is the same compare-and-set as the channel's."""
+        record = await self.store.get_request(request_id) if request_id else None
+        if record is not None and shows_request(record.id):
+            return ButtonCheck(Verdict.MATCH, record)
+        log.warning("a decision button on an App Home did not match its request (user %s)", user_id)
+        if record is not None:
+            await self.scheduling.audit(user_id, "decision_mismatch", record, outcome="refused")
+        return ButtonCheck(Verdict.MISMATCH, record)
+
     # ------------------------------------------------------------------ one actor at a time
 
     @contextlib.asynccontextmanager
@@ -214,6 +227,7 @@ class Approvals:
 
     async def show_decision(self, record: ScheduleRecord) -> None:
         """Update the request's message in place (buttons gone, who decided, what was created)."""
+        self.scheduling.home.changed()  # creation progress and outcomes show on the App Homes too
         await self.messenger.show_decision(record)
 
     async def announce(self, record: ScheduleRecord) -> ScheduleRecord:

@@ -61,6 +61,22 @@ class RolloutMessenger(Protocol):
     async def tell(self, user_id: str, text: str) -> None: ...
 
 
+class HomeRefresher(Protocol):
+    """Told when something a person's App Home shows changed (a request, a rollout, an operation's recorded state).
+
+    ``changed()`` returns at once and never raises: the Slack side re-renders later, throttled. The services call it
+    after the change is stored, so a render that follows reads it."""
+
+    def changed(self) -> None: ...
+
+
+class NoHome:
+    """The ``HomeRefresher`` of a process without an App Home (tools, tests of one service): nothing to refresh."""
+
+    def changed(self) -> None:
+        return None
+
+
 class NoticeKind(StrEnum):
     CHANGE = "change"  # one operation changed
     DIGEST = "digest"  # many changes for one destination in one cycle

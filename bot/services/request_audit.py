@@ -10,12 +10,15 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.domain.requests import ScheduleRecord
+from bot.services.ports import HomeRefresher, NoHome
 from bot.store import Store
 
 
 class RequestAudit:
     _store: Store
     _clock: Clock
+    #: Told after each audited change of a request (every decision is audited): the App Homes show requests.
+    home: HomeRefresher = NoHome()
 
     async def audit(
         self,
@@ -33,6 +36,7 @@ class RequestAudit:
             actor_id, action, subject, outcome=outcome, channel_id=channel_id, request_id=record.id,
             detail=payload, at=self._clock(),
         )  # fmt: skip
+        self.home.changed()
 
     async def audit_once(
         self, action: str, record: ScheduleRecord, *, outcome: str, detail: dict[str, Any] | None = None

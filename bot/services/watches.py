@@ -25,6 +25,11 @@ class WatchService:
             await self.audit(user_id, "watch", operation_id, channel_id=channel_id)
         return added
 
+    async def devices_of(self, operation_ids: Sequence[str]) -> dict[str, str]:
+        """The device serial of each of these operations, as the notifier recorded it (the bot's database only: a
+        message shortcut must open its form within Slack's 3 s)."""
+        return await self._store.serials_of_operations(operation_ids)
+
     async def unwatch(self, operation_id: str, channel_id: str, user_id: str) -> bool:
         """``channel_id`` stops following ``operation_id``; False when it was not. Audited when it was."""
         removed = await self._store.remove_watch(operation_id, channel_id)

@@ -93,13 +93,18 @@ ACTION_GATES: dict[str, str] = {
     rb.ACTION_ROLLOUT_RESUME: "rollout.resume",
     rb.ACTION_ROLLOUT_ABORT: "rollout.abort",
     rb.ACTION_ROLLOUT_CLONE: DEFERRED,  # rollout:<the rollout's type>
+    sb.SCHEDULE_SHORTCUT: "schedule",  # the App Home's "Schedule an operation" (the shortcut's id): opens the form
+    rm.ROLLOUT_SHORTCUT: "rollout",  # the App Home's "Start a rollout"
 }
 #: Inputs inside a form (any ``action_id``): the form's own family.
 FORM_GATES: dict[str, str] = {sb.SCHEDULE_MODAL: "schedule", rm.ROLLOUT_MODAL: "rollout"}
 #: Form submissions by ``callback_id``.
 VIEW_GATES: dict[str, str] = {sb.SCHEDULE_MODAL: "schedule", rm.ROLLOUT_MODAL: "rollout", sb.REJECT_MODAL: DEFERRED}
 #: Shortcuts by ``callback_id``.
-SHORTCUT_GATES: dict[str, str] = {sb.SCHEDULE_SHORTCUT: "schedule", rm.ROLLOUT_SHORTCUT: "rollout"}
+SHORTCUT_GATES: dict[str, str] = {
+    sb.SCHEDULE_SHORTCUT: "schedule", rm.ROLLOUT_SHORTCUT: "rollout",
+    sb.SCHEDULE_FROM_MESSAGE: "schedule", ob.WATCH_FROM_MESSAGE: "watch",  # message shortcuts, in their channel
+}  # fmt: skip
 #: What each subcommand needs (the quick forms add their type).
 _COMMAND_GATES: dict[type[ParsedCommand], str] = {
     ListRequest: "list", RolloutsRequest: "list", StatusRequest: "status", RolloutStatusRequest: "status",

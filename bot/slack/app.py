@@ -23,7 +23,7 @@ from bot.domain.ids import USER_ID
 from bot.i18n import set_language
 from bot.slack.access import access_middleware
 from bot.slack.deps import SlackDeps
-from bot.slack.listeners import actions, commands, rollouts, shortcuts, views
+from bot.slack.listeners import actions, commands, events, rollouts, shortcuts, views
 from bot.slack.payloads import user_id_of
 from bot.slack.respond import PooledRespond
 
@@ -32,7 +32,7 @@ log = logging.getLogger("bot.slack")
 WARM_UP_SECONDS = 5.0  # the longest start waits for Slack's auth.test
 #: Every module of listeners; each has ``register(app)``. The access gate (``bot.slack.access``) must know every
 #: entry point they register (``tests/unit/test_access_gate.py``).
-LISTENER_MODULES = (commands, actions, views, shortcuts, rollouts)  # the longest start waits for Slack's auth.test
+LISTENER_MODULES = (commands, actions, views, shortcuts, rollouts, events)
 
 
 class _NotAProblem(logging.Filter):
@@ -131,6 +131,7 @@ def build_app(deps: SlackDeps, authorization: Authorization, *, socket_mode: boo
     app.middleware(deps_middleware(deps))
     app.middleware(language_middleware(deps))  # the reader's language, before anything is worded
     app.middleware(access_middleware(deps))  # ACCESS_RULES: before any listener, for every kind of request
+    app.middleware(events.home_clicks_answer_in_dm)  # a click on the App Home (no response_url) answers in a DM
     for listeners in LISTENER_MODULES:
         listeners.register(app)
     return app

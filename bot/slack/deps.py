@@ -21,6 +21,7 @@ from bot.services.rollouts import RolloutsService
 from bot.services.scheduling import SchedulingService
 from bot.services.watches import WatchService
 from bot.settings import Settings
+from bot.slack.home import HomePublisher
 from bot.slack.messenger import SlackMessenger
 from bot.slack.web import SlackWeb
 from bot.tasks import Tasks
@@ -43,6 +44,7 @@ class SlackDeps:
     languages: Languages  # which language each reader (and each channel) gets
     inventory: InventoryFile | None = None  # INVENTORY_FILE, when set
     rollouts: RolloutsService | None = None  # staged rollouts (a process that answers Slack)
+    home: HomePublisher | None = None  # the App Home (``bot.slack.home``)
 
     @property
     def deadline(self) -> float:

@@ -123,8 +123,17 @@ def form_from_view(view: dict[str, Any]) -> ScheduleForm:
     )
 
 
-def modal_view(deps: SlackDeps, meta: ModalContext, person: Person, types: Sequence[str]) -> dict[str, Any]:
-    """The form, offering ``types``: the operation types the person may schedule where it was opened."""
+def modal_view(
+    deps: SlackDeps,
+    meta: ModalContext,
+    person: Person,
+    types: Sequence[str],
+    *,
+    serials: str = "",
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The form, offering ``types``: the operation types the person may schedule where it was opened. ``serials``
+    prefills the devices field, ``note`` (safe mrkdwn) shows above the fields (a message shortcut's)."""
     settings = deps.settings
     return sb.schedule_modal(
         list(types),
@@ -134,6 +143,8 @@ def modal_view(deps: SlackDeps, meta: ModalContext, person: Person, types: Seque
         max_serials=settings.max_devices_per_request,
         selectors=deps.inventory is not None,
         zone_note=zone_note(person),
+        initial_serials=serials,
+        note=note,
     )
 
 
@@ -144,14 +155,20 @@ async def open_modal(
     user_id: str,
     channel_id: str | None,
     respond: Respond | None = None,
+    *,
+    serials: str = "",
+    note: str | None = None,
 ) -> None:
-    """Open at once (trigger ids live 3 s), then fill in the person's zone and a preview."""
+    """Open at once (trigger ids live 3 s), then fill in the person's zone and a preview. ``serials`` prefills the
+    devices field and ``note`` (safe mrkdwn) shows above the form (a message shortcut's)."""
     cached = deps.directory.cached_person(user_id)
     person = cached or Person(user_id=user_id, tz=deps.settings.default_timezone, tz_from_profile=False)
     meta = ModalContext(channel_id=channel_id, tz=person.tz if cached else None, locale=person.locale)
     types = await deps.access.allowed_types(user_id, "schedule", place_of(channel_id))
     try:
-        opened = await client.views_open(trigger_id=trigger_id, view=modal_view(deps, meta, person, types))
+        opened = await client.views_open(
+            trigger_id=trigger_id, view=modal_view(deps, meta, person, types, serials=serials, note=note)
+        )
     except Exception as exc:  # an expired trigger or Slack down: the person can simply run the command again
         log.warning("views.open failed: %s", type(exc).__name__)
         deps.metrics.count("schedule_modal", "slack_error")
@@ -168,8 +185,9 @@ async def open_modal(
     opened_view = opened.get("view") or {}
     try:
         await client.views_update(
-            view_id=opened_view.get("id"), hash=opened_view.get("hash"), view=modal_view(deps, meta, person, types)
-        )
+            view_id=opened_view.get("id"), hash=opened_view.get("hash"),
+            view=modal_view(deps, meta, person, types, serials=serials, note=note),
+        )  # fmt: skip
     except Exception as exc:  # the person typed meanwhile (hash_conflict): their preview carries the zone
         log.info("views.update after open skipped: %s", type(exc).__name__)
 

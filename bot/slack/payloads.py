@@ -33,6 +33,12 @@ def message_shows(body: dict[str, Any], request_id: str) -> bool:
     return f"`{request_id}`" in json.dumps((body.get("message") or {}).get("blocks") or [])
 
 
+def home_view_of(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The App Home view a click came from (``view.type == "home"``), or ``None`` for any other surface."""
+    view = body.get("view")
+    return view if isinstance(view, dict) and view.get("type") == "home" else None
+
+
 def request_id_of(action: dict[str, Any]) -> str:
     """The request id a button carries, or ``""`` when its value cannot be one (edited, or not ours)."""
     value = action.get("value")

@@ -3,6 +3,7 @@ part of ``SlackPayloadFactory`` that is not a slash command or an interaction.""
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import time
@@ -73,6 +74,24 @@ class EventPayloads:
             "channel": channel_id or self.channel_id,
             "event_ts": ts,
         }
+        return self.event_callback(event)
+
+    def app_home_opened(
+        self, *, user_id: str | None = None, tab: str = "home", view: dict[str, Any] | None = None
+    ) -> SlackRequest:
+        """The person opened the app's Home (or Messages) tab. As Slack does, the event carries the Home view the
+        person is shown (with its ``hash``) once one was published: ``view``, else the one the bench holds."""
+        uid = user_id or self.user_id
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": uid,
+            "channel": f"D{uid[1:]}"[:20],
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        held = view if view is not None else (self.bench.home_views.get(uid) if self.bench is not None else None)
+        if held is not None:
+            event["view"] = copy.deepcopy(held)
         return self.event_callback(event)
 
     def url_verification(self, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> SlackRequest:

@@ -15,6 +15,7 @@ The package, by aggregate:
 ``states``    ``StatesRepo``: the notifier's known states (fingerprints streamed, full states by id, missing, unpolled)
 ``outbox``    ``OutboxRepo``: the notifier's outbox rows, flags, and the cycle's one write; ``NotifierLease``
 ``rollouts``  ``RolloutsRepo``: staged rollouts (compare-and-set transitions, told-once thread replies) and their waves
+``home``      ``HomeRepo``: who opened the App Home, its view hashes, and the bounded pages a home shows
 ``people``    ``PeopleRepo``: people's own choices (the language they read)
 ``migrate``   Alembic, run from code at ``connect()``
 ``errors``    ``StoreError`` and its kinds
@@ -26,6 +27,7 @@ from bot.store.audit import AuditRepo
 from bot.store.database import Database
 from bot.store.engine import parse_database_url, with_schema
 from bot.store.errors import NotFound, StateConflict, StoreError, StoreUnavailable
+from bot.store.home import HomeRepo
 from bot.store.outbox import NotifierLease, OutboxRepo
 from bot.store.people import PeopleRepo
 from bot.store.requests import RequestsRepo
@@ -34,7 +36,7 @@ from bot.store.states import StatesRepo
 from bot.store.watches import WatchesRepo
 
 
-class Store(RequestsRepo, RolloutsRepo, WatchesRepo, AuditRepo, StatesRepo, OutboxRepo, PeopleRepo, Database):
+class Store(RequestsRepo, RolloutsRepo, WatchesRepo, AuditRepo, StatesRepo, OutboxRepo, HomeRepo, PeopleRepo, Database):
     """The bot's persistent state on SQLite (one process) or PostgreSQL (one or more replicas): every repository
     on one connection (``Database``).
 

@@ -230,6 +230,9 @@ class OperationStateRow(Base):
             postgresql_where=text("missing_since IS NOT NULL"),
             sqlite_where=text("missing_since IS NOT NULL"),
         ),
+        # Migration 0007: the App Home's "next 24 hours" and "failures in the last 24 hours", without a scan.
+        Index("ix_operation_states_scheduled_time", "scheduled_time"),
+        Index("ix_operation_states_updated_at", "updated_at"),
     )
 
     operation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -276,6 +279,22 @@ class NotifierMetaRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+
+
+class HomeViewRow(Base):
+    """Migration 0007: who opened the bot's App Home (and when), and the ``hash`` of the view last published to them.
+
+    The publisher re-publishes only for people who opened it in the last 24 hours, with the stored hash, so an older
+    render never overwrites a newer one (Slack answers ``hash_conflict``), whichever replica renders."""
+
+    __tablename__ = "home_views"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opened_at: Mapped[datetime]
+    view_hash: Mapped[str | None] = mapped_column(String(128))
+    published_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_home_views_opened_at", "opened_at"),)
 
 
 class PersonRow(Base):

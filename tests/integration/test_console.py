@@ -301,3 +301,33 @@ def test_the_rollout_form_fills_previews_and_confirms(tmp_path: Path) -> None:
     assert "── Start a rollout: submitted ──" in out
     assert "Sent for approval in #approvals" in out and "Rollout pending approval" in out
     assert "Traceback" not in out
+
+
+HOME_SCRIPT = """\
+/headless schedule SN123456789 factory_reset in 2 hours
+/press Confirm
+/as ana
+/home
+/press Approve
+/wait 2
+/as you
+/shortcut "Schedule for serials in this message" please reboot SN123456789 and GW-0042-X
+
+-
+/shortcut "Watch this operation" txn_10000 is the one
+/shortcut "No such shortcut" x
+"""
+
+
+def test_the_app_home_and_message_shortcuts_in_the_console(tmp_path: Path) -> None:
+    out = run_console(HOME_SCRIPT, tmp_path)
+    home = out[out.index("ana> /home") : out.index("ana> /press Approve")]
+    assert "[App Home] headless-ops (your App Home)" in home
+    assert "Waiting for you (1)" in home and "factory_reset on `SN123456789`" in home
+    assert "Europe/Madrid" in home, "ana's own zone"
+    assert "Approved by @ana" in out, "Approve pressed on the Home decides as on the channel"
+    assert "→ operation txn_10000" in out.replace("`", "")
+    assert "2 devices found in that message" in out
+    assert "Devices (optional) [SN123456789, GW-0042-X]:" in out, "the form prefilled with the message's serials"
+    assert "now follows txn_10000" in out.replace("`", "")
+    assert 'Write /shortcut "NAME" TEXT' in out

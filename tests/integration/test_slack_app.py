@@ -344,6 +344,13 @@ def test_manifest_is_valid_and_names_the_command() -> None:
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert any(s["type"] == "global" for s in manifest["features"]["shortcuts"])
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert {"schedule_operation", "start_rollout"} <= set(shortcuts), "the global shortcuts stay"
+    assert shortcuts["schedule_from_message"]["type"] == shortcuts["watch_operation"]["type"] == "message"
+    assert shortcuts["watch_operation"]["name"] == "Watch this operation"
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True, "the messages tab is kept"
+    assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) <= {
         "commands", "chat:write", "users:read", "usergroups:read", "channels:read", "groups:read", "files:read",
     }  # fmt: skip

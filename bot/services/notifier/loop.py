@@ -20,7 +20,7 @@ from bot.services.notifier.outbox import MAX_ATTEMPTS, UNPOSTABLE_TTL_SECONDS, O
 from bot.services.notifier.poll import Poller
 from bot.services.notifier.report import CycleReport, count
 from bot.services.notifier.route import Router
-from bot.services.ports import NotificationSink
+from bot.services.ports import HomeRefresher, NoHome, NotificationSink
 from bot.settings import Settings
 from bot.store import NotifierLease, Store
 from bot.tasks import Foreground
@@ -78,6 +78,7 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
         self.last_cycle: CycleReport | None = None
+        self.home: HomeRefresher = NoHome()  # told when a poll recorded new states (the App Homes show them)
         self.last_cycle_at: datetime | None = None
         self.cycles = 0
 
@@ -212,6 +213,8 @@ class Notifier:
             report = CycleReport()
             now = self.clock()
             await self.poller.poll(now, report)
+            if report.recorded:
+                self.home.changed()
             report.poll_cpu_seconds = time.process_time() - cpu_started
             await faultpoints.reached(faultpoints.NOTIFY_BEFORE_DELIVERY)
             await self.deliver(report)

@@ -131,6 +131,11 @@ class RolloutsService(RolloutStart, RolloutRunner):
 
     # ------------------------------------------------------------------ approvers'
 
+    def may(self, record: RolloutRecord, user_id: str, *, is_approver: bool, decision: bool) -> Refusal | None:
+        """``None`` if ``user_id`` may act on ``record`` (``decision``: approve or reject, the four-eyes rule too);
+        otherwise why not. The App Home lists what a person may decide by this rule."""
+        return self._may(record, user_id, is_approver=is_approver, decision=decision)
+
     def _may(self, record: RolloutRecord, user_id: str, *, is_approver: bool, decision: bool) -> Refusal | None:
         if decision and record.requester_id == user_id and not self._settings.allow_self_approval:
             return Refusal.SELF_APPROVAL

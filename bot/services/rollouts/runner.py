@@ -244,6 +244,7 @@ class RolloutRunner:
             actor, f"rollout_{action}", f"rollout:{record.id}", outcome=record.state.value, detail=dict(detail),
             at=self._clock(),
         )  # fmt: skip
+        self._scheduling.home.changed()  # every rollout change is audited; the App Homes show rollouts
 
     async def abort(
         self, rollout_id: str, user_id: str, reason: str | None = None, *, is_approver: bool = True

@@ -35,6 +35,7 @@ LIST_PAGE_SIZE = 15
 
 ACTION_LIST_MORE = "list_more"
 ACTION_REFRESH = "refresh_operation"
+WATCH_FROM_MESSAGE = "watch_operation"  # the message shortcut "Watch this operation"
 
 
 def operation_line(op: Operation) -> str:

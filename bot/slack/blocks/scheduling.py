@@ -29,6 +29,7 @@ from bot.slack.blocks.local_time import when_line, zone_lines
 SCHEDULE_MODAL = "schedule_modal"
 REJECT_MODAL = "reject_modal"
 SCHEDULE_SHORTCUT = "schedule_operation"
+SCHEDULE_FROM_MESSAGE = "schedule_from_message"  # the message shortcut "Schedule for serials in this message"
 
 ACTION_WHEN = "when_input"
 ACTION_CONFIRM = "schedule_confirm"
@@ -54,7 +55,7 @@ def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _devices_fields(max_serials: int, selectors: bool) -> list[Block]:
+def _devices_fields(max_serials: int, selectors: bool, initial: str = "") -> list[Block]:
     """The Devices field (serials, or selectors with an inventory) and the CSV upload beside it."""
     hint = (
         f"Serials (one per line or comma-separated), globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; "
@@ -75,6 +76,7 @@ def _devices_fields(max_serials: int, selectors: bool) -> list[Block]:
                 "action_id": "value",
                 "multiline": True,
                 "placeholder": _plain("SN123456789"),
+                **({"initial_value": initial[:3000]} if initial else {}),
             },
         },
         {
@@ -100,15 +102,23 @@ def schedule_modal(
     zone_note: str,
     selectors: bool = False,
     parameter_blocks: Sequence[Block] | None = None,
+    initial_serials: str = "",
+    note: str | None = None,
 ) -> dict[str, Any]:
     """The scheduling form. ``when`` dispatches an action as the person types, for the live preview.
 
     ``selectors``: there is an inventory, so the devices field takes selectors too. ``parameter_blocks``
     (``OPERATIONS_FILE``): shown instead of the free ``parameters`` field, and the type select dispatches an action
-    when it changes (the chosen type's fields replace them)."""
+    when it changes (the chosen type's fields replace them). ``initial_serials``: the devices field prefilled (a
+    message shortcut's serials); ``note``: a line above the form (already safe mrkdwn)."""
     options = [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]]
     blocks: list[Block] = [
-        *_devices_fields(max_serials, selectors),
+        *(
+            [{"type": "context", "block_id": "form_note", "elements": [{"type": "mrkdwn", "text": note[:2900]}]}]
+            if note
+            else []
+        ),
+        *_devices_fields(max_serials, selectors, initial_serials),
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["operation_type"],

@@ -24,13 +24,14 @@ from bot.slack.blocks import inventory as ib
 from bot.slack.blocks import operations as blocks
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
+from bot.slack.blocks.home import shown_ids
 from bot.slack.commands import DevicesRequest, ListRequest
 from bot.slack.deps import SlackDeps
 from bot.slack.listeners.commands import run_devices, run_list, run_refresh
 from bot.slack.listeners.followup import follow_up, reject
 from bot.slack.modal import live_preview
 from bot.slack.operation_fields import type_chosen
-from bot.slack.payloads import channel_of, message_shows, message_ts_of, request_id_of, user_id_of
+from bot.slack.payloads import channel_of, home_view_of, message_shows, message_ts_of, request_id_of, user_id_of
 from bot.slack.respond import CLICK, Respond, guarded, safe_respond
 from bot.slack.wording import refusal_text
 
@@ -228,13 +229,18 @@ async def checked_request(
 ) -> ScheduleRecord | None:
     """The request a button names, if the button is really on that request's approval message; else the clicker
     reads why (a superseded copy is retired in place)."""
-    check = await deps.approvals.request_for_button(
-        request_id_of(action),
-        user_id=user_id_of(body),
-        channel_id=channel_of(body),
-        message_ts=message_ts_of(body),
-        shows_request=lambda request_id: message_shows(body, request_id),
-    )
+    if (home := home_view_of(body)) is not None:  # the App Home's Approve / Reject (``bot.slack.blocks.home``)
+        check = await deps.approvals.request_for_home_button(
+            request_id_of(action), user_id=user_id_of(body), shows_request=lambda rid: f"`{rid}`" in shown_ids(home)
+        )
+    else:
+        check = await deps.approvals.request_for_button(
+            request_id_of(action),
+            user_id=user_id_of(body),
+            channel_id=channel_of(body),
+            message_ts=message_ts_of(body),
+            shows_request=lambda request_id: message_shows(body, request_id),
+        )
     if check.verdict is Verdict.MATCH:
         return check.record
     if check.verdict is Verdict.SUPERSEDED:
