@@ -150,8 +150,8 @@ def schedule_modal(
                 _(
                     "key=value sends text as typed (true/false are booleans), key:=JSON a JSON value (retries:=3, "
                     'tag:=null); quote a value with spaces: note="two words". Or a JSON object like '
-                    '{"config_profile": "production_v2"}'
-                )
+                    '{{"config_profile": "production_v2"}}'
+                ).format()
             ),
             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
         },
