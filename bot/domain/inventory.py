@@ -16,10 +16,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.ids import serial_key
+from bot.i18n import N_, _, ngettext
 
 SELECTOR_KINDS: tuple[str, ...] = ("site", "tag", "zone")
 _KIND_PREFIX = re.compile(r"^([A-Za-z]+):(.*)\Z", re.DOTALL)
 MAX_SELECTOR_LENGTH = 1500  # a More button's value (2000 at most) carries it
+#: "``{asked}`` names no site." for each kind (a whole sentence per kind, so a translation may word each its way).
+_NAMES_NO = {
+    "site": N_("{asked} names no site."),
+    "tag": N_("{asked} names no tag."),
+    "zone": N_("{asked} names no zone."),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +44,10 @@ class Device:
 class SelectorError(ValueError):
     """A selector that cannot be used (an unknown kind, an empty part) or that matches no device.
 
-    ``template`` has ``{asked}`` where the part that was asked goes (``asked``, as typed), so a front end can show
-    it its own way (escaped); ``str()`` shows it in backticks. The rest of the template holds no typed text but a
-    kind word of letters only. ``unmatched``: the parts of a selector matching nothing which match no device on
-    their own (``tag:nope`` in ``site:a+tag:nope``), said after the template."""
+    ``template`` (already in the reader's language) has ``{asked}`` where the part that was asked goes (``asked``,
+    as typed), so a front end can show it its own way (escaped); ``str()`` shows it in backticks. The rest of the
+    template holds no typed text but a kind word of letters only. ``unmatched``: the parts of a selector matching
+    nothing which match no device on their own (``tag:nope`` in ``site:a+tag:nope``), said after the template."""
 
     def __init__(self, template: str, asked: str = "", unmatched: Sequence[str] = ()) -> None:
         self.template = template
@@ -52,9 +59,18 @@ class SelectorError(ValueError):
         text = self.template.format(asked=quote(self.asked))
         if self.unmatched:
             parts = ", ".join(quote(part) for part in self.unmatched[:5])
-            more = f" and {len(self.unmatched) - 5} more" if len(self.unmatched) > 5 else ""
-            verb = "matches" if len(self.unmatched) == 1 else "match"
-            text += f" ({parts}{more} {verb} no device at all.)"
+            if len(self.unmatched) > 5:
+                more = len(self.unmatched) - 5
+                note = ngettext(
+                    "({parts} and {count} more match no device at all.)",
+                    "({parts} and {count} more match no device at all.)",
+                    more,
+                ).format(parts=parts, count=more)
+            else:
+                note = ngettext(
+                    "({parts} matches no device at all.)", "({parts} match no device at all.)", len(self.unmatched)
+                ).format(parts=parts)
+            text += " " + note
         return text
 
 
@@ -117,7 +133,7 @@ class Inventory:
         if not text:
             return self.everything()
         if len(text) > MAX_SELECTOR_LENGTH:
-            raise SelectorError(f"A selector is at most {MAX_SELECTOR_LENGTH} characters.")
+            raise SelectorError(_("A selector is at most {limit} characters.").format(limit=MAX_SELECTOR_LENGTH))
         chosen: set[int] = set()
         unmatched: list[str] = []
         for term in text.split(","):
@@ -126,7 +142,7 @@ class Inventory:
                 continue
             atoms = [atom.strip() for atom in term.split("+")]
             if any(not atom for atom in atoms):
-                raise SelectorError("{asked} has an empty part around `+`.", term)
+                raise SelectorError(_("{asked} has an empty part around `+`."), term)
             positions: set[int] | None = None
             for atom in atoms:
                 matched = self.match(atom)
@@ -135,7 +151,7 @@ class Inventory:
                 positions = matched if positions is None else positions & matched
             chosen |= positions or set()
         if not chosen:
-            raise SelectorError("No device in the inventory matches {asked}.", text, list(dict.fromkeys(unmatched)))
+            raise SelectorError(_("No device in the inventory matches {asked}."), text, list(dict.fromkeys(unmatched)))
         return Selection(text, tuple(self.devices[p] for p in sorted(chosen)))
 
     def match(self, atom: str) -> set[int]:
@@ -145,13 +161,14 @@ class Inventory:
         if prefixed and serial_key(atom) not in self._by_serial:
             kind, value = prefixed.group(1).lower(), prefixed.group(2).strip().casefold()
             if kind not in SELECTOR_KINDS:
-                raise SelectorError(
-                    "{asked}: unknown selector kind `" + prefixed.group(1) + ":`; use `site:NAME`, `tag:NAME`, "
-                    "`zone:IANA`, a serial or a glob such as `SN1234*`.",
-                    atom,
+                unknown = _(
+                    "{asked}: unknown selector kind `{kind}:`; use `site:NAME`, `tag:NAME`, `zone:IANA`, a serial "
+                    "or a glob such as `SN1234*`."
                 )
+                # the kind is letters only (``_KIND_PREFIX``): it goes in now, ``{asked}`` stays for ``show``
+                raise SelectorError(unknown.format(kind=prefixed.group(1), asked="{asked}"), atom)
             if not value:
-                raise SelectorError("{asked} names no " + kind + ".", atom)
+                raise SelectorError(_(_NAMES_NO[kind]), atom)
             index = {"site": self._by_site, "tag": self._by_tag, "zone": self._by_zone}[kind]
             return set(index.get(value, ()))
         if "*" in atom or "?" in atom:

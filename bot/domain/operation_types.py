@@ -22,6 +22,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from bot.i18n import N_, _
+
 #: What a parameter's schema ``type`` may be for the bot to build a field for it and read typed text into it.
 SCALAR_TYPES = ("string", "integer", "number", "boolean")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}\Z")
@@ -241,57 +243,85 @@ def check_parameters(
 
 def _missing(parameter: Parameter) -> ParameterProblem:
     hint = f" ({parameter.description.rstrip('.')})" if parameter.description else ""
-    like = f", like {parameter.name}={shown(parameter.example)}" if parameter.example is not None else ""
-    return ParameterProblem(parameter.name, "required", f"Parameter {parameter.name} is required{hint}{like}.")
+    if parameter.example is None:
+        text = _("Parameter {name} is required{hint}.")
+    else:
+        text = _("Parameter {name} is required{hint}, like {example}.")
+    example = f"{parameter.name}={shown(parameter.example)}"
+    return ParameterProblem(parameter.name, "required", text.format(name=parameter.name, hint=hint, example=example))
 
 
 def _unknown(operation: OperationType, name: str) -> ParameterProblem:
     known = ", ".join(p.name for p in operation.parameters)
-    has = f"its parameters are {known}" if known else "it takes no parameters"
+    if known:
+        text = _("Parameter {name} is not a parameter of {operation}; its parameters are {known}.")
+    else:
+        text = _("Parameter {name} is not a parameter of {operation}; it takes no parameters.")
     return ParameterProblem(
-        name, "additionalProperties", f"Parameter {name[:_SHOWN]} is not a parameter of {operation.name}; {has}."
+        name, "additionalProperties", text.format(name=name[:_SHOWN], operation=operation.name, known=known)
     )
 
 
+#: A schema type in words (a type it does not name, ``null`` among them, reads as itself).
 _TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a JSON list",
-    "object": "a JSON object",
-    "null": "null",
+    "string": N_("text"),
+    "integer": N_("a whole number"),
+    "number": N_("a number"),
+    "boolean": N_("true or false"),
+    "array": N_("a JSON list"),
+    "object": N_("a JSON object"),
+}
+
+#: The sentence for each rule with a limit (``{limit}``: the schema's value).
+_LIMIT_RULES = {
+    "minimum": N_("Parameter {where}: must be at least {limit}."),
+    "maximum": N_("Parameter {where}: must be at most {limit}."),
+    "exclusiveMinimum": N_("Parameter {where}: must be more than {limit}."),
+    "exclusiveMaximum": N_("Parameter {where}: must be less than {limit}."),
+    "minLength": N_("Parameter {where}: must be at least {limit} characters long."),
+    "maxLength": N_("Parameter {where}: must be at most {limit} characters long."),
+    "multipleOf": N_("Parameter {where}: must be a multiple of {limit}."),
+    "minItems": N_("Parameter {where}: must have at least {limit} items."),
+    "maxItems": N_("Parameter {where}: must have at most {limit} items."),
 }
 
 
-def _rule(error: ValidationError, parameter: Parameter | None) -> str:
-    """The rule ``error`` broke, as a phrase after "must"."""
+def _or_words(words: Sequence[str]) -> str:
+    """``a or b or c`` in the reader's language."""
+    text = ""
+    for word in words:
+        text = _("{first} or {second}").format(first=text, second=word) if text else word
+    return text
+
+
+def _type_words(kinds: Iterable[str]) -> str:
+    return _or_words([_(_TYPE_WORDS[k]) if k in _TYPE_WORDS else k for k in kinds])
+
+
+def _rule(error: ValidationError, parameter: Parameter | None, where: str, got: str) -> str:
+    """The sentence for the rule ``error`` broke by parameter ``where`` (``got``: what it was given, or "")."""
     rule, expected = str(error.validator), error.validator_value
-    like = f" (like {shown(parameter.example)})" if parameter is not None and parameter.example is not None else ""
+    like = ""
+    if parameter is not None and parameter.example is not None:
+        like = " " + _("(like {example})").format(example=shown(parameter.example))
     if rule == "type":
         kinds = [expected] if isinstance(expected, str) else list(expected)
-        return "be " + " or ".join(_TYPE_WORDS.get(k, k) for k in kinds) + like
+        text = _("Parameter {where}: must be {kinds}{like}{got}.")
+        return text.format(where=where, kinds=_type_words(kinds), like=like, got=got)
     if rule == "pattern":
-        return f"match {expected}{like}"
+        text = _("Parameter {where}: must match {pattern}{like}{got}.")
+        return text.format(where=where, pattern=expected, like=like, got=got)
     if rule == "enum":
-        return "be one of " + ", ".join(shown(v) for v in expected)
+        values = ", ".join(shown(v) for v in expected)
+        return _("Parameter {where}: must be one of {values}{got}.").format(where=where, values=values, got=got)
     if rule == "const":
-        return f"be {shown(expected)}"
-    words = {
-        "minimum": "be at least {}",
-        "maximum": "be at most {}",
-        "exclusiveMinimum": "be more than {}",
-        "exclusiveMaximum": "be less than {}",
-        "minLength": "be at least {} characters long",
-        "maxLength": "be at most {} characters long",
-        "multipleOf": "be a multiple of {}",
-        "minItems": "have at least {} items",
-        "maxItems": "have at most {} items",
-        "format": "be a valid {}",
-    }
-    if rule in words:
-        return words[rule].format(expected) + (like if rule == "format" else "")
-    return error.message
+        return _("Parameter {where}: must be {value}{got}.").format(where=where, value=shown(expected), got=got)
+    if rule in _LIMIT_RULES:
+        return _(_LIMIT_RULES[rule]).format(where=where, limit=expected)
+    if rule == "format":
+        text = _("Parameter {where}: must be a valid {format}{like}{got}.")
+        return text.format(where=where, format=expected, like=like, got=got)
+    return _("Parameter {where}: must {rule}{got}.").format(where=where, rule=error.message, got=got)
 
 
 def _problem(operation: OperationType, error: ValidationError) -> ParameterProblem:
@@ -299,31 +329,40 @@ def _problem(operation: OperationType, error: ValidationError) -> ParameterProbl
     name = path[0] if path else None
     parameter = operation.parameter(name) if name is not None else None
     if name is None:
-        return ParameterProblem(None, str(error.validator), f"Parameters: {error.message}")
+        return ParameterProblem(None, str(error.validator), _("Parameters: {message}").format(message=error.message))
     where = ".".join([name, *path[1:]])
     if len(path) > 1:  # inside a list or object value: the library's own words
-        return ParameterProblem(name, str(error.validator), f"Parameter {where}: {error.message}")
-    got = f" (got {shown(error.instance)})" if error.validator in ("type", "enum", "pattern", "format") else ""
-    return ParameterProblem(name, str(error.validator), f"Parameter {where}: must {_rule(error, parameter)}{got}.")
+        message = _("Parameter {where}: {message}").format(where=where, message=error.message)
+        return ParameterProblem(name, str(error.validator), message)
+    got = ""
+    if error.validator in ("type", "enum", "pattern", "format"):
+        got = " " + _("(got {value})").format(value=shown(error.instance))
+    return ParameterProblem(name, str(error.validator), _rule(error, parameter, where, got))
 
 
 def describe_parameter(parameter: Parameter) -> str:
     """One line: ``target_version`` (text, required, like 1.10.2) — the firmware version to install."""
-    kind = "one of " + ", ".join(shown(v) for v in parameter.enum) if parameter.enum else _kind_words(parameter)
-    facts = [kind, "required" if parameter.required else "optional"]
+    if parameter.enum:
+        kind = _("one of {values}").format(values=", ".join(shown(v) for v in parameter.enum))
+    else:
+        kind = _kind_words(parameter)
+    facts = [kind, _("required") if parameter.required else _("optional")]
     schema = parameter.schema
-    for key, words in (("minimum", "at least"), ("maximum", "at most"), ("pattern", "matching")):
-        if key in schema:
-            facts.append(f"{words} {schema[key]}")
+    if "minimum" in schema:
+        facts.append(_("at least {value}").format(value=schema["minimum"]))
+    if "maximum" in schema:
+        facts.append(_("at most {value}").format(value=schema["maximum"]))
+    if "pattern" in schema:
+        facts.append(_("matching {value}").format(value=schema["pattern"]))
     if parameter.has_default:
-        facts.append(f"default {shown(parameter.default)}")
+        facts.append(_("default {value}").format(value=shown(parameter.default)))
     if parameter.example is not None:
-        facts.append(f"like {shown(parameter.example)}")
+        facts.append(_("like {value}").format(value=shown(parameter.example)))
     return f"{parameter.name} ({', '.join(facts)})" + (f" — {parameter.description}" if parameter.description else "")
 
 
 def _kind_words(parameter: Parameter) -> str:
-    return " or ".join(_TYPE_WORDS.get(k, k) for k in parameter.types) or "any JSON value"
+    return _type_words(parameter.types) or _("any JSON value")
 
 
 def api_parameter_problems(body: Any) -> list[tuple[str | None, str]]:

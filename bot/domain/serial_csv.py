@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 
 from bot.domain.ids import SERIAL
+from bot.i18n import _
 
 SERIAL_COLUMN = "serial"
 MAX_PROBLEMS_SHOWN = 5
@@ -35,16 +36,18 @@ def serials_from_csv(text: str) -> list[str]:
     """The serials of ``text`` (a CSV, BOM allowed), in file order; ``SerialCsvError`` saying what to fix."""
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
-        raise SerialCsvError("The file is not a text file. Save it as CSV (UTF-8) with a serial column.")
+        raise SerialCsvError(_("The file is not a text file. Save it as CSV (UTF-8) with a serial column."))
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), None)
     if first is None:
-        raise SerialCsvError("The file is empty. Give a header line with a serial column, then one serial a line.")
+        raise SerialCsvError(_("The file is empty. Give a header line with a serial column, then one serial a line."))
     delimiter = _delimiter(first)
     try:
         rows = list(_rows(text, delimiter))
     except csv.Error as exc:
-        raise SerialCsvError(f"The file is not a readable CSV ({exc}). Save it as CSV (UTF-8).") from None
+        raise SerialCsvError(
+            _("The file is not a readable CSV ({error}). Save it as CSV (UTF-8).").format(error=exc)
+        ) from None
     line_no, header = rows[0]
     names = [cell.strip().casefold() for cell in header]
     if SERIAL_COLUMN in names:
@@ -52,8 +55,10 @@ def serials_from_csv(text: str) -> list[str]:
     if len(header) == 1 and SERIAL.match(header[0].strip()) and _HAS_DIGIT.search(header[0]):
         return _column(rows, 0)
     raise SerialCsvError(
-        f"The file has no serial column (its first line, line {line_no}, has: {_shown(header)}). "
-        "Add a header line naming a column serial; other columns are ignored."
+        _(
+            "The file has no serial column (its first line, line {line}, has: {columns}). "
+            "Add a header line naming a column serial; other columns are ignored."
+        ).format(line=line_no, columns=_shown(header))
     )
 
 
@@ -83,24 +88,33 @@ def _column(rows: Sequence[tuple[int, list[str]]], index: int) -> list[str]:
     for line_no, row in rows:
         value = row[index].strip() if index < len(row) else ""
         if not value:
-            problems.append(f"line {line_no} has no serial")
+            problems.append(_("line {line} has no serial").format(line=line_no))
         elif not SERIAL.match(value):
-            problems.append(f"line {line_no}: {value[:40]!r} is not a device serial")
+            problems.append(
+                _("line {line}: {value} is not a device serial").format(line=line_no, value=repr(value[:40]))
+            )
         else:
             serials.append(value)
     if problems:
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
-        more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
-        raise SerialCsvError(
-            f"{shown}{more}. A serial is letters, digits, '.', '_', ':' or '-', 3 to 64 characters, "
-            "like SN123456789; fix those lines and upload the file again."
-        )
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            text = _(
+                "{problems} (and {count} more). A serial is letters, digits, '.', '_', ':' or '-', 3 to 64 "
+                "characters, like SN123456789; fix those lines and upload the file again."
+            )
+        else:
+            text = _(
+                "{problems}. A serial is letters, digits, '.', '_', ':' or '-', 3 to 64 characters, "
+                "like SN123456789; fix those lines and upload the file again."
+            )
+        raise SerialCsvError(text.format(problems=shown, count=len(problems) - MAX_PROBLEMS_SHOWN))
     if not serials:
-        raise SerialCsvError("The file has a serial column but no serials under it. Add one serial a line.")
+        raise SerialCsvError(_("The file has a serial column but no serials under it. Add one serial a line."))
     return serials
 
 
 def _shown(header: Sequence[str]) -> str:
-    cells = [cell.strip()[:30] or "(empty)" for cell in header[:8]]
-    more = f" and {len(header) - 8} more" if len(header) > 8 else ""
-    return ", ".join(cells) + more
+    cells = ", ".join(cell.strip()[:30] or _("(empty)") for cell in header[:8])
+    if len(header) > 8:
+        return _("{columns} and {count} more").format(columns=cells, count=len(header) - 8)
+    return cells

@@ -24,6 +24,7 @@ from bot.control.errors import ControlApiError, ControlApiUnavailable, DeviceNot
 from bot.control.models import CreateOperationRequest, Operation
 from bot.domain.ids import serial_key
 from bot.domain.requests import ItemRecord, ItemState, RequestState, ScheduleRecord
+from bot.i18n import _
 from bot.services.operation_types import refusal_text
 from bot.services.request_audit import RequestAudit
 from bot.settings import Settings
@@ -90,7 +91,7 @@ class Creation(RequestAudit):
             # Approved in time, but its creation was held up (the Control API down, a restart) until the time went
             # by: an operation in the past is never created. The decision-time check (MIN_LEAD_SECONDS) covers
             # clicks; this covers resumption.
-            error = "its scheduled time passed before the bot could create it; nothing was sent (schedule it again)"
+            error = _("its scheduled time passed before the bot could create it; nothing was sent (schedule it again)")
             await self._fail(record, item, error, audited="scheduled_time_passed")
             return False
         request = CreateOperationRequest(
@@ -194,7 +195,7 @@ def find_match(operations: Sequence[Operation], record: ScheduleRecord, item: It
 
 def _error_text(exc: ControlApiError) -> str:
     if isinstance(exc, DeviceNotFound):
-        return f"device serial {exc.device_serial} is not in the inventory"
+        return _("device serial {serial} is not in the inventory").format(serial=exc.device_serial)
     if isinstance(exc, InvalidRequest):
-        return refusal_text(exc) or f"the Control API refused it: {exc.detail}"
+        return refusal_text(exc) or _("the Control API refused it: {detail}").format(detail=exc.detail)
     return str(exc)

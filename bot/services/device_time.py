@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.i18n import _, ngettext
 from bot.services.inputs import InputError
 from bot.when import (
     LocalWhen,
@@ -65,11 +66,17 @@ def device_zones(serials: Sequence[str], zones: Mapping[str, str], default_zone:
     """Serial → zone (the inventory's, else ``default_zone``); ``InputError`` listing the devices with none."""
     missing = [serial for serial in serials if serial not in zones]
     if missing and default_zone is None:
-        shown = ", ".join(missing[:SHOWN]) + (f" and {len(missing) - SHOWN:,} more" if len(missing) > SHOWN else "")
-        count = f"{len(missing):,} device{'s have' if len(missing) > 1 else ' has'}"
+        shown = ", ".join(missing[:SHOWN])
+        if len(missing) > SHOWN:
+            shown = _("{items} and {count} more").format(items=shown, count=f"{len(missing) - SHOWN:,}")
         raise InputError(
-            f"Device-local time needs each device's zone, and {count} none (not in the inventory): {shown}. "
-            "Add them to INVENTORY_FILE with their zone, or ask an admin to set DEVICE_ZONE_DEFAULT."
+            ngettext(
+                "Device-local time needs each device's zone, and {count} device has none (not in the inventory): "
+                "{devices}. Add them to INVENTORY_FILE with their zone, or ask an admin to set DEVICE_ZONE_DEFAULT.",
+                "Device-local time needs each device's zone, and {count} devices have none (not in the inventory): "
+                "{devices}. Add them to INVENTORY_FILE with their zone, or ask an admin to set DEVICE_ZONE_DEFAULT.",
+                len(missing),
+            ).format(count=f"{len(missing):,}", devices=shown)
         )
     return {serial: zones.get(serial) or default_zone or "UTC" for serial in serials}
 
@@ -115,13 +122,22 @@ def same_time_groups(when: datetime, zones: Mapping[str, str]) -> tuple[ZoneGrou
 def local_preview(times: DeviceTimes, *, tz: str, now: datetime) -> str:
     """One line for the request: ``device-local, 3 zones: from <first> to <last>`` (the reader's zone)."""
     first, last = times.groups[0], times.groups[-1]
-    zones = "1 zone" if len(times.groups) == 1 else f"{len(times.groups)} zones"
     span = format_preview(first.instant, tz=tz, now=now)
     if last.instant != first.instant:
         span += f" … {format_local(last.instant, tz, ref=now)}"
     flagged = sum(1 for group in times.groups if group.notes)
-    warn = f" ⚠ {flagged} zone{'s' if flagged > 1 else ''} adjusted (see below)" if flagged else ""
-    return f"“{times.text}” on each device's clock, {zones}: {span}{warn}"
+    line = _("“{text}” on each device's clock, {zones}: {span}").format(
+        text=times.text, zones=_zones(len(times.groups)), span=span
+    )
+    if flagged:
+        adjusted = ngettext("{count} zone adjusted (see below)", "{count} zones adjusted (see below)", flagged)
+        line += " ⚠ " + adjusted.format(count=flagged)
+    return line
+
+
+def _zones(count: int) -> str:
+    """``1 zone``, ``3 zones``."""
+    return ngettext("{count} zone", "{count} zones", count).format(count=count)
 
 
 class WindowCheckFacts(BaseModel):
@@ -163,17 +179,22 @@ def zone_windows(
             outside.append(group.zone)
         blocked |= check.blocked
         needs_approval |= check.needs_approval
-    zones = "1 zone" if len(groups) == 1 else f"{len(groups)} zones"
+    zones = _zones(len(groups))
     if not outside:
-        message = f"Inside the maintenance window on each device's clock ({zones})."
+        message = _("Inside the maintenance window on each device's clock ({zones}).").format(zones=zones)
     else:
-        listed = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
-        where = listed if len(groups) == 1 else f"{len(outside)} of the {zones} ({listed})"
-        message = f"Outside the maintenance window on the devices' clocks in {where}."
+        listed = ", ".join(outside[:5])
+        if len(outside) > 5:
+            listed = _("{items} and {count} more").format(items=listed, count=len(outside) - 5)
+        if len(groups) == 1:
+            where = listed
+        else:
+            where = _("{count} of the {zones} ({listed})").format(count=len(outside), zones=zones, listed=listed)
+        message = _("Outside the maintenance window on the devices' clocks in {where}.").format(where=where)
         if blocked:
-            message += " Scheduling outside a window is not allowed."
+            message += " " + _("Scheduling outside a window is not allowed.")
         elif needs_approval:
-            message += " Scheduling outside a window needs an approval."
+            message += " " + _("Scheduling outside a window needs an approval.")
     return ZoneWindows(
         groups=tuple(checked), inside=not outside, blocked=blocked, needs_approval=needs_approval, message=message
     )

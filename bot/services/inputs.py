@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.domain.ids import SERIAL, serial_key
 from bot.domain.quotes import CLOSING_QUOTES, DOUBLE_QUOTES
+from bot.i18n import N_, _, ngettext
 
 PARAM_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 MAX_PARAMETERS = 50
@@ -34,13 +35,18 @@ def parse_serials(text: str, *, limit: int) -> list[str]:
     """
     words = [w for w in re.split(r"[\s,;]+", text or "") if w]
     if not words:
-        raise InputError("Give at least one device serial, like SN123456789.")
+        raise InputError(_("Give at least one device serial, like SN123456789."))
     bad = [w for w in words if not SERIAL.match(w)]
     if bad:
         shown = ", ".join(w[:40] for w in bad[:3])
         raise InputError(
-            f"{shown} {'is not a' if len(bad) == 1 else 'are not'} device serial{'s' if len(bad) > 1 else ''}: "
-            "use letters, digits, '.', '_', ':' or '-', 3 to 64 characters, like SN123456789."
+            ngettext(
+                "{serials} is not a device serial: use letters, digits, '.', '_', ':' or '-', 3 to 64 characters, "
+                "like SN123456789.",
+                "{serials} are not device serials: use letters, digits, '.', '_', ':' or '-', 3 to 64 characters, "
+                "like SN123456789.",
+                len(bad),
+            ).format(serials=shown)
         )
     first_spelling: dict[str, str] = {}
     for word in words:
@@ -54,8 +60,10 @@ def parse_serials(text: str, *, limit: int) -> list[str]:
 def too_many(count: int, limit: int) -> InputError:
     """More devices than one request may hold (``MAX_DEVICES_PER_REQUEST``)."""
     return InputError(
-        f"{count:,} devices is more than {limit:,} in one request (MAX_DEVICES_PER_REQUEST): narrow the selector "
-        "(site:NAME+tag:NAME) or split the request."
+        _(
+            "{count} devices is more than {limit} in one request (MAX_DEVICES_PER_REQUEST): narrow the selector "
+            "(site:NAME+tag:NAME) or split the request."
+        ).format(count=f"{count:,}", limit=f"{limit:,}")
     )
 
 
@@ -65,9 +73,12 @@ def parse_operation_type(text: str, allowed: Sequence[str]) -> str:
     if word in allowed:
         return word
     near = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
-    hint = f" Did you mean {near[0]}?" if near else ""
-    shown = (text or "").strip()[:40] or "(nothing)"
-    raise InputError(f"Unknown operation type {shown}.{hint} Choose one of: {', '.join(allowed)}.")
+    shown = (text or "").strip()[:40] or _("(nothing)")
+    if near:
+        message = _("Unknown operation type {shown}. Did you mean {near}? Choose one of: {allowed}.")
+    else:
+        message = _("Unknown operation type {shown}. Choose one of: {allowed}.")
+    raise InputError(message.format(shown=shown, near=near[0] if near else "", allowed=", ".join(allowed)))
 
 
 # Parameters. ``key=value`` sends the text as typed (``true``/``false`` excepted: JSON booleans, as in the API's own
@@ -83,7 +94,7 @@ _STRAIGHT = str.maketrans(dict.fromkeys(DOUBLE_QUOTES[1:], '"'))
 _SPACE_RE = re.compile(r"\s")
 _WORD_RE = re.compile(r"\S")
 MAX_JSON_DEPTH = 20
-_EXAMPLES = 'like config_profile=production_v2, retries:=3 or note="hello world"'
+_EXAMPLES = N_('like config_profile=production_v2, retries:=3 or note="hello world"')
 
 
 class _NotJson(ValueError):
@@ -91,19 +102,23 @@ class _NotJson(ValueError):
 
 
 def _no_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a JSON value")
+    raise _NotJson(_("{name} is not a JSON value").format(name=name))
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
-            raise _NotJson(f"key {key[:40]!r} appears twice")
+            raise _NotJson(_("key {key} appears twice").format(key=repr(key[:40])))
         found[key] = value
     return found
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+
+
+def _too_deep() -> _NotJson:
+    return _NotJson(_("nested more than {limit} levels deep").format(limit=MAX_JSON_DEPTH))
 
 
 def _check_json(value: Any) -> None:
@@ -112,9 +127,9 @@ def _check_json(value: Any) -> None:
     while stack:
         item, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            raise _NotJson(f"nested more than {MAX_JSON_DEPTH} levels deep")
+            raise _too_deep()
         if isinstance(item, float) and not math.isfinite(item):
-            raise _NotJson("a number too large for JSON")
+            raise _NotJson(_("a number too large for JSON"))
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
         stack.extend((child, depth + 1) for child in children)
 
@@ -134,7 +149,7 @@ def _decode_json(text: str, start: int) -> tuple[Any, int]:
                 raise
             value, end = _DECODER.raw_decode(straight)
     except RecursionError:
-        raise _NotJson(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+        raise _too_deep() from None
     _check_json(value)
     return value, start + end
 
@@ -147,8 +162,10 @@ def _word_end(text: str, start: int) -> int:
 def _json_value(key: str, text: str, start: int) -> tuple[Any, int]:
     if start >= len(text) or text[start].isspace():
         raise InputError(
-            f"Parameter {key}: give a JSON value after :=, like {key}:=3, {key}:=true or {key}:=null "
-            f"(for an empty text, write {key}= with nothing after it)."
+            _(
+                "Parameter {key}: give a JSON value after :=, like {key}:=3, {key}:=true or {key}:=null "
+                "(for an empty text, write {key}= with nothing after it)."
+            ).format(key=key)
         )
     shown = text[start : _word_end(text, start)][:40]
     try:
@@ -156,13 +173,17 @@ def _json_value(key: str, text: str, start: int) -> tuple[Any, int]:
     except ValueError as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise InputError(
-            f"Parameter {key}: {shown} is not valid JSON ({reason}). After := write a JSON value, like "
-            f'{key}:=3, {key}:={{"cpu": 2}} or {key}:=null; for text, write {key}=value.'
+            _(
+                "Parameter {key}: {shown} is not valid JSON ({reason}). After := write a JSON value, like "
+                '{key}:=3, {key}:={{"cpu": 2}} or {key}:=null; for text, write {key}=value.'
+            ).format(key=key, shown=shown, reason=reason)
         ) from None
     if end < len(text) and not text[end].isspace():
         raise InputError(
-            f"Parameter {key}: {shown} is not valid JSON (something follows the value). After := write a JSON "
-            f"value, like {key}:=3; for text, write {key}=value."
+            _(
+                "Parameter {key}: {shown} is not valid JSON (something follows the value). After := write a JSON "
+                "value, like {key}:=3; for text, write {key}=value."
+            ).format(key=key, shown=shown)
         )
     return value, end
 
@@ -179,13 +200,17 @@ def _text_value(key: str, text: str, start: int) -> tuple[Any, int]:
     close = min((i for quote in closers if (i := text.find(quote, start + 1, stop)) >= 0), default=-1)
     if close < 0:
         raise InputError(
-            f"Parameter {key}: the value opens a quote ({text[start]}) that is never closed. "
-            f'Close it, like {key}="hello world".'
+            _(
+                "Parameter {key}: the value opens a quote ({quote}) that is never closed. "
+                'Close it, like {key}="hello world".'
+            ).format(key=key, quote=text[start])
         )
     end = close + 1
     if end < len(text) and not text[end].isspace():
         raise InputError(
-            f'Parameter {key}: put a space after the closing quote, or quote the whole value, like {key}="a b".'
+            _(
+                'Parameter {key}: put a space after the closing quote, or quote the whole value, like {key}="a b".'
+            ).format(key=key)
         )
     return text[start + 1 : close], end
 
@@ -197,22 +222,30 @@ def _read_pair(text: str, start: int, after: str | None = None) -> tuple[str, An
     if match is None:
         word = text[start : _word_end(text, start)]
         if word.startswith("{"):
-            raise InputError("Give either one JSON object or key=value pairs, not both.")
+            raise InputError(_one_form())
         if after is not None:
             raise InputError(
-                f"Cannot read {word[:40]!r} after parameter {after}. If it is part of {after}'s value, put the "
-                f'value in quotes, like {after}="two words"; otherwise write key=value.'
+                _(
+                    "Cannot read {word} after parameter {after}. If it is part of {after}'s value, put the "
+                    'value in quotes, like {after}="two words"; otherwise write key=value.'
+                ).format(word=repr(word[:40]), after=after)
             )
         raise InputError(
-            f"Cannot read parameter {word[:40]!r}: write key=value for text or key:=JSON for numbers, lists and "
-            f"null, {_EXAMPLES}. Put quotes around a value with spaces."
+            _(
+                "Cannot read parameter {word}: write key=value for text or key:=JSON for numbers, lists and "
+                "null, {examples}. Put quotes around a value with spaces."
+            ).format(word=repr(word[:40]), examples=_(_EXAMPLES))
         )
     key, operator = match.groups()
     if not PARAM_KEY_RE.match(key):
-        raise InputError(f"Parameter name {key[:40]!r} is too long: at most 64 characters.")
+        raise InputError(_("Parameter name {name} is too long: at most 64 characters.").format(name=repr(key[:40])))
     reader = _json_value if operator == ":=" else _text_value
     value, end = reader(key, text, match.end())
     return key, value, end
+
+
+def _one_form() -> str:
+    return _("Give either one JSON object or key=value pairs, not both.")
 
 
 def parameter_end(text: str, start: int) -> int | None:
@@ -231,18 +264,27 @@ def _json_object(text: str) -> dict[str, Any]:
     try:
         value, end = _decode_json(text, 0)
     except ValueError as exc:
-        where = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
+        if isinstance(exc, json.JSONDecodeError):
+            where = _("{reason} at line {line} column {column}").format(
+                reason=exc.msg, line=exc.lineno, column=exc.colno
+            )
+        else:
+            where = str(exc)
         raise InputError(
-            f"Parameters look like JSON but are not valid ({where}). "
-            'Write a JSON object like {"config_profile": "production_v2"} or key=value lines.'
+            _(
+                "Parameters look like JSON but are not valid ({where}). "
+                'Write a JSON object like {{"config_profile": "production_v2"}} or key=value lines.'
+            ).format(where=where)
         ) from None
     if text[end:].strip():
-        raise InputError("Give either one JSON object or key=value pairs, not both.")
+        raise InputError(_one_form())
     if not isinstance(value, dict):
-        raise InputError('Parameters must be a JSON object like {"restart_required": true}.')
+        raise InputError(_('Parameters must be a JSON object like {{"restart_required": true}}.').format())
     bad_keys = [k for k in value if not PARAM_KEY_RE.match(k)]
     if bad_keys:
-        raise InputError(f"Parameter name {bad_keys[0][:40]!r} is not valid: use letters, digits and _.")
+        raise InputError(
+            _("Parameter name {name} is not valid: use letters, digits and _.").format(name=repr(bad_keys[0][:40]))
+        )
     return value
 
 
@@ -255,7 +297,11 @@ def parse_parameters(text: str | None, *, text_keys: set[str] | None = None) -> 
     if not text:
         return {}
     if len(text) > MAX_PARAMETERS_JSON:
-        raise InputError(f"Parameters are too long ({len(text)} characters; at most {MAX_PARAMETERS_JSON}).")
+        raise InputError(
+            _("Parameters are too long ({length} characters; at most {limit}).").format(
+                length=len(text), limit=MAX_PARAMETERS_JSON
+            )
+        )
     if text.startswith("{"):
         return _bounded(_json_object(text))
     params: dict[str, Any] = {}
@@ -266,14 +312,14 @@ def parse_parameters(text: str | None, *, text_keys: set[str] | None = None) -> 
         if text_keys is not None and (pair := _PAIR_RE.match(text, found.start())) and pair.group(2) == "=":
             text_keys.add(key)
         if key in params:
-            raise InputError(f"Parameter {key} is given twice; keep one.")
+            raise InputError(_("Parameter {key} is given twice; keep one.").format(key=key))
         params[key] = value
     return _bounded(params)
 
 
 def _bounded(params: dict[str, Any]) -> dict[str, Any]:
     if len(params) > MAX_PARAMETERS:
-        raise InputError(f"{len(params)} parameters is more than {MAX_PARAMETERS}.")
+        raise InputError(_("{count} parameters is more than {limit}.").format(count=len(params), limit=MAX_PARAMETERS))
     return params
 
 
@@ -285,11 +331,13 @@ def split_quick_form(args: Sequence[str]) -> tuple[str, str, str, list[str]]:
     """
     if len(args) < 3:
         raise InputError(
-            "Use /headless schedule SERIAL TYPE WHEN [key=value …], like "
-            "/headless schedule SN123456789 reboot tomorrow at 2am — or /headless schedule alone for the form."
+            _(
+                "Use /headless schedule SERIAL TYPE WHEN [key=value …], like "
+                "/headless schedule SN123456789 reboot tomorrow at 2am — or /headless schedule alone for the form."
+            )
         )
     serials, op_type, rest = args[0], args[1], list(args[2:])
     first = next((i for i, word in enumerate(rest) if _QUICK_START_RE.match(word)), len(rest))
     if first == 0:
-        raise InputError("Say when, like tomorrow at 2am, in 3 hours, or next window.")
+        raise InputError(_("Say when, like tomorrow at 2am, in 3 hours, or next window."))
     return serials, op_type, " ".join(rest[:first]), rest[first:]

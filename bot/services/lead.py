@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from bot.i18n import _, ngettext
 from bot.when import format_local, format_preview, format_relative
 
 
@@ -35,10 +36,14 @@ def form_problem(when: datetime, now: datetime, lead: timedelta, *, tz: str) -> 
     if lead <= timedelta(0) or when - now > lead:
         return None
     understood = format_local(when, tz, ref=now)
-    return (
-        f"{understood} is only {format_relative(when - now, suffix=False)} away; an operation must be scheduled "
-        f"more than {format_relative(lead, suffix=False)} ahead, so there is time to create it. "
-        f"Type a later time, e.g. “in {_suggestion(lead)}”."
+    return _(
+        "{understood} is only {distance} away; an operation must be scheduled more than {lead} ahead, so there is "
+        "time to create it. Type a later time, e.g. “{suggestion}”."
+    ).format(
+        understood=understood,
+        distance=format_relative(when - now, suffix=False),
+        lead=format_relative(lead, suffix=False),
+        suggestion=_suggestion(lead),
     )
 
 
@@ -50,18 +55,26 @@ def creation_time(devices: int, rate_per_minute: float) -> timedelta:
 def creation_note(devices: int, rate_per_minute: float) -> str:
     """Why a big request needs more lead: its creation is paced (``CREATE_RATE_PER_MINUTE``)."""
     took = format_relative(creation_time(devices, rate_per_minute), suffix=False)
-    return f"Creating {devices:,} operations at {rate_per_minute:g} a minute takes about {took}."
+    return ngettext(
+        "Creating {count} operation at {rate} a minute takes about {took}.",
+        "Creating {count} operations at {rate} a minute takes about {took}.",
+        devices,
+    ).format(count=f"{devices:,}", rate=f"{rate_per_minute:g}", took=took)
 
 
 def moved_problem(text: str, now_means: datetime, shown: datetime, now: datetime, *, tz: str) -> str:
     """A relative time that means another minute at Submit than the one the preview showed."""
-    return (
-        f"“{text}” now means {format_preview(now_means, tz=tz, now=now)}, not {format_local(shown, tz, ref=now)} "
-        "as the preview showed. Check the new time and press Submit again to schedule it."
-    )
+    return _(
+        "“{text}” now means {now_means}, not {shown} as the preview showed. Check the new time and press Submit "
+        "again to schedule it."
+    ).format(text=text, now_means=format_preview(now_means, tz=tz, now=now), shown=format_local(shown, tz, ref=now))
 
 
 def _suggestion(lead: timedelta) -> str:
-    """A round time comfortably past the lead: 5 min for the default minute, twice the lead beyond that."""
+    """A round time comfortably past the lead, as one would type it: "in 5 min" for the default minute, twice the
+    lead beyond that."""
     minutes = max(5, 2 * math.ceil(lead.total_seconds() / 60))
-    return f"{minutes} min" if minutes < 120 else f"{math.ceil(minutes / 60)} hours"
+    if minutes < 120:
+        return _("in {count} min").format(count=minutes)
+    hours = math.ceil(minutes / 60)
+    return ngettext("in {count} hour", "in {count} hours", hours).format(count=hours)

@@ -45,6 +45,7 @@ from bot.domain.operation_types import (
     api_parameter_problems,
     check_parameters,
 )
+from bot.i18n import _
 from bot.services.inputs import PARAM_KEY_RE, InputError, parse_operation_type, parse_parameters
 from bot.settings import Settings
 from bot.when.windows import WindowPolicy
@@ -290,9 +291,9 @@ def refusal_text(exc: ControlApiError) -> str | None:
     if not named:
         return None
     return " ".join(
-        f"Parameter {name}: the Control API refused it: {text}"
+        _("Parameter {name}: the Control API refused it: {text}").format(name=name, text=text)
         if name
-        else f"Parameters: the Control API refused them: {text}"
+        else _("Parameters: the Control API refused them: {text}").format(text=text)
         for name, text in named
     )
 

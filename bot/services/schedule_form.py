@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.i18n import N_, _
 from bot.services.device_time import ZoneGroup
 
 
@@ -37,9 +38,13 @@ class TimeMoved(FormErrors):
 class NoApprovalChannel(FormErrors):
     """The request is valid but needs approval, and ``APPROVAL_CHANNEL`` is not set: nobody could approve it."""
 
-    TEXT = "This operation needs approval, but no approval channel is configured. Ask an admin to set APPROVAL_CHANNEL."
+    #: The message (``TEXT`` of an instance: in the language of the request that raised it).
+    MESSAGE = N_(
+        "This operation needs approval, but no approval channel is configured. Ask an admin to set APPROVAL_CHANNEL."
+    )
 
     def __init__(self) -> None:
+        self.TEXT = _(self.MESSAGE)
         super().__init__({"operation_type": self.TEXT})
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.domain.inventory import Inventory
+from bot.i18n import _
 from bot.services import lead
 from bot.services.device_time import (
     DeviceTimes,
@@ -121,7 +122,7 @@ class ScheduleTimes:
         ``operation_type``: the type chosen so far, whose own window policy the preview then says. A device-local
         ``text`` is read in the zones of the devices in ``serials`` (the form's Devices field)."""
         if not text.strip():
-            return Preview(line="Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.", ok=False)
+            return Preview(line=_("Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”."), ok=False)
         now = self._clock()
         try:
             if self.is_device_local(text):
@@ -146,7 +147,8 @@ class ScheduleTimes:
             local = self.device_local(text, targets, tz=tz, locale=locale, now=now)
         except InputError as exc:
             if not serials.strip():
-                return Preview(line="Device-local time is read in each device's zone: fill in the devices.", ok=False)
+                fill_in = _("Device-local time is read in each device's zone: fill in the devices.")
+                return Preview(line=fill_in, ok=False)
             return Preview(line=str(exc), ok=False)
         line = local_preview(local, tz=tz, now=now)
         too_close = lead.form_problem(local.earliest, now, self.lead_for(len(local.item_times)), tz=tz)

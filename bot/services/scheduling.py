@@ -33,6 +33,7 @@ from bot.domain.requests import (
     RequestState,
     ScheduleRecord,
 )
+from bot.i18n import _
 from bot.services import lead
 from bot.services.creation import Creation, find_match
 from bot.services.device_time import (
@@ -130,7 +131,7 @@ class SchedulingService(ScheduleTimes, Creation):
         operation_type, parameters = read.operation_type, read.parameters
         errors.update(read.errors)
         if form.notify_channel_id is not None and not CHANNEL_ID.match(form.notify_channel_id):
-            errors["notify_channel_id"] = "Pick the channel from the list."
+            errors["notify_channel_id"] = _("Pick the channel from the list.")
         now = self._clock()
         local: DeviceTimes | None = None
         try:
@@ -164,7 +165,8 @@ class SchedulingService(ScheduleTimes, Creation):
             window_note, window_inside, needs_approval = check.message, check.inside, check.needs_approval
             groups = check.groups or groups
             if check.blocked:
-                errors["when"] = f"{check.message} Operations must be scheduled inside a maintenance window."
+                blocked = _("{window} Operations must be scheduled inside a maintenance window.")
+                errors["when"] = blocked.format(window=check.message)
         if moved is not None:
             preview = self._preview_line(moved, tz=tz, now=now, operation_type=operation_type)
             raise TimeMoved(errors, when=moved, preview=preview)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.ids import SERIAL, serial_key
 from bot.domain.inventory import Inventory, SelectorError
+from bot.i18n import _, ngettext
 from bot.services.inputs import InputError, parse_serials, too_many
 
 _WORDS = re.compile(r"[\s;]+")
@@ -42,7 +43,9 @@ class Targets:
 
 def _named(items: list[str]) -> str:
     shown = ", ".join(item[:64] for item in items[:SHOWN])
-    return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
+    if len(items) > SHOWN:
+        return _("{items} and {count} more").format(items=shown, count=len(items) - SHOWN)
+    return shown
 
 
 def _quoted(text: str) -> str:
@@ -68,7 +71,9 @@ class _Reader:
     def term(self, term: str) -> None:
         atoms = term.split("+")
         if any(not atom for atom in atoms):
-            raise InputError(f"{_quoted(term)} has an empty part around '+': write site:NAME+tag:NAME.")
+            raise InputError(
+                _("{term} has an empty part around '+': write site:NAME+tag:NAME.").format(term=_quoted(term))
+            )
         if len(atoms) == 1 and self._plain_serial(atoms[0]):
             return
         positions: set[int] | None = None
@@ -114,22 +119,27 @@ def parse_targets(text: str, inventory: Inventory | None, *, limit: int, strict:
         return Targets(serials=tuple(parse_serials(text, limit=limit)))
     words = [w for w in _WORDS.split(text or "") if w]
     if not words:
-        raise InputError("Give at least one device serial or a selector, like SN123456789 or site:san-jose+tag:gw.")
+        raise InputError(_("Give at least one device serial or a selector, like SN123456789 or site:san-jose+tag:gw."))
     reader = _Reader(inventory)
     for word in words:
         reader.word(word)
     problems: list[str] = []
     if reader.bad:
-        plural = len(reader.bad) > 1
-        problems.append(
-            f"{_named(reader.bad)} {'are not device serials' if plural else 'is not a device serial'} or selectors: "
-            "use serials like SN123456789, globs like SN1234*, or site:NAME, tag:NAME, zone:IANA."
+        bad = ngettext(
+            "{items} is not a device serial or selectors: use serials like SN123456789, globs like SN1234*, or "
+            "site:NAME, tag:NAME, zone:IANA.",
+            "{items} are not device serials or selectors: use serials like SN123456789, globs like SN1234*, or "
+            "site:NAME, tag:NAME, zone:IANA.",
+            len(reader.bad),
         )
+        problems.append(bad.format(items=_named(reader.bad)))
     if reader.empty:
-        problems.append(f"No device in the inventory matches {_named(reader.empty)}; see /headless devices.")
+        empty = _("No device in the inventory matches {items}; see /headless devices.")
+        problems.append(empty.format(items=_named(reader.empty)))
     unknown = list(reader.unknown.values())
     if unknown and strict:
-        problems.append(f"{not_in_inventory(unknown)} Check them with /headless devices, or correct the list.")
+        check = _("{unknown} Check them with /headless devices, or correct the list.")
+        problems.append(check.format(unknown=not_in_inventory(unknown)))
     if problems:
         raise InputError(" ".join(problems))
     serials = list(reader.chosen.values())
@@ -144,8 +154,11 @@ def parse_targets(text: str, inventory: Inventory | None, *, limit: int, strict:
 def not_in_inventory(serials: list[str]) -> str:
     """``3 serials are not in the inventory: A, B, C.``"""
     count = len(serials)
-    verb = "serial is" if count == 1 else "serials are"
-    return f"{count:,} {verb} not in the inventory: {_named(serials)}."
+    return ngettext(
+        "{count} serial is not in the inventory: {serials}.",
+        "{count} serials are not in the inventory: {serials}.",
+        count,
+    ).format(count=f"{count:,}", serials=_named(serials))
 
 
 __all__ = ["Targets", "not_in_inventory", "parse_targets"]

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ValidationError, field_validator
 from bot.domain.access import place_of
 from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, LOCALE
 from bot.domain.people import Person
+from bot.i18n import N_, _
 from bot.services.scheduling import ScheduleForm
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.slack.schedule")
 
-TYPE_WHEN = "Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”."
+TYPE_WHEN = N_("Type when, e.g. “tomorrow 2am”, “in 3 hours”, “next window”.")
 
 
 class ModalContext(BaseModel):
@@ -99,8 +100,8 @@ def typed_text(value: Any) -> str:
 
 def zone_note(person: Person) -> str:
     if person.tz_from_profile:
-        return f"Read in your time zone ({person.tz})."
-    return f"Read in {person.tz} (your Slack time zone is unknown)."
+        return _("Read in your time zone ({zone}).").format(zone=person.tz)
+    return _("Read in {zone} (your Slack time zone is unknown).").format(zone=person.tz)
 
 
 def form_from_view(view: dict[str, Any]) -> ScheduleForm:
@@ -138,7 +139,7 @@ def modal_view(
     return sb.schedule_modal(
         list(types),
         parameter_blocks=modal_blocks(deps.scheduling.rules),
-        preview=TYPE_WHEN,
+        preview=_(TYPE_WHEN),
         private_metadata=meta.model_dump_json(),
         max_serials=settings.max_devices_per_request,
         selectors=deps.inventory is not None,

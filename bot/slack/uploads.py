@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.domain.serial_csv import SerialCsvError, serials_from_csv
+from bot.i18n import N_, _
 from bot.services.scheduling import ScheduleForm
 from bot.slack.blocks.scheduling import FILE_ACTION, FILE_BLOCK, UPLOAD_LIMIT_MB
 from bot.slack.web import RetryPolicy, SlackWeb
@@ -34,7 +35,7 @@ READABLE_EXTENSIONS = (".csv", ".txt")
 SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
 FILES_INFO = RetryPolicy(attempts=1)
 
-_WHAT_TO_UPLOAD = "Upload a .csv (or .txt) file with a header line naming a serial column."
+_WHAT_TO_UPLOAD = N_("Upload a .csv (or .txt) file with a header line naming a serial column.")
 
 
 class UploadError(Exception):
@@ -62,7 +63,7 @@ async def with_uploaded_serials(web: SlackWeb, form: ScheduleForm, view: dict[st
             serials = [s for file_id in file_ids for s in await read_serials(web, file_id)]
     except TimeoutError:
         log.warning("reading an uploaded file took longer than %.1f s", UPLOAD_TIMEOUT)
-        raise UploadError("Slack did not hand over the file in time. Submit again in a moment.") from None
+        raise UploadError(_("Slack did not hand over the file in time. Submit again in a moment.")) from None
     typed = form.serials.strip()
     joined = "\n".join([typed, *serials] if typed else serials)
     return form.model_copy(update={"serials": joined})
@@ -76,24 +77,27 @@ async def read_serials(web: SlackWeb, file_id: str) -> list[str]:
         raise UploadError(_info_failure(info.error))
     file = info.data.get("file")
     if not isinstance(file, dict):
-        raise UploadError("Slack did not describe the file. Upload it again.")
-    name = str(file.get("name") or "the file")[:80]
+        raise UploadError(_("Slack did not describe the file. Upload it again."))
+    name = str(file.get("name") or _("the file"))[:80]
     filetype = str(file.get("filetype") or "").lower()
     if filetype not in READABLE_TYPES and not name.lower().endswith(READABLE_EXTENSIONS):
-        raise UploadError(f"{name} is not a CSV ({file.get('pretty_type') or filetype or 'unknown type'}). "
-                          f"{_WHAT_TO_UPLOAD}")  # fmt: skip
+        kind = file.get("pretty_type") or filetype or _("unknown type")
+        not_csv = _("{name} is not a CSV ({kind}).").format(name=name, kind=kind)
+        raise UploadError(f"{not_csv} {_(_WHAT_TO_UPLOAD)}")
     size = file.get("size")
     if isinstance(size, int) and size > MAX_UPLOAD_BYTES:
         raise UploadError(_too_big(name))
     url = file.get("url_private_download") or file.get("url_private")
     if not isinstance(url, str) or not _trusted(url, str(web.client.base_url)):
         log.warning("an uploaded file's address is not on Slack's file host; not fetched")
-        raise UploadError("Slack gave no address the bot may fetch the file from. Upload it again.")
+        raise UploadError(_("Slack gave no address the bot may fetch the file from. Upload it again."))
     content = await _download(web, url, name)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UploadError(f"{name} is not UTF-8 text. Save it as CSV (UTF-8) and upload it again.") from None
+        raise UploadError(
+            _("{name} is not UTF-8 text. Save it as CSV (UTF-8) and upload it again.").format(name=name)
+        ) from None
     try:
         return serials_from_csv(text)
     except SerialCsvError as exc:
@@ -102,19 +106,20 @@ async def read_serials(web: SlackWeb, file_id: str) -> list[str]:
 
 def _info_failure(error: str) -> str:
     if error in ("file_not_found", "file_deleted"):
-        return "The file is gone from Slack. Upload it again."
+        return _("The file is gone from Slack. Upload it again.")
     if error in ("missing_scope", "not_allowed_token_type", "no_permission"):
-        return "The bot may not read uploaded files (it needs the files:read scope). Ask whoever runs it."
+        return _("The bot may not read uploaded files (it needs the files:read scope). Ask whoever runs it.")
     if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
-        return "The bot could not read the file: Slack refused its token. Ask whoever runs the bot to check it."
-    return f"The bot could not read the file from Slack ({error or 'no answer'}). Submit again in a moment."
+        return _("The bot could not read the file: Slack refused its token. Ask whoever runs the bot to check it.")
+    return _("The bot could not read the file from Slack ({error}). Submit again in a moment.").format(
+        error=error or _("no answer")
+    )
 
 
 def _too_big(name: str) -> str:
-    return (
-        f"{name} is larger than {UPLOAD_LIMIT_MB} MB. Upload only the serial column, or split the devices over "
-        "requests."
-    )
+    return _(
+        "{name} is larger than {limit} MB. Upload only the serial column, or split the devices over requests."
+    ).format(name=name, limit=UPLOAD_LIMIT_MB)
 
 
 def _trusted(url: str, api_base: str) -> bool:
@@ -134,12 +139,18 @@ async def _download(web: SlackWeb, url: str, name: str) -> bytes:
         async with session.get(url, headers=headers, allow_redirects=False) as response:
             if response.status != 200:
                 log.warning("downloading an uploaded file answered HTTP %s", response.status)
-                raise UploadError(f"Slack did not hand over {name} (HTTP {response.status}). Upload it again.")
+                raise UploadError(
+                    _("Slack did not hand over {name} (HTTP {status}). Upload it again.").format(
+                        name=name, status=response.status
+                    )
+                )
             if response.content_type == "text/html":  # Slack's sign-in page: the token may not read it
                 log.warning("downloading an uploaded file gave Slack's sign-in page (token or files:read scope)")
                 raise UploadError(
-                    "Slack did not let the bot read the file (its token or the files:read scope). "
-                    "Ask whoever runs the bot to check it; meanwhile, paste the serials instead."
+                    _(
+                        "Slack did not let the bot read the file (its token or the files:read scope). "
+                        "Ask whoever runs the bot to check it; meanwhile, paste the serials instead."
+                    )
                 )
             if (response.content_length or 0) > MAX_UPLOAD_BYTES:
                 raise UploadError(_too_big(name))
@@ -151,7 +162,7 @@ async def _download(web: SlackWeb, url: str, name: str) -> bytes:
             return bytes(content)
     except aiohttp.ClientError as exc:
         log.warning("downloading an uploaded file failed: %s", type(exc).__name__)
-        raise UploadError("The bot could not download the file from Slack. Submit again in a moment.") from None
+        raise UploadError(_("The bot could not download the file from Slack. Submit again in a moment.")) from None
     finally:
         if own:
             await session.close()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.operation_types import OperationType, Parameter, describe_parameter, shown
+from bot.i18n import N_, _
 from bot.slack.blocks.common import Block, Message, context, escape, section, truncate
 
 #: Every parameter field's block_id starts so: ``param:TYPE:NAME`` (a new type's fields are new blocks, so Slack
@@ -21,7 +22,7 @@ PARAM_BLOCK_PREFIX = "param:"
 ABOUT_BLOCK = "operation_about"
 ACTION_VALUE = "value"
 CHECKED = "true"
-CHOOSE_FIRST = "Choose an operation to see its parameters."
+CHOOSE_FIRST = N_("Choose an operation to see its parameters.")
 MAX_SECTION = 2900
 
 
@@ -43,13 +44,13 @@ def _option(value: Any) -> dict[str, Any]:
 
 
 def _hint(parameter: Parameter) -> str:
-    parts = ["Required." if parameter.required else ""]
+    parts = [_("Required.") if parameter.required else ""]
     if parameter.description:
         parts.append(parameter.description)
     if parameter.example is not None:
-        parts.append(f"Like {shown(parameter.example)}.")
+        parts.append(_("Like {example}.").format(example=shown(parameter.example)))
     if "pattern" in parameter.schema and parameter.example is None:
-        parts.append(f"Must match {parameter.schema['pattern']}.")
+        parts.append(_("Must match {pattern}.").format(pattern=parameter.schema["pattern"]))
     return " ".join(p for p in parts if p)
 
 
@@ -60,7 +61,7 @@ def _element(parameter: Parameter) -> dict[str, Any]:
         element = {"type": "static_select", "options": [_option(v) for v in parameter.enum[:100]]}
         if parameter.has_default and default in parameter.enum:
             element["initial_option"] = _option(default)
-        element["placeholder"] = _plain("Choose")
+        element["placeholder"] = _plain(_("Choose"))
     elif kind == "boolean":
         element = {"type": "checkboxes", "options": [{"text": _plain(parameter.name), "value": CHECKED}]}
         if default is True:
@@ -98,43 +99,49 @@ def parameter_field(operation_type: str, parameter: Parameter) -> Block:
 def parameter_blocks(operation: OperationType | None) -> list[Block]:
     """The modal's blocks for ``operation``'s parameters (a note when no type is chosen yet, or it has none)."""
     if operation is None:
-        return [{"type": "context", "block_id": ABOUT_BLOCK, "elements": [{"type": "mrkdwn", "text": CHOOSE_FIRST}]}]
+        return [{"type": "context", "block_id": ABOUT_BLOCK, "elements": [{"type": "mrkdwn", "text": _(CHOOSE_FIRST)}]}]
     about = escape(operation.description) if operation.description else f"*{escape(operation.name)}*"
     if not operation.parameters:
-        about += " No parameters."
+        about += " " + _("No parameters.")
     note: Block = {"type": "context", "block_id": ABOUT_BLOCK, "elements": [{"type": "mrkdwn", "text": about[:2900]}]}
     return [note, *(parameter_field(operation.name, p) for p in operation.parameters[:40])]
 
 
 def types_message(types: Sequence[OperationType], *, approval: dict[str, bool], policy: dict[str, str]) -> Message:
     """``/headless types``: each type, its approval and window policy, and its parameters."""
-    lines = [":gear: *Operation types*"]
+    lines = [":gear: " + _("*Operation types*")]
     for operation in types:
-        facts = ["needs approval" if approval.get(operation.name) else "no approval"]
-        facts.append(f"window policy {policy.get(operation.name, 'warn')}")
+        facts = [_("needs approval") if approval.get(operation.name) else _("no approval")]
+        facts.append(_("window policy {policy}").format(policy=policy.get(operation.name, "warn")))
         description = f" — {escape(operation.description)}" if operation.description else ""
         lines.append(f"*{escape(operation.name)}*{description} ({', '.join(facts)})")
         if not operation.parameters:
-            lines.append("    no parameters")
+            lines.append("    " + _("no parameters"))
         for parameter in operation.parameters:
             details = describe_parameter(parameter).removeprefix(parameter.name)
             lines.append(f"    • `{escape(parameter.name)}`{escape(details)}")
     text = truncate("\n".join(lines), MAX_SECTION)
     return {
-        "text": "Operation types",
-        "blocks": [section(text), context("Schedule one with `/headless schedule` (the form shows each parameter).")],
+        "text": _("Operation types"),
+        "blocks": [
+            section(text),
+            context(_("Schedule one with `/headless schedule` (the form shows each parameter).")),
+        ],
     }
 
 
 def free_types_message(names: Sequence[str], *, approval: dict[str, bool]) -> Message:
     """``/headless types`` without ``OPERATIONS_FILE``: the names, and that parameters are free."""
-    listed = ", ".join(f"`{escape(name)}`{' (needs approval)' if approval.get(name) else ''}" for name in names)
-    text = (
-        f":gear: *Operation types*: {listed}.\nParameters are free: `key=value` (text) or `key:=JSON`, e.g. "
+    listed = ", ".join(
+        _("{name} (needs approval)").format(name=f"`{escape(name)}`") if approval.get(name) else f"`{escape(name)}`"
+        for name in names
+    )
+    text = ":gear: " + _(
+        "*Operation types*: {listed}.\nParameters are free: `key=value` (text) or `key:=JSON`, e.g. "
         "`/headless schedule SN123456789 firmware_update tomorrow 2am target_version=1.10.2`. "
         "Set `OPERATIONS_FILE` to describe each type's parameters."
-    )
-    return {"text": "Operation types", "blocks": [section(truncate(text, MAX_SECTION))]}
+    ).format(listed=listed)
+    return {"text": _("Operation types"), "blocks": [section(truncate(text, MAX_SECTION))]}
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.requests import ItemState, RequestState, ScheduleRecord
+from bot.i18n import N_, _, ngettext
 from bot.services.scheduling import ScheduleDraft
 from bot.services.targets import not_in_inventory
 from bot.slack.blocks.common import (
@@ -58,18 +59,20 @@ def _plain(text: str) -> dict[str, Any]:
 def _devices_fields(max_serials: int, selectors: bool, initial: str = "") -> list[Block]:
     """The Devices field (serials, or selectors with an inventory) and the CSV upload beside it."""
     hint = (
-        f"Serials (one per line or comma-separated), globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; "
-        f"+ means and, a comma or ; means or: site:san-jose+tag:gateway. Up to {max_serials:,} devices. "
-        "Or upload a CSV below."
+        _(
+            "Serials (one per line or comma-separated), globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; "
+            "+ means and, a comma or ; means or: site:san-jose+tag:gateway. Up to {max} devices. "
+            "Or upload a CSV below."
+        )
         if selectors
-        else f"One per line or comma-separated, up to {max_serials:,}. Example: SN123456789. Or upload a CSV below."
-    )
+        else _("One per line or comma-separated, up to {max}. Example: SN123456789. Or upload a CSV below.")
+    ).format(max=f"{max_serials:,}")
     return [
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["serials"],
             "optional": True,  # or a CSV below: the bot says so when both are empty
-            "label": _plain("Devices" if selectors else "Device serial(s)"),
+            "label": _plain(_("Devices") if selectors else _("Device serial(s)")),
             "hint": _plain(hint),
             "element": {
                 "type": "plain_text_input",
@@ -83,10 +86,12 @@ def _devices_fields(max_serials: int, selectors: bool, initial: str = "") -> lis
             "type": "input",
             "block_id": FILE_BLOCK,
             "optional": True,
-            "label": _plain("…or upload a CSV of devices"),
+            "label": _plain(_("…or upload a CSV of devices")),
             "hint": _plain(
-                f"Only the serial column is required (a header line naming it); other columns are ignored. "
-                f"Up to {UPLOAD_LIMIT_MB} MB. Typed serials and the file's are both used."
+                _(
+                    "Only the serial column is required (a header line naming it); other columns are ignored. "
+                    "Up to {limit} MB. Typed serials and the file's are both used."
+                ).format(limit=UPLOAD_LIMIT_MB)
             ),
             "element": {"type": "file_input", "action_id": FILE_ACTION, "filetypes": ["csv", "txt"], "max_files": 1},
         },
@@ -122,24 +127,26 @@ def schedule_modal(
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["operation_type"],
-            "label": _plain("Operation"),
+            "label": _plain(_("Operation")),
             "element": {
                 "type": "static_select",
                 "action_id": "value",
-                "placeholder": _plain("Choose an operation"),
+                "placeholder": _plain(_("Choose an operation")),
                 "options": options,
             },
         },
         {
             "type": "input",
             "block_id": FIELD_BLOCKS["when"],
-            "label": _plain("When"),
-            "hint": _plain(f"{zone_note} Also: “in 3 hours”, “next window”, “2026-03-07 02:00 UTC”."),
+            "label": _plain(_("When")),
+            "hint": _plain(
+                _("{zone_note} Also: “in 3 hours”, “next window”, “2026-03-07 02:00 UTC”.").format(zone_note=zone_note)
+            ),
             "dispatch_action": True,
             "element": {
                 "type": "plain_text_input",
                 "action_id": ACTION_WHEN,
-                "placeholder": _plain("tomorrow at 2am"),
+                "placeholder": _plain(_("tomorrow at 2am")),
                 "dispatch_action_config": {"trigger_actions_on": ["on_character_entered", "on_enter_pressed"]},
             },
         },
@@ -148,11 +155,13 @@ def schedule_modal(
             "type": "input",
             "block_id": FIELD_BLOCKS["parameters"],
             "optional": True,
-            "label": _plain("Parameters"),
+            "label": _plain(_("Parameters")),
             "hint": _plain(
-                "key=value sends text as typed (true/false are booleans), key:=JSON a JSON value (retries:=3, "
-                'tag:=null); quote a value with spaces: note="two words". Or a JSON object like '
-                '{"config_profile": "production_v2"}'
+                _(
+                    "key=value sends text as typed (true/false are booleans), key:=JSON a JSON value (retries:=3, "
+                    'tag:=null); quote a value with spaces: note="two words". Or a JSON object like '
+                    '{{"config_profile": "production_v2"}}'
+                ).format()
             ),
             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
         },
@@ -160,11 +169,11 @@ def schedule_modal(
             "type": "input",
             "block_id": FIELD_BLOCKS["notify_channel_id"],
             "optional": True,
-            "label": _plain("Post status updates in"),
+            "label": _plain(_("Post status updates in")),
             "element": {
                 "type": "conversations_select",
                 "action_id": "value",
-                "placeholder": _plain("A channel (optional)"),
+                "placeholder": _plain(_("A channel (optional)")),
                 "filter": {"include": ["public", "private"], "exclude_bot_users": True},
             },
         },
@@ -177,9 +186,9 @@ def schedule_modal(
     return {
         "type": "modal",
         "callback_id": SCHEDULE_MODAL,
-        "title": _plain("Schedule an operation"),
-        "submit": _plain("Submit"),
-        "close": _plain("Cancel"),
+        "title": _plain(_("Schedule an operation")),
+        "submit": _plain(_("Submit")),
+        "close": _plain(_("Cancel")),
         "private_metadata": private_metadata[:3000],
         "blocks": blocks,
     }
@@ -203,16 +212,16 @@ def reject_modal(request_id: str, channel_id: str | None, message_ts: str | None
     return {
         "type": "modal",
         "callback_id": REJECT_MODAL,
-        "title": _plain("Reject request"),
-        "submit": _plain("Reject"),
-        "close": _plain("Back"),
+        "title": _plain(_("Reject request")),
+        "submit": _plain(_("Reject")),
+        "close": _plain(_("Back")),
         "private_metadata": metadata,
         "blocks": [
             {
                 "type": "input",
                 "block_id": "reason",
                 "optional": True,
-                "label": _plain("Reason (optional, shown to the requester)"),
+                "label": _plain(_("Reason (optional, shown to the requester)")),
                 "element": {"type": "plain_text_input", "action_id": "value", "multiline": True, "max_length": 500},
             }
         ],
@@ -220,7 +229,7 @@ def reject_modal(request_id: str, channel_id: str | None, message_ts: str | None
 
 
 def _params_text(parameters: dict[str, Any]) -> str:
-    return parameters_text(parameters) if parameters else "none"
+    return parameters_text(parameters) if parameters else _("none")
 
 
 SHOWN_SERIALS = 20  # serials named in a message; the rest are counted
@@ -228,52 +237,65 @@ SHOWN_SERIALS = 20  # serials named in a message; the rest are counted
 
 def _serials_text(serials: Sequence[str]) -> str:
     shown = ", ".join(f"`{escape(s)}`" for s in serials[:SHOWN_SERIALS])
-    more = f" and {len(serials) - SHOWN_SERIALS:,} more" if len(serials) > SHOWN_SERIALS else ""
-    return shown + more
+    return _and_more(shown, len(serials))
+
+
+def _and_more(shown: str, total: int) -> str:
+    """``shown`` (the first ``SHOWN_SERIALS`` serials) followed by how many more there are."""
+    if total <= SHOWN_SERIALS:
+        return shown
+    return _("{serials} and {count} more").format(serials=shown, count=f"{total - SHOWN_SERIALS:,}")
 
 
 def serials_plain(serials: Sequence[str]) -> str:
     """The serials for a notification's plain text (the first ones, then a count)."""
-    shown = ", ".join(serials[:SHOWN_SERIALS])
-    return shown + (f" and {len(serials) - SHOWN_SERIALS:,} more" if len(serials) > SHOWN_SERIALS else "")
+    return _and_more(", ".join(serials[:SHOWN_SERIALS]), len(serials))
 
 
 def devices_line(serials: Sequence[str], *, selected: bool = False) -> str:
     """``*Devices* 1,234 matched: `SN1`, `SN2`, … and 1,214 more`` (a count when a selector chose them or when
     there are many)."""
     if len(serials) == 1 and not selected:
-        return f"*Device* {_serials_text(serials)}"
-    count = f"{len(serials):,} matched" if selected else f"{len(serials):,}"
-    return f"*Devices* {count}: {_serials_text(serials)}"
+        return _("*Device* {serials}").format(serials=_serials_text(serials))
+    count = f"{len(serials):,}"
+    if selected:
+        line = ngettext("*Devices* {count} matched: {serials}", "*Devices* {count} matched: {serials}", len(serials))
+    else:
+        line = _("*Devices* {count}: {serials}")
+    return line.format(count=count, serials=_serials_text(serials))
 
 
 def draft_details(draft: ScheduleDraft) -> str:
     lines = [
         devices_line(draft.device_serials, selected=draft.selected),
-        f"*Operation* {escape(draft.operation_type)}",
-        f"*When* {escape(draft.preview)}",
+        _("*Operation* {operation}").format(operation=escape(draft.operation_type)),
+        _("*When* {when}").format(when=escape(draft.preview)),
         *zone_lines(draft.zone_groups),
-        f"*Parameters* {_params_text(draft.parameters)}",
+        _("*Parameters* {parameters}").format(parameters=_params_text(draft.parameters)),
     ]
     if draft.unknown_serials:
+        unknown = escape(not_in_inventory(draft.unknown_serials))
         lines.append(
-            f":warning: {escape(not_in_inventory(draft.unknown_serials))} They are sent as typed "
-            "(INVENTORY_STRICT is off)."
+            ":warning: " + _("{unknown} They are sent as typed (INVENTORY_STRICT is off).").format(unknown=unknown)
         )
     if draft.window_note:
         icon = ":white_check_mark:" if draft.window_inside else ":warning:"
         lines.append(f"{icon} {escape(draft.window_note)}")
-    lines.append("*Approval* required before it is created" if draft.approval_required else "*Approval* not required")
+    lines.append(_approval_line(draft.approval_required))
     return "\n".join(lines)
+
+
+def _approval_line(required: bool) -> str:
+    return _("*Approval* required before it is created") if required else _("*Approval* not required")
 
 
 def record_details(record: ScheduleRecord) -> str:
     lines = [
-        f"*Requested by* <@{escape(record.requester_id)}>",
+        _("*Requested by* {requester}").format(requester=f"<@{escape(record.requester_id)}>"),
         devices_line(record.device_serials),
-        f"*Operation* {escape(record.operation_type)}",
+        _("*Operation* {operation}").format(operation=escape(record.operation_type)),
         when_line(record),
-        f"*Parameters* {_params_text(record.parameters)}",
+        _("*Parameters* {parameters}").format(parameters=_params_text(record.parameters)),
     ]
     if record.window_note:
         lines.append(f":clock3: {escape(record.window_note)}")
@@ -283,9 +305,9 @@ def record_details(record: ScheduleRecord) -> str:
 def confirmation_message(draft: ScheduleDraft, request_id: str) -> Message:
     """The requester's ephemeral preview of exactly what will be sent, with Confirm / Cancel."""
     return {
-        "text": f"Confirm {draft.operation_type} on {serials_plain(draft.device_serials)}",
+        "text": _confirm_text(draft.operation_type, draft.device_serials),
         "blocks": [
-            section(":mag: *Please check what will be scheduled:*\n" + draft_details(draft)),
+            section(":mag: " + _("*Please check what will be scheduled:*") + "\n" + draft_details(draft)),
             _confirm_actions(request_id),
         ],
     }
@@ -294,15 +316,24 @@ def confirmation_message(draft: ScheduleDraft, request_id: str) -> Message:
 def stored_draft_message(record: ScheduleRecord) -> Message:
     """A stored draft's Confirm / Cancel, shown again from the store (the console does, after a restart: Slack's
     ephemeral original is gone by then)."""
-    approval = "required before it is created" if record.approval_required else "not required"
+    check = _("*Please check what will be scheduled:*")
     return {
-        "text": f"Confirm {record.operation_type} on {serials_plain(record.device_serials)}",
+        "text": _confirm_text(record.operation_type, record.device_serials),
         "blocks": [
-            section(f":mag: *Please check what will be scheduled:*\n{record_details(record)}\n*Approval* {approval}"),
+            section(f":mag: {check}\n{record_details(record)}\n{_approval_line(record.approval_required)}"),
             _confirm_actions(record.id),
-            context(f"Request `{record.id}`"),
+            context(request_line(record.id)),
         ],
     }
+
+
+def _confirm_text(operation_type: str, serials: Sequence[str]) -> str:
+    return _("Confirm {operation} on {serials}").format(operation=operation_type, serials=serials_plain(serials))
+
+
+def request_line(request_id: str) -> str:
+    """``Request `abc123` `` (a message's context line)."""
+    return _("Request {request}").format(request=f"`{request_id}`")
 
 
 def _confirm_actions(request_id: str) -> Block:
@@ -310,8 +341,8 @@ def _confirm_actions(request_id: str) -> Block:
         "type": "actions",
         "block_id": "confirm_actions",
         "elements": [
-            button("Confirm", ACTION_CONFIRM, request_id, style="primary"),
-            button("Cancel", ACTION_CANCEL, request_id),
+            button(_("Confirm"), ACTION_CONFIRM, request_id, style="primary"),
+            button(_("Cancel"), ACTION_CANCEL, request_id),
         ],
     }
 
@@ -322,23 +353,26 @@ def approval_message(record: ScheduleRecord, *, self_approval: bool = False) -> 
     ``self_approval``: ``ALLOW_SELF_APPROVAL`` is on, so the requester may decide too if they are an approver.
     """
     who = (
-        "only approvers can decide (the requester too, if they are one)"
+        _("Request {request} · only approvers can decide (the requester too, if they are one).")
         if self_approval
-        else "only approvers can decide; the requester cannot approve their own"
+        else _("Request {request} · only approvers can decide; the requester cannot approve their own.")
+    ).format(request=f"`{record.id}`")
+    text = _("Approval needed: {operation} on {serials}").format(
+        operation=record.operation_type, serials=serials_plain(record.device_serials)
     )
     return {
-        "text": f"Approval needed: {record.operation_type} on {serials_plain(record.device_serials)}",
+        "text": text,
         "blocks": [
-            section(":raised_hand: *Approval needed*\n" + record_details(record)),
+            section(":raised_hand: " + _("*Approval needed*") + "\n" + record_details(record)),
             {
                 "type": "actions",
                 "block_id": "approval_actions",
                 "elements": [
-                    button("Approve", ACTION_APPROVE, record.id, style="primary"),
-                    button("Reject", ACTION_REJECT, record.id, style="danger"),
+                    button(_("Approve"), ACTION_APPROVE, record.id, style="primary"),
+                    button(_("Reject"), ACTION_REJECT, record.id, style="danger"),
                 ],
             },
-            context(f"Request `{record.id}` · {who}."),
+            context(who),
         ],
     }
 
@@ -349,13 +383,18 @@ FAILURES_SHOWN = 10  # failed items named in a summary of a big request
 def progress_line(record: ScheduleRecord) -> str:
     """``:white_check_mark: 120/500 created · :x: 2 failed · :hourglass: 378 waiting to be created``."""
     counts = Counter(item.state for item in record.items)
-    parts = [f":white_check_mark: {counts[ItemState.CREATED]:,}/{len(record.items):,} created"]
-    if counts[ItemState.FAILED]:
-        parts.append(f":x: {counts[ItemState.FAILED]:,} failed")
+    created = _("{created}/{total} created").format(
+        created=f"{counts[ItemState.CREATED]:,}", total=f"{len(record.items):,}"
+    )
+    parts = [f":white_check_mark: {created}"]
+    if failed := counts[ItemState.FAILED]:
+        parts.append(":x: " + ngettext("{count} failed", "{count} failed", failed).format(count=f"{failed:,}"))
     if pending := counts[ItemState.WAITING] + counts[ItemState.CREATING]:
-        parts.append(f":hourglass: {pending:,} waiting to be created")
-    if counts[ItemState.CANCELLED]:
-        parts.append(f":no_entry_sign: {counts[ItemState.CANCELLED]:,} not created")
+        waiting = ngettext("{count} waiting to be created", "{count} waiting to be created", pending)
+        parts.append(":hourglass: " + waiting.format(count=f"{pending:,}"))
+    if cancelled := counts[ItemState.CANCELLED]:
+        not_created = ngettext("{count} not created", "{count} not created", cancelled)
+        parts.append(":no_entry_sign: " + not_created.format(count=f"{cancelled:,}"))
     return " · ".join(parts)
 
 
@@ -364,59 +403,86 @@ def items_text(record: ScheduleRecord) -> str:
     if len(record.items) > SHOWN_SERIALS:
         failed = [item for item in record.items if item.state is ItemState.FAILED]
         lines = [progress_line(record)]
-        lines += [f":x: `{escape(i.device_serial)}`: {escape(i.error or 'failed')}" for i in failed[:FAILURES_SHOWN]]
+        lines += [f":x: `{escape(i.device_serial)}`: {_item_error(i.error)}" for i in failed[:FAILURES_SHOWN]]
         if len(failed) > FAILURES_SHOWN:
-            lines.append(f"… and {len(failed) - FAILURES_SHOWN:,} more failures (see /headless audit)")
+            more = _("… and {count} more failures (see /headless audit)")
+            lines.append(more.format(count=f"{len(failed) - FAILURES_SHOWN:,}"))
         return "\n".join(lines)
     lines = [progress_line(record)] if len(record.items) > 1 and record.state is RequestState.APPROVED else []
     for item in record.items:
         serial = f"`{escape(item.device_serial)}`"
         if item.state is ItemState.CREATED:
-            lines.append(f":white_check_mark: {serial} → operation `{escape(item.operation_id)}`")
+            created = _("{serial} → operation {operation}")
+            lines.append(
+                ":white_check_mark: " + created.format(serial=serial, operation=f"`{escape(item.operation_id)}`")
+            )
         elif item.state is ItemState.FAILED:
-            lines.append(f":x: {serial}: {escape(item.error or 'failed')}")
+            lines.append(f":x: {serial}: {_item_error(item.error)}")
         elif item.state is ItemState.CREATING:
-            lines.append(f":hourglass_flowing_sand: {serial}: being created…")
+            lines.append(":hourglass_flowing_sand: " + _("{serial}: being created…").format(serial=serial))
         elif item.state is ItemState.CANCELLED:
-            lines.append(f":no_entry_sign: {serial}: not created")
+            lines.append(":no_entry_sign: " + _("{serial}: not created").format(serial=serial))
         else:
-            lines.append(f":hourglass: {serial}: waiting to be created")
+            lines.append(":hourglass: " + _("{serial}: waiting to be created").format(serial=serial))
     return "\n".join(lines)
 
 
+def _item_error(error: str | None) -> str:
+    """Why an item failed (escaped), or just that it did."""
+    return escape(error) if error else _("failed")
+
+
 def outcome_headline(record: ScheduleRecord) -> str:
-    who = f"<@{escape(record.decided_by)}>" if record.decided_by else "the bot"
+    who = f"<@{escape(record.decided_by)}>" if record.decided_by else _("the bot")
     when = slack_date(record.decided_at) if record.decided_at else ""
-    reason = f"\n*Reason* {escape(record.decision_reason)}" if record.decision_reason else ""
     if record.state in (RequestState.APPROVED, RequestState.DONE):
-        verb = "Approved" if record.approval_required else "Confirmed"
-        return f":white_check_mark: *{verb} by {who}* {when}"
+        verb = _("*Approved by {who}* {when}") if record.approval_required else _("*Confirmed by {who}* {when}")
+        return ":white_check_mark: " + verb.format(who=who, when=when)
     if record.state is RequestState.REJECTED:
-        return f":no_entry: *Rejected by {who}* {when}{reason}"
+        reason = _("*Reason* {reason}").format(reason=escape(record.decision_reason)) if record.decision_reason else ""
+        rejected = _("*Rejected by {who}* {when}").format(who=who, when=when)
+        return f":no_entry: {rejected}" + (f"\n{reason}" if reason else "")
     if record.state is RequestState.CANCELLED:
-        return f":no_entry_sign: *Cancelled by {who}* {when}"
+        return ":no_entry_sign: " + _("*Cancelled by {who}* {when}").format(who=who, when=when)
     if record.state is RequestState.EXPIRED:
         return expired_headline(record)
     if record.state is RequestState.PENDING_APPROVAL:
-        return ":raised_hand: *Waiting for approval*"
-    return ":memo: *Waiting for the requester to confirm*"
+        return ":raised_hand: " + _("*Waiting for approval*")
+    return ":memo: " + _("*Waiting for the requester to confirm*")
 
 
 def expired_headline(record: ScheduleRecord) -> str:
     """Why a request expired: nobody decided in time, or a decision (``decided_by``) came too late."""
     if record.decided_by is None or record.decided_at is None:
-        return (
-            ":alarm_clock: *Expired*: the scheduled time passed (or came too close) before anyone decided. "
-            "Nothing was created."
+        return ":alarm_clock: " + _(
+            "*Expired*: the scheduled time passed (or came too close) before anyone decided. Nothing was created."
         )
     # A click on the approval message is an approval; without one it was the requester's Confirm (or Submit).
-    decision = "approval" if record.approval_ts else "confirmation"
-    when = "after" if record.decided_at >= record.scheduled_time else "too close to"
-    return (
-        f":alarm_clock: *Expired*: the {decision} by <@{escape(record.decided_by)}> {slack_date(record.decided_at)} "
-        f"came {when} the scheduled time to create the operation. Nothing was created; schedule it again for a "
-        "later time."
-    )
+    after = record.decided_at >= record.scheduled_time
+    if record.approval_ts:
+        text = _EXPIRED_APPROVAL_AFTER if after else _EXPIRED_APPROVAL_TOO_CLOSE
+    else:
+        text = _EXPIRED_CONFIRMATION_AFTER if after else _EXPIRED_CONFIRMATION_TOO_CLOSE
+    who = f"<@{escape(record.decided_by)}>"
+    return ":alarm_clock: " + _(text).format(who=who, when=slack_date(record.decided_at))
+
+
+_EXPIRED_APPROVAL_AFTER = N_(
+    "*Expired*: the approval by {who} {when} came after the scheduled time to create the operation. Nothing was "
+    "created; schedule it again for a later time."
+)
+_EXPIRED_APPROVAL_TOO_CLOSE = N_(
+    "*Expired*: the approval by {who} {when} came too close to the scheduled time to create the operation. Nothing "
+    "was created; schedule it again for a later time."
+)
+_EXPIRED_CONFIRMATION_AFTER = N_(
+    "*Expired*: the confirmation by {who} {when} came after the scheduled time to create the operation. Nothing "
+    "was created; schedule it again for a later time."
+)
+_EXPIRED_CONFIRMATION_TOO_CLOSE = N_(
+    "*Expired*: the confirmation by {who} {when} came too close to the scheduled time to create the operation. "
+    "Nothing was created; schedule it again for a later time."
+)
 
 
 def decided_message(record: ScheduleRecord) -> Message:
@@ -425,10 +491,10 @@ def decided_message(record: ScheduleRecord) -> Message:
     if record.state in (RequestState.APPROVED, RequestState.DONE):
         parts.append(items_text(record))
     text = truncate("\n".join(parts), 3000)
-    return {
-        "text": f"{record.operation_type} on {serials_plain(record.device_serials)}: {record.state.value}",
-        "blocks": [section(text), context(f"Request `{record.id}`")],
-    }
+    summary = _("{operation} on {serials}: {state}").format(
+        operation=record.operation_type, serials=serials_plain(record.device_serials), state=record.state.value
+    )
+    return {"text": summary, "blocks": [section(text), context(request_line(record.id))]}
 
 
 def requester_outcome(record: ScheduleRecord) -> str:
@@ -436,4 +502,7 @@ def requester_outcome(record: ScheduleRecord) -> str:
     serials = _serials_text(record.device_serials)
     head = outcome_headline(record)
     body = items_text(record) if record.state in (RequestState.APPROVED, RequestState.DONE) else ""
-    return truncate(f"{head}\nYour {escape(record.operation_type)} request for {serials}.\n{body}".strip(), 3000)
+    yours = _("Your {operation} request for {serials}.").format(
+        operation=escape(record.operation_type), serials=serials
+    )
+    return truncate(f"{head}\n{yours}\n{body}".strip(), 3000)
