@@ -84,6 +84,7 @@ WAVE_FAILED = _Kind(_wave_failed)
 BLIND = _Kind(_blind)
 _KINDS = (PAUSED_BY, ABORTED_BY, FIRST_FAILURE, OVER_THRESHOLD, MAX_FAILURES, WAVE_FAILED, BLIND)
 _FIELD = re.compile(r"\{(\w+)\}")
+_LONGEST = 2000  # characters: the bot's own reasons are far shorter (an outage reason included)
 
 
 def _number(text: str) -> int:
@@ -122,7 +123,10 @@ def _patterns() -> tuple[tuple[re.Pattern[str], _Kind], ...]:
 
 
 def reason_words(text: str) -> str:
-    """A stored reason in the current language (as stored when it is not one of the bot's own)."""
+    """A stored reason in the current language (as stored when it is not one of the bot's own, or too long to be:
+    the patterns' lazy groups are never run over a long text)."""
+    if len(text) > _LONGEST:
+        return text
     for pattern, kind in _patterns():
         if (match := pattern.match(text)) is not None:
             values = match.groupdict()
