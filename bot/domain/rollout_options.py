@@ -20,6 +20,7 @@ from fractions import Fraction
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.quotes import CLOSING_QUOTES, DOUBLE_QUOTES
+from bot.i18n import N_, _
 
 
 class Gate(StrEnum):
@@ -41,17 +42,17 @@ _WAVES_EXAMPLE = "waves=1,10,50,100"
 
 
 def waves_problem(waves: Sequence[int]) -> str | None:
-    """What is wrong with a list of cumulative wave percentages, or ``None``."""
+    """What is wrong with a list of cumulative wave percentages (in the reader's language), or ``None``."""
     if not waves:
-        return "give at least one wave"
+        return _("give at least one wave")
     if len(waves) > MAX_WAVES:
-        return f"{len(waves)} waves is more than {MAX_WAVES}"
+        return _("{count} waves is more than {max_waves}").format(count=len(waves), max_waves=MAX_WAVES)
     if any(not 1 <= p <= 100 for p in waves):
-        return "each wave is a percentage from 1 to 100"
+        return _("each wave is a percentage from 1 to 100")
     if any(b <= a for a, b in itertools.pairwise(waves)):
-        return "the percentages are cumulative, so each must be larger than the one before"
+        return _("the percentages are cumulative, so each must be larger than the one before")
     if waves[-1] != 100:
-        return "the last wave must be 100 (every device)"
+        return _("the last wave must be 100 (every device)")
     return None
 
 
@@ -73,14 +74,14 @@ class RolloutOptions(BaseModel):
     @classmethod
     def _waves(cls, waves: tuple[int, ...]) -> tuple[int, ...]:
         if (problem := waves_problem(waves)) is not None:
-            raise ValueError(f"{problem}, like {_WAVES_EXAMPLE}")
+            raise ValueError(_("{problem}, like {example}").format(problem=problem, example=_WAVES_EXAMPLE))
         return waves
 
     @field_validator("soak")
     @classmethod
     def _soak(cls, soak: timedelta) -> timedelta:
         if not timedelta(0) <= soak <= MAX_SOAK:
-            raise ValueError("soak is 0 to 7 days")
+            raise ValueError(_("soak is 0 to 7 days"))
         return soak
 
 
@@ -94,7 +95,7 @@ class RolloutOptionError(ValueError):
         self.field = field
         self.message = message
         self.problems: tuple[tuple[str, str], ...] = tuple(problems) or ((field, message),)
-        super().__init__("\n".join(text for _, text in self.problems))
+        super().__init__("\n".join(text for _name, text in self.problems))
 
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -127,7 +128,7 @@ def _shown(name: str, value: str) -> str:
 def _parse_waves(value: str) -> tuple[int, ...]:
     parts = [part.strip().removesuffix("%") for part in value.split(",")]
     if not all(_WHOLE.match(part) for part in parts):
-        raise ValueError("not a list of whole percentages")
+        raise ValueError(_("not a list of whole percentages"))
     waves = tuple(int(part) for part in parts)
     if (problem := waves_problem(waves)) is not None:
         raise ValueError(problem)
@@ -137,18 +138,18 @@ def _parse_waves(value: str) -> tuple[int, ...]:
 def _parse_soak(value: str) -> timedelta:
     soak = parse_duration(value)
     if soak is None:
-        raise ValueError("not a duration")
+        raise ValueError(_("not a duration"))
     if soak > MAX_SOAK:
-        raise ValueError("at most 7 days")
+        raise ValueError(_("at most 7 days"))
     return soak
 
 
 def _parse_op_timeout(value: str) -> timedelta:
     timeout = parse_duration(value)
     if timeout is None:
-        raise ValueError("not a duration")
+        raise ValueError(_("not a duration"))
     if not MIN_OP_TIMEOUT <= timeout <= MAX_OP_TIMEOUT:
-        raise ValueError("it is 1 minute to 7 days (10,080 minutes)")
+        raise ValueError(_("it is 1 minute to 7 days (10,080 minutes)"))
     return timeout
 
 
@@ -156,7 +157,7 @@ def _parse_gate(value: str) -> Gate:
     try:
         return Gate(value.strip().lower())
     except ValueError:
-        raise ValueError("it is auto or manual") from None
+        raise ValueError(_("it is auto or manual")) from None
 
 
 def _parse_threshold(value: str) -> float:
@@ -164,23 +165,23 @@ def _parse_threshold(value: str) -> float:
     percent = text.endswith("%")
     number = text.removesuffix("%").strip()
     if not _NUMBER.match(number):
-        raise ValueError("not a percentage")
+        raise ValueError(_("not a percentage"))
     try:
         amount = Decimal(number)
     except InvalidOperation:  # pragma: no cover - the pattern lets only numbers through
-        raise ValueError("not a percentage") from None
+        raise ValueError(_("not a percentage")) from None
     if percent or "." not in number:
         if amount > 100:
-            raise ValueError("a percentage is 0 to 100")
+            raise ValueError(_("a percentage is 0 to 100"))
         amount /= 100
     elif amount > 1:
-        raise ValueError("a number with a decimal point is a fraction, 0 to 1")
+        raise ValueError(_("a number with a decimal point is a fraction, 0 to 1"))
     return float(amount)
 
 
 def _parse_whole(value: str) -> int:
     if not _WHOLE.match(value.strip()) or int(value) < 1:
-        raise ValueError("a whole number, 1 or more")
+        raise ValueError(_("a whole number, 1 or more"))
     return int(value)
 
 
@@ -193,33 +194,44 @@ def _parse_max_failures(value: str) -> int | None:
 def _parse_rate(value: str) -> float:
     match = _RATE.match(value.strip())
     if match is None:
-        raise ValueError("not a rate")
+        raise ValueError(_("not a rate"))
     per = {"s": 60, "m": 1, "h": Fraction(1, 60)}[(match.group(2) or "m")[0].lower()]
     rate = float(Fraction(Decimal(match.group(1))) * per)
     if not 0 < rate <= MAX_RATE_PER_MINUTE:
-        raise ValueError(f"above 0 and at most {MAX_RATE_PER_MINUTE:,.0f} a minute")
+        raise ValueError(_("above 0 and at most {rate} a minute").format(rate=f"{MAX_RATE_PER_MINUTE:,.0f}"))
     return rate
 
 
-# name → (field of RolloutOptions, reader, how to write it)
+# name → (field of RolloutOptions, reader, how to write it: marked here, said with ``_how`` in the reader's language)
 _OPTIONS: dict[str, tuple[str, Callable[[str], object], str]] = {
     "waves": (
         "waves",
         _parse_waves,
-        "cumulative percentages, strictly increasing, the last 100, like " + _WAVES_EXAMPLE,
+        N_("cumulative percentages, strictly increasing, the last 100, like {example}"),
     ),
-    "soak": ("soak", _parse_soak, "a duration, like soak=30m, soak=2h, soak=1h30m or soak=0"),
-    "gate": ("gate", _parse_gate, "gate=auto or gate=manual"),
+    "soak": ("soak", _parse_soak, N_("a duration, like soak=30m, soak=2h, soak=1h30m or soak=0")),
+    "gate": ("gate", _parse_gate, N_("gate=auto or gate=manual")),
     "failure_threshold": (
         "failure_threshold",
         _parse_threshold,
-        "a percentage, like failure_threshold=10% (or 0.1), failure_threshold=0% to abort on the first failure",
+        N_("a percentage, like failure_threshold=10% (or 0.1), failure_threshold=0% to abort on the first failure"),
     ),
-    "min_executed": ("min_executed", _parse_whole, "a whole number, like min_executed=5"),
-    "max_failures": ("max_failures", _parse_max_failures, "a whole number, like max_failures=3 (or none)"),
-    "rate": ("rate_per_minute", _parse_rate, "operations per second, minute or hour, like rate=60/min or rate=2/s"),
-    "op_timeout": ("op_timeout", _parse_op_timeout, "a duration of 1 minute to 7 days, like op_timeout=60m or 2h"),
-}
+    "min_executed": ("min_executed", _parse_whole, N_("a whole number, like min_executed=5")),
+    "max_failures": ("max_failures", _parse_max_failures, N_("a whole number, like max_failures=3 (or none)")),
+    "rate": (
+        "rate_per_minute", _parse_rate, N_("operations per second, minute or hour, like rate=60/min or rate=2/s")
+    ),
+    "op_timeout": (
+        "op_timeout", _parse_op_timeout, N_("a duration of 1 minute to 7 days, like op_timeout=60m or 2h")
+    ),
+}  # fmt: skip
+
+
+def _how(how: str) -> str:
+    """How to write an option, in the reader's language."""
+    return _(how).format(example=_WAVES_EXAMPLE)
+
+
 #: The quick form's option names, as they are written.
 OPTION_NAMES: tuple[str, ...] = tuple(_OPTIONS)
 _OPTION_WORD = re.compile(r"([A-Za-z][A-Za-z_-]*)(:?=)(.*)\Z", re.DOTALL)
@@ -294,19 +306,21 @@ def split_rollout_options(words: Sequence[str]) -> tuple[RolloutOptions, list[st
         operator, value = match.group(2), match.group(3)
         field, reader, how = _OPTIONS[name]
         if name in seen:
-            problems.append((name, f"`{name}` is given twice; keep one."))
+            problems.append((name, _("`{name}` is given twice; keep one.").format(name=name)))
             continue
         seen.add(name)
         if operator == ":=":
-            problems.append((name, f"{_shown(name + ':', value)}: write {name}= (with no colon); {how}."))
+            text = _("{shown}: write {name}= (with no colon); {how}.")
+            problems.append((name, text.format(shown=_shown(name + ":", value), name=name, how=_how(how))))
             continue
         if not value.strip():
-            problems.append((name, f"`{name}=` has no value: {how}."))
+            problems.append((name, _("`{name}=` has no value: {how}.").format(name=name, how=_how(how))))
             continue
         try:
             values[field] = reader(value)
         except ValueError as exc:
-            problems.append((name, f"{_shown(name, value)}: {exc}. Write {how}."))
+            text = _("{shown}: {problem}. Write {how}.")
+            problems.append((name, text.format(shown=_shown(name, value), problem=exc, how=_how(how))))
     if problems:
         raise RolloutOptionError(problems[0][0], problems[0][1], problems)
     return RolloutOptions.model_validate(values), rest

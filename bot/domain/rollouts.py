@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
+from bot.domain import rollout_reasons as reasons
 from bot.domain.ids import serial_key
 from bot.domain.rollout_options import (
     DEFAULT_WAVES,
@@ -46,6 +47,7 @@ from bot.domain.rollout_options import (
     waves_problem,
 )
 from bot.domain.statuses import KNOWN_STATUSES, is_failure, is_terminal, normalize_status
+from bot.i18n import N_, _, ngettext
 
 
 class RolloutState(StrEnum):
@@ -89,13 +91,27 @@ FINAL_ROLLOUT_STATES: frozenset[RolloutState] = frozenset(
     }
 )
 
-_STATE_WORDS = {RolloutState.WAITING_PROMOTE: "waiting for promote"}
+_STATE_WORDS = {
+    RolloutState.DRAFT: N_("draft"),
+    RolloutState.PENDING_APPROVAL: N_("pending approval"),
+    RolloutState.SCHEDULED: N_("scheduled"),
+    RolloutState.RUNNING: N_("running"),
+    RolloutState.SOAKING: N_("soaking"),
+    RolloutState.WAITING_PROMOTE: N_("waiting for promote"),
+    RolloutState.PAUSED: N_("paused"),
+    RolloutState.ABORTED: N_("aborted"),
+    RolloutState.COMPLETED: N_("completed"),
+    RolloutState.COMPLETED_WITH_FAILURES: N_("completed with failures"),
+    RolloutState.REJECTED: N_("rejected"),
+    RolloutState.CANCELLED: N_("cancelled"),
+    RolloutState.EXPIRED: N_("expired"),
+}
 
 
 def state_words(state: str) -> str:
-    """A state as the rollout message says it: ``waiting for promote``, ``completed with failures``, ``paused``…"""
-    state = RolloutState(state)
-    return _STATE_WORDS.get(state, state.value.replace("_", " "))
+    """A state as the rollout message says it, in the reader's language: ``waiting for promote``, ``completed with
+    failures``, ``paused``…"""
+    return _(_STATE_WORDS[RolloutState(state)])
 
 
 # --- the plan --------------------------------------------------------------------------------------------------
@@ -135,7 +151,7 @@ def plan_waves(rollout_id: str, serials: Sequence[str], waves: Sequence[int]) ->
     ordered = device_order(rollout_id, serials)
     plan: list[list[str]] = []
     start = 0
-    for _, size in wave_shares(len(ordered), waves):
+    for _percent, size in wave_shares(len(ordered), waves):
         plan.append(ordered[start : start + size])
         start += size
     return plan
@@ -160,7 +176,8 @@ def effective_min_executed(options: RolloutOptions, total: int) -> int:
 
 
 def abort_reason(options: RolloutOptions, *, total: int, executed: int, failures: int) -> str | None:
-    """Why the rollout must abort now, or ``None``. ``executed``: operations that reached a final status (completed,
+    """Why the rollout must abort now (in English, as it is stored: ``rollout_reasons.reason_words`` says it in the
+    reader's language), or ``None``. ``executed``: operations that reached a final status (completed,
     failed, expired) or timed out; ``failures``: failed, expired or timed out.
 
     Abort when at least :func:`effective_min_executed` operations executed and ``failures / executed`` is at or
@@ -168,38 +185,46 @@ def abort_reason(options: RolloutOptions, *, total: int, executed: int, failures
     few executed; or when ``max_failures`` is given and reached."""
     threshold = _exact(options.failure_threshold)
     if failures >= 1 and threshold == 0:
-        noun = "operation" if failures == 1 else "operations"
-        return f"{failures} {noun} failed, and failure_threshold is 0 %: a rollout stops at its first failure."
+        return reasons.english(reasons.FIRST_FAILURE, failures=failures)
     minimum = effective_min_executed(options, total)
     if failures >= 1 and executed >= minimum and Fraction(failures, executed) >= threshold:
-        rate = format_percent(failures / executed)
-        return (
-            f"{failures} of {executed} executed operations failed ({rate}), "
-            f"at or above the {format_percent(options.failure_threshold)} threshold."
-        )
+        return reasons.english(
+            reasons.OVER_THRESHOLD, failures=failures, executed=executed, rate=format_percent(failures / executed),
+            threshold=format_percent(options.failure_threshold),
+        )  # fmt: skip
     if options.max_failures is not None and failures >= options.max_failures:
-        return f"{failures} operations failed, reaching max_failures={options.max_failures}."
+        return reasons.english(reasons.MAX_FAILURES, failures=failures, max_failures=options.max_failures)
     return None
 
 
 def abort_rule_text(options: RolloutOptions, total: int) -> str:
-    """The abort rule in words for the preview, saying when ``min_executed`` was clamped to the rollout's size."""
+    """The abort rule in words (the reader's language) for the preview, saying when ``min_executed`` was clamped to
+    the rollout's size."""
     threshold = _exact(options.failure_threshold)
     minimum = effective_min_executed(options, total)
     if threshold == 0:
-        text = "Abort at the first failure (failure_threshold=0%)"
+        text = _("Abort at the first failure (failure_threshold=0%)")
     else:
-        share = "every one" if threshold == 1 else f"{format_percent(options.failure_threshold)} or more"
-        text = f"Abort when {share} of the executed operations failed, once at least {minimum} have executed"
+        if threshold == 1:
+            text = _("Abort when every one of the executed operations failed, once at least {minimum} have executed")
+        else:
+            text = _(
+                "Abort when {threshold} or more of the executed operations failed, once at least {minimum} have "
+                "executed"
+            )
+        text = text.format(threshold=format_percent(options.failure_threshold), minimum=minimum)
         if minimum < options.min_executed:
-            devices = "device" if total == 1 else "devices"
-            text += f" (min_executed={options.min_executed} lowered to the rollout's {total} {devices})"
+            text += " " + ngettext(
+                "(min_executed={min_executed} lowered to the rollout's {total} device)",
+                "(min_executed={min_executed} lowered to the rollout's {total} devices)",
+                total,
+            ).format(min_executed=options.min_executed, total=total)
     if options.max_failures is not None:
-        text += f", or at {options.max_failures} failures"
-    return (
-        f"{text}. Failed, expired and timed-out operations (not final {format_duration(options.op_timeout)} after "
-        "their scheduled time) count as failures."
-    )
+        text += _(", or at {max_failures} failures").format(max_failures=options.max_failures)
+    return _(
+        "{rule}. Failed, expired and timed-out operations (not final {timeout} after their scheduled time) count as "
+        "failures."
+    ).format(rule=text, timeout=format_duration(options.op_timeout))
 
 
 def wave_passes(options: RolloutOptions, *, executed: int, failures: int) -> bool:
@@ -310,17 +335,22 @@ def tally_wave(outcomes: Sequence[OperationOutcome], *, now: datetime, op_timeou
 def wave_line(index: int, count: int, percent: int, tally: WaveTally) -> str:
     """``Wave 2/4 · 10 % · 45 ✅ 3 ❌ 2 ⏳``: ✅ completed, ❌ failures (failed, expired, timed out — the timed-out
     ones said), ⏳ created and still pending; devices not created yet said apart, a wave not begun by its size."""
-    head = f"Wave {index}/{count} · {percent} %"
     if tally.created == 0:
-        devices = "device" if tally.total == 1 else "devices"
-        return f"{head} · {tally.total:,} {devices}, not started"
-    line = f"{head} · {tally.completed:,} ✅ {tally.failures:,} ❌ {tally.pending:,} ⏳"
+        return ngettext(
+            "Wave {index}/{count} · {percent} % · {n} device, not started",
+            "Wave {index}/{count} · {percent} % · {n} devices, not started",
+            tally.total,
+        ).format(index=index, count=count, percent=percent, n=f"{tally.total:,}")
+    line = _("Wave {index}/{count} · {percent} % · {completed} ✅ {failures} ❌ {pending} ⏳").format(
+        index=index, count=count, percent=percent, completed=f"{tally.completed:,}", failures=f"{tally.failures:,}",
+        pending=f"{tally.pending:,}",
+    )  # fmt: skip
     if tally.timed_out:
-        line += f" ({tally.timed_out:,} timed out)"
+        line += " " + _("({n} timed out)").format(n=f"{tally.timed_out:,}")
     if tally.cancelled:
-        line += f" · {tally.cancelled:,} cancelled"
+        line += " · " + _("{n} cancelled").format(n=f"{tally.cancelled:,}")
     if tally.not_created:
-        line += f" · {tally.not_created:,} not created"
+        line += " · " + _("{n} not created").format(n=f"{tally.not_created:,}")
     return line
 
 

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.access import place_of
 from bot.domain.people import Person
 from bot.domain.rollouts import RolloutOptionError, split_rollout_options
+from bot.i18n import N_, _
 from bot.services.rollouts import RolloutForm
 from bot.services.schedule_form import FormErrors, NoApprovalChannel
 from bot.slack.blocks import rollout_modal as rm
@@ -31,7 +32,7 @@ from bot.slack.web import POST
 
 log = logging.getLogger("bot.slack.rollouts")
 
-TYPE_WHEN = "Type when the first wave starts, e.g. “tomorrow 2am”, “02:00 device-local”, “next window”."
+TYPE_WHEN = N_("Type when the first wave starts, e.g. “tomorrow 2am”, “02:00 device-local”, “next window”.")
 
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def _block_of(key: str) -> str:
 def rollout_modal_view(deps: SlackDeps, meta: ModalContext, person: Person, types: Sequence[str]) -> dict[str, Any]:
     """The form, offering ``types``: the operation types the person may roll out where it was opened."""
     return rm.rollout_modal(
-        list(types), preview=TYPE_WHEN, private_metadata=meta.model_dump_json(),
+        list(types), preview=_(TYPE_WHEN), private_metadata=meta.model_dump_json(),
         zone_note=zone_note(person),
     )  # fmt: skip
 
@@ -98,7 +99,8 @@ async def open_rollout_modal(
         deps.metrics.count("rollout", "modal")
     except Exception as exc:  # an expired trigger or Slack down: the person can run the command again
         log.warning("views.open (rollout) failed: %s", type(exc).__name__)
-        await deps.messenger.tell(user_id, "I could not open the rollout form; try `/headless rollout` again.")
+        text = _("I could not open the rollout form; try {command} again.").format(command="`/headless rollout`")
+        await deps.messenger.tell(user_id, text)
 
 
 async def rollout_live_preview(deps: SlackDeps, client: AsyncWebClient, body: dict[str, Any]) -> None:
@@ -123,7 +125,8 @@ async def handle_rollout_submit(ack: AsyncAck, body: dict[str, Any], view: dict[
     user_id = user_id_of(body)
     service = deps.rollouts
     if service is None:
-        await ack(response_action="errors", errors={rm.FIELDS["operation_type"]: "Rollouts are not available here."})
+        errors = {rm.FIELDS["operation_type"]: _("Rollouts are not available here.")}
+        await ack(response_action="errors", errors=errors)
         return
     form, problems = form_words(view)
     meta = context_of(view)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock, utcnow
+from bot.domain import rollout_reasons as reasons
 from bot.domain.ids import serial_key
 from bot.domain.requests import ItemState, Refusal, RequestState
 from bot.domain.rollout_records import NewRollout, RolloutRecord
@@ -183,7 +184,7 @@ class RolloutsService(RolloutStart, RolloutRunner):
         """Creation stops at once (before the next POST, on every replica); what was created goes on."""
         return await self._approver_move(
             rollout_id, user_id, "pause", is_approver=is_approver, from_states=list(PAUSABLE),
-            to=RolloutState.PAUSED, stop_reason=f"paused by <@{user_id}>",
+            to=RolloutState.PAUSED, stop_reason=reasons.english(reasons.PAUSED_BY, user=f"<@{user_id}>"),
         )  # fmt: skip
 
     async def resume(self, rollout_id: str, user_id: str, *, is_approver: bool) -> RolloutDecision:
@@ -221,7 +222,7 @@ class RolloutsService(RolloutStart, RolloutRunner):
     ) -> RolloutDecision:
         """Stop for good: no operation is created after this, by any replica (the waves' waiting items are
         cancelled); on-call hears once; the message lists what was created and is unfinished."""
-        why = reason or f"aborted by <@{user_id}>"
+        why = reason or reasons.english(reasons.ABORTED_BY, user=f"<@{user_id}>")
         decision = await self._approver_move(
             rollout_id, user_id, "abort", is_approver=is_approver, from_states=list(ABORTABLE),
             to=RolloutState.ABORTED, stop_reason=why, tell=False,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.domain import rollout_reasons as reasons
 from bot.domain.rollout_records import RolloutRecord
 from bot.domain.rollouts import (
     Gate,
@@ -155,11 +156,10 @@ class RolloutRunner:
             return await self._move(record, final, RolloutEvent(kind="completed", wave=number, tally=tally), now=now)
         settled = RolloutEvent(kind="wave_settled", wave=number, tally=tally)
         if not wave_passes(record.options, executed=tally.executed, failures=tally.failures):
-            reason = (
-                f"wave {number} settled with {tally.failures:,} of {tally.executed:,} failed, below the success rate "
-                f"the threshold asks for, with too few executed to abort ({view.executed:,} of "
-                f"{record.options.min_executed:,}): an approver decides (Resume or Abort)"
-            )
+            reason = reasons.english(
+                reasons.WAVE_FAILED, wave=number, failures=f"{tally.failures:,}", executed=f"{tally.executed:,}",
+                total_executed=f"{view.executed:,}", min_executed=f"{record.options.min_executed:,}",
+            )  # fmt: skip
             return await self._move(record, RolloutState.PAUSED, settled, now=now, stop_reason=reason)
         if record.options.gate is Gate.MANUAL:
             return await self._move(record, RolloutState.WAITING_PROMOTE, settled, now=now)
@@ -187,11 +187,10 @@ class RolloutRunner:
         now = self._clock()
         if since is None or now - since < timedelta(seconds=BLIND_POLLS * self._settings.poll_interval_seconds):
             return
-        reason = (
-            f"inconclusive: the Control API could not be polled {BLIND_POLLS} times in a row (since "
-            f"{since:%Y-%m-%d %H:%M} UTC: {meta.get(OUTAGE_REASON_KEY) or 'no answer'}), so the waves' outcomes "
-            "are unknown; an approver resumes it once the API answers"
-        )
+        reason = reasons.english(
+            reasons.BLIND, polls=BLIND_POLLS, since=f"{since:%Y-%m-%d %H:%M}",
+            why=meta.get(OUTAGE_REASON_KEY) or reasons.no_answer(),
+        )  # fmt: skip
         running = [RolloutState.RUNNING, RolloutState.SOAKING, RolloutState.SCHEDULED]
         for record in await self._store.list_rollouts(running, limit=BATCH, oldest_first=True):
             await self._move(

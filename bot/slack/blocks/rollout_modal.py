@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.rollouts import RolloutOptions, option_words
+from bot.i18n import N_, _
 from bot.slack.blocks.common import Block, escape
 
 ROLLOUT_MODAL = "rollout_modal"
@@ -20,16 +21,17 @@ WHEN_PREVIEW = "rollout_when_preview"
 #: block_id of each field; the form's problems (``FormErrors`` keys, option names) map onto them.
 FIELDS = {"operation_type": "rollout_type", "serials": "rollout_targets", "when": "rollout_when",
           "parameters": "rollout_parameters"}  # fmt: skip
-#: The options, in the form's order: (option name, label, hint).
+#: The options, in the form's order: (option name, label, hint); label and hint said with ``_`` when rendered.
 OPTION_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("waves", "Waves (cumulative %)", "Strictly increasing, the last 100, at most 10: 1,10,50,100"),
-    ("soak", "Soak after each wave", "How long to wait after a wave passed: 30m, 2h, 1h30m, 0"),
-    ("failure_threshold", "Failure threshold", "Abort at this failure rate among executed operations: 10%, 0%"),
-    ("min_executed", "Minimum executed before judging", "A whole number; clamped to the number of devices"),
-    ("max_failures", "Maximum failures", "Also abort when failures reach this number"),
-    ("rate", "Creation rate", "Operations created per minute, second or hour: 60/min, 2/s"),
-    ("op_timeout", "Operation timeout", "Not final this long after its time counts as a failure: 60m, 2h"),
-)
+    ("waves", N_("Waves (cumulative %)"), N_("Strictly increasing, the last 100, at most 10: 1,10,50,100")),
+    ("soak", N_("Soak after each wave"), N_("How long to wait after a wave passed: 30m, 2h, 1h30m, 0")),
+    ("failure_threshold", N_("Failure threshold"),
+     N_("Abort at this failure rate among executed operations: 10%, 0%")),
+    ("min_executed", N_("Minimum executed before judging"), N_("A whole number; clamped to the number of devices")),
+    ("max_failures", N_("Maximum failures"), N_("Also abort when failures reach this number")),
+    ("rate", N_("Creation rate"), N_("Operations created per minute, second or hour: 60/min, 2/s")),
+    ("op_timeout", N_("Operation timeout"), N_("Not final this long after its time counts as a failure: 60m, 2h")),
+)  # fmt: skip
 GATE_FIELD = "rollout_gate"
 
 
@@ -59,56 +61,57 @@ def rollout_modal(
     """The form: type, targets, when (a live preview as the person types), the options, the parameters."""
     defaults = dict(word.split("=", 1) for word in option_words(RolloutOptions(), every=True))
     defaults.pop("max_failures", None)  # optional: empty means none
-    when = _text_input(
-        FIELDS["when"], "When (the first wave)", hint=f"{zone_note} Also: “02:00 device-local”, “next window”.",
-        action_id=ACTION_ROLLOUT_WHEN,
-    )  # fmt: skip
+    hint = _("{zone_note} Also: “02:00 device-local”, “next window”.").format(zone_note=zone_note)
+    when = _text_input(FIELDS["when"], _("When (the first wave)"), hint=hint, action_id=ACTION_ROLLOUT_WHEN)
     when["dispatch_action"] = True
     when["element"]["dispatch_action_config"] = {"trigger_actions_on": ["on_character_entered", "on_enter_pressed"]}
     blocks: list[Block] = [
         {
             "type": "input",
             "block_id": FIELDS["operation_type"],
-            "label": _plain("Operation"),
+            "label": _plain(_("Operation")),
             "element": {
                 "type": "static_select",
                 "action_id": "value",
-                "placeholder": _plain("Choose an operation"),
+                "placeholder": _plain(_("Choose an operation")),
                 "options": [{"text": _plain(t.replace("_", " ")), "value": t} for t in operation_types[:100]],
             },
         },
         _text_input(
             FIELDS["serials"],
-            "Devices",
+            _("Devices"),
             multiline=True,
-            hint="Serials, globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; + means and, a comma or.",
+            hint=_("Serials, globs like SN1234*, or site:NAME, tag:NAME, zone:IANA; + means and, a comma or."),
         ),
         when,
         {"type": "context", "block_id": WHEN_PREVIEW, "elements": [{"type": "mrkdwn", "text": escape(preview)}]},
         {
             "type": "input",
             "block_id": GATE_FIELD,
-            "label": _plain("Gate between waves"),
+            "label": _plain(_("Gate between waves")),
             "element": {
                 "type": "static_select",
                 "action_id": "value",
-                "initial_option": {"text": _plain("auto: after the soak"), "value": "auto"},
+                "initial_option": {"text": _plain(_("auto: after the soak")), "value": "auto"},
                 "options": [
-                    {"text": _plain("auto: after the soak"), "value": "auto"},
-                    {"text": _plain("manual: an approver promotes"), "value": "manual"},
+                    {"text": _plain(_("auto: after the soak")), "value": "auto"},
+                    {"text": _plain(_("manual: an approver promotes")), "value": "manual"},
                 ],
             },
         },
     ]
     for name, label, hint in OPTION_FIELDS:
-        blocks.append(_text_input(option_block(name), label, hint=hint, initial=defaults.get(name, ""), optional=True))
+        blocks.append(
+            _text_input(option_block(name), _(label), hint=_(hint), initial=defaults.get(name, ""), optional=True)
+        )
     blocks.append(
-        _text_input(FIELDS["parameters"], "Parameters", optional=True, multiline=True,
-                    hint='key=value, key:=JSON, or a JSON object: target_version=1.10 note="two words"')
+        _text_input(FIELDS["parameters"], _("Parameters"), optional=True, multiline=True,
+                    hint=_('key=value, key:=JSON, or a JSON object: target_version=1.10 note="two words"'))
     )  # fmt: skip
     return {
-        "type": "modal", "callback_id": ROLLOUT_MODAL, "title": _plain("Start a rollout"), "submit": _plain("Submit"),
-        "close": _plain("Cancel"), "private_metadata": private_metadata[:3000], "blocks": blocks,
+        "type": "modal", "callback_id": ROLLOUT_MODAL, "title": _plain(_("Start a rollout")),
+        "submit": _plain(_("Submit")), "close": _plain(_("Cancel")), "private_metadata": private_metadata[:3000],
+        "blocks": blocks,
     }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.rollouts import RolloutState
+from bot.i18n import N_, _
 from bot.services.inputs import InputError
 from bot.services.rollouts import RolloutDecision, RolloutsService, split_rollout_quick
 from bot.services.schedule_form import FormErrors, NoApprovalChannel
@@ -32,7 +33,11 @@ log = logging.getLogger("bot.slack.rollouts")
 TYPED_CLICKS = {
     rb.ACTION_ROLLOUT_APPROVE: "approve", rb.ACTION_ROLLOUT_REJECT: "approve", rb.ACTION_ROLLOUT_CLONE: "rollout",
 }  # fmt: skip
-NOT_CONFIGURED = ":information_source: Rollouts are not available in this process."
+NOT_CONFIGURED = N_("Rollouts are not available in this process.")
+
+
+def _not_configured() -> dict[str, Any]:
+    return text_message(":information_source: " + _(NOT_CONFIGURED))
 
 
 def register(app: AsyncApp) -> None:
@@ -73,7 +78,7 @@ async def quick_rollout(deps: SlackDeps, respond: Respond, body: dict[str, Any],
     with Confirm."""
     service = _service(deps)
     if service is None:
-        await safe_respond(respond, text_message(NOT_CONFIGURED))
+        await safe_respond(respond, _not_configured())
         return
     user_id = user_id_of(body)
     try:
@@ -106,7 +111,8 @@ async def run_rollout_status(deps: SlackDeps, respond: Respond, rollout_id: str)
     service = _service(deps)
     record = await service.get(rollout_id) if service is not None else None
     if service is None or record is None:
-        await safe_respond(respond, text_message(f":information_source: No rollout `{escape(rollout_id)}`."))
+        shown = _("No rollout {id}.").format(id=f"`{escape(rollout_id)}`")
+        await safe_respond(respond, text_message(f":information_source: {shown}"))
         return
     await safe_respond(respond, rb.rollout_status_message(await service.view(record)))
 
@@ -114,7 +120,7 @@ async def run_rollout_status(deps: SlackDeps, respond: Respond, rollout_id: str)
 async def run_rollouts(deps: SlackDeps, respond: Respond) -> None:
     service = _service(deps)
     if service is None:
-        await safe_respond(respond, text_message(NOT_CONFIGURED))
+        await safe_respond(respond, _not_configured())
         return
     views = [await service.view(record) for record in await service.list_recent()]
     await safe_respond(respond, rb.rollouts_list_message(views))
@@ -156,11 +162,12 @@ async def _requester_click(
         return
     state = decision.record.state
     if state is RolloutState.CANCELLED:
-        shown = ":no_entry_sign: Cancelled. No rollout was started."
+        shown = ":no_entry_sign: " + _("Cancelled. No rollout was started.")
     elif state is RolloutState.PENDING_APPROVAL:
-        shown = f":outbox_tray: Sent for approval in <#{deps.settings.approval_channel}>."
+        channel = f"<#{deps.settings.approval_channel}>"
+        shown = ":outbox_tray: " + _("Sent for approval in {channel}.").format(channel=channel)
     else:
-        shown = ":rocket: Confirmed. The first wave is being created; the rollout message shows how it goes."
+        shown = ":rocket: " + _("Confirmed. The first wave is being created; the rollout message shows how it goes.")
     await safe_respond(respond, text_message(shown), replace_original=True, response_type=None)
 
 
@@ -201,11 +208,9 @@ async def _approver_click(deps: SlackDeps, body: dict[str, Any], action: dict[st
             respond, text_message(f":information_source: {rollout_refusal_text(decision)}"), replace_original=False
         )
     elif decision.action == "clone" and decision.record is not None:
-        await deps.messenger.tell(
-            user_id,
-            f":recycle: The devices never reached are a new rollout request (`{decision.record.id}`), "
-            f"waiting for approval in <#{deps.settings.approval_channel}>.",
-        )
+        text = _("The devices never reached are a new rollout request ({id}), waiting for approval in {channel}.")
+        channel = f"<#{deps.settings.approval_channel}>"
+        await deps.messenger.tell(user_id, ":recycle: " + text.format(id=f"`{decision.record.id}`", channel=channel))
 
 
 __all__ = ["quick_rollout", "register", "run_rollout_status", "run_rollouts"]
