@@ -126,14 +126,20 @@ def change_message(
         lines.append(went)
     if change.failure is not None:
         lines.append(
-            f"*{_('Device')}* `{escape(change.device_serial)}` · *{_('Type')}* {escape(change.operation_type)}"
+            _("*Device* {serial} · *Type* {operation_type}").format(
+                serial=f"`{escape(change.device_serial)}`", operation_type=escape(change.operation_type)
+            )
         )
-        lines.append(f"*{_('Scheduled')}* {slack_date(change.scheduled_time)}")
+        lines.append(_("*Scheduled* {date}").format(date=slack_date(change.scheduled_time)))
         if change.failure is Failure.OFFLINE_AT_SCHEDULED_TIME or not change.status_changed:
-            lines.append(f"*{_('Status')}* {status_badge(change.status)}")
+            lines.append(_("*Status* {status}").format(status=status_badge(change.status)))
         elif change.old_status is not None:
-            lines.append(f"*{_('Status')}* {status_badge(change.old_status)} → {status_badge(change.status)}")
-        lines.append(f"*{_('Last device status')}* {device_text(_device(change))}")
+            lines.append(
+                _("*Status* {before} → {after}").format(
+                    before=status_badge(change.old_status), after=status_badge(change.status)
+                )
+            )
+        lines.append(_("*Last device status* {status}").format(status=device_text(_device(change))))
     blocks: list[Block] = [section("\n".join(lines))]
     if change.failure is not None:
         blocks.append(
@@ -144,7 +150,10 @@ def change_message(
             }
         )
     else:
-        blocks.append(context(f"{_('Scheduled')} {slack_date(change.scheduled_time)} · {device_text(_device(change))}"))
+        scheduled = _("Scheduled {date} · {device}").format(
+            date=slack_date(change.scheduled_time), device=device_text(_device(change))
+        )
+        blocks.append(context(scheduled))
     text = (ping + _fallback(change)) if ping else _fallback(change)
     return {"text": truncate(text, _TEXT_LIMIT), "blocks": blocks}
 

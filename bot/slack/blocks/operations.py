@@ -126,15 +126,19 @@ def _list_scope(serial: str | None, status: str | None) -> str:
 def operation_message(op: Operation, *, refreshed_age: float | None = None, cached: bool = False) -> Message:
     """One operation with its device status; ``refreshed_age`` when the device status was just queried."""
     fields = [
-        f"*{_('Operation')}* `{escape(op.id)}`  {status_badge(op.status)}",
-        f"*{_('Device')}* `{escape(op.device_serial)}` · *{_('Type')}* {escape(op.operation_type)}",
-        f"*{_('Scheduled')}* {slack_date(op.scheduled_time)}",
+        _("*Operation* {operation_id}  {status}").format(
+            operation_id=f"`{escape(op.id)}`", status=status_badge(op.status)
+        ),
+        _("*Device* {serial} · *Type* {operation_type}").format(
+            serial=f"`{escape(op.device_serial)}`", operation_type=escape(op.operation_type)
+        ),
+        _("*Scheduled* {date}").format(date=slack_date(op.scheduled_time)),
     ]
     if op.created_at is not None:
-        fields.append(f"*{_('Created')}* {slack_date(op.created_at)}")
-    fields.append(f"*{_('Device status')}* {device_text(op.device_status)}")
+        fields.append(_("*Created* {date}").format(date=slack_date(op.created_at)))
+    fields.append(_("*Device status* {status}").format(status=device_text(op.device_status)))
     if op.parameters:
-        fields.append(f"*{_('Parameters')}* {parameters_text(op.parameters)}")
+        fields.append(_("*Parameters* {parameters}").format(parameters=parameters_text(op.parameters)))
     blocks: list[Block] = [section("\n".join(fields))]
     if refreshed_age is not None:
         if cached:
