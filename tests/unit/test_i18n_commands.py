@@ -141,7 +141,7 @@ def test_what_a_spanish_reader_reads() -> None:
     assert "`/headless list [SERIAL] [status=STATUS]`" in helped, "command syntax stays English"
     assert explain(OperationNotFound("txn_9")).startswith(":mag: No hay ninguna operación `txn_9` en la Control API.")
     assert refusal_text(Decision(won=False, record=None, action="confirm", refusal=Refusal.NOT_REQUESTER)) == (
-        "Solo quien hizo la solicitud puede confirmar esta solicitud."
+        "Solo la persona que la pidió puede confirmar esta solicitud."
     )
     assert list_message([], serial="SN1", status="failed")["text"] == (
         "No hay operaciones del número de serie `SN1` con estado `failed`."
