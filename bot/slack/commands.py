@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.domain.access import read_action
 from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, REQUEST_ID, SERIAL, STATUS_WORD, TXN_ID
 from bot.domain.inventory import MAX_SELECTOR_LENGTH
+from bot.i18n import _
 from bot.services.inputs import parameter_end
 
 SUBCOMMANDS: tuple[str, ...] = (
@@ -235,20 +236,25 @@ def parse_command(text: str) -> ParsedCommand:
         return _parse_list(rest)
     if head in ("status", "refresh"):
         if len(rest) != 1 or not TXN_ID.match(rest[0]):
-            return InvalidRequest(subcommand=head, problem=f"Give one operation id, like `/headless {head} txn_12345`.")
+            return InvalidRequest(
+                subcommand=head,
+                problem=_("Give one operation id, like {example}.").format(example=f"`/headless {head} txn_12345`"),
+            )
         return (StatusRequest if head == "status" else RefreshRequest)(operation_id=rest[0])
     if head in ("watch", "unwatch"):
         if not rest or not TXN_ID.match(rest[0]) or len(rest) > 2:
             return InvalidRequest(
                 subcommand=head,
-                problem=f"Give an operation id and optionally a channel: `/headless {head} txn_12345 #ops`.",
+                problem=_("Give an operation id and optionally a channel: {example}.").format(
+                    example=f"`/headless {head} txn_12345 #ops`"
+                ),
             )
         channel = None
         if len(rest) == 2:
             channel = _channel_arg(rest[1])
             if channel is None:
                 return InvalidRequest(
-                    subcommand=head, problem="Pick the channel with Slack's # autocomplete, like `#ops`."
+                    subcommand=head, problem=_("Pick the channel with Slack's # autocomplete, like `#ops`.")
                 )
         model = WatchRequest if head == "watch" else UnwatchRequest
         return model(operation_id=rest[0], channel_id=channel)
@@ -258,36 +264,41 @@ def parse_command(text: str) -> ParsedCommand:
         if rest and rest[0].lower() == "status":
             if len(rest) != 2 or not REQUEST_ID.match(rest[1]):
                 return InvalidRequest(
-                    subcommand="rollout", problem="Give one rollout id, like `/headless rollout status 3f2a…`."
+                    subcommand="rollout", problem=_("Give one rollout id, like `/headless rollout status 3f2a…`.")
                 )
             return RolloutStatusRequest(rollout_id=rest[1])
         return RolloutRequest(args=tuple(rest))
     if head == "rollouts":
         if rest:
-            return InvalidRequest(subcommand="rollouts", problem="`/headless rollouts` takes no arguments.")
+            return InvalidRequest(
+                subcommand="rollouts", problem=_("{command} takes no arguments.").format(command="`/headless rollouts`")
+            )
         return RolloutsRequest()
     if head == "audit":
         if len(rest) > 1:
-            return InvalidRequest(subcommand="audit", problem="Give at most one serial or operation id.")
+            return InvalidRequest(subcommand="audit", problem=_("Give at most one serial or operation id."))
         return AuditRequest(subject=rest[0] if rest else None)
     if head == "can":
         return _parse_can(rest)
     if head == "types":
         if rest:
-            return InvalidRequest(subcommand="types", problem="`/headless types` takes no arguments.")
+            return InvalidRequest(
+                subcommand="types", problem=_("{command} takes no arguments.").format(command="`/headless types`")
+            )
         return TypesRequest()
     if head == "devices":
         selector = " ".join(rest)
         if len(selector) > MAX_SELECTOR_LENGTH:
             return InvalidRequest(
-                subcommand="devices", problem=f"A selector is at most {MAX_SELECTOR_LENGTH} characters."
+                subcommand="devices",
+                problem=_("A selector is at most {limit} characters.").format(limit=MAX_SELECTOR_LENGTH),
             )
         return DevicesRequest(selector=selector)
     return UnknownRequest(word=words[0][:40], suggestion=suggest(head))
 
 
 def _parse_can(rest: list[str]) -> ParsedCommand:
-    usage = (
+    usage = _(
         "Use `/headless can ACTION [in #channel]`, like `/headless can schedule:reboot in #ops` or "
         "`/headless can list`."
     )
@@ -301,7 +312,9 @@ def _parse_can(rest: list[str]) -> ParsedCommand:
     if len(rest) == 3:
         channel = "dm" if rest[2].lower() == "dm" else _channel_arg(rest[2])
         if channel is None:
-            return InvalidRequest(subcommand="can", problem="Pick the channel with Slack's # autocomplete, or say dm.")
+            return InvalidRequest(
+                subcommand="can", problem=_("Pick the channel with Slack's # autocomplete, or say dm.")
+            )
     return CanRequest(action=action, channel_id=channel)
 
 
@@ -313,7 +326,7 @@ def _parse_list(rest: list[str]) -> ParsedCommand:
         if sep:
             if key.lower() != "status" or not STATUS_WORD.match(value):
                 return InvalidRequest(
-                    subcommand="list", problem="Filter with `status=STATUS`, like `/headless list status=failed`."
+                    subcommand="list", problem=_("Filter with `status=STATUS`, like `/headless list status=failed`.")
                 )
             status = value.lower()
         elif serial is None and SERIAL.match(word):
@@ -321,7 +334,8 @@ def _parse_list(rest: list[str]) -> ParsedCommand:
         else:
             return InvalidRequest(
                 subcommand="list",
-                problem="Use `/headless list [SERIAL] [status=STATUS]`, "
-                "like `/headless list SN123456789 status=failed`.",
+                problem=_(
+                    "Use `/headless list [SERIAL] [status=STATUS]`, like `/headless list SN123456789 status=failed`."
+                ),
             )
     return ListRequest(serial=serial, status=status)

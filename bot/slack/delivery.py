@@ -7,6 +7,7 @@ network, too many 429s: keep the rows for the next cycle). Rate limits are waite
 
 from __future__ import annotations
 
+from bot.i18n import N_
 from bot.services.ports import Delivery, DeliveryOutcome, Notice, NoticeKind
 from bot.slack.blocks import notifications
 from bot.slack.blocks.common import Message
@@ -22,7 +23,7 @@ class SlackDelivery:
     def render(self, notice: Notice) -> Message:
         if notice.kind is NoticeKind.OUTAGE:
             assert notice.since is not None
-            return notifications.outage_message(notice.since, notice.reason or "no answer")
+            return notifications.outage_message(notice.since, notice.reason or N_("no answer"))
         if notice.kind is NoticeKind.RECOVERY:
             assert notice.since is not None and notice.until is not None
             return notifications.recovery_message(notice.since, notice.until)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.domain.requests import ScheduleRecord
+from bot.i18n import _
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import Message, escape, section
 from bot.slack.web import POST, UPDATE, SlackWeb
@@ -57,11 +58,11 @@ class SlackMessenger:
         return False
 
     async def tell_waiting_for_approval(self, record: ScheduleRecord, channel: str) -> None:
-        await self.tell(
-            record.requester_id,
-            f":raised_hand: Your {escape(record.operation_type)} request is waiting for approval in <#{channel}>. "
-            "You will hear here when someone decides.",
-        )
+        waiting = _(
+            "Your {operation_type} request is waiting for approval in {channel}. "
+            "You will hear here when someone decides."
+        ).format(operation_type=escape(record.operation_type), channel=f"<#{channel}>")
+        await self.tell(record.requester_id, f":raised_hand: {waiting}")
 
     async def tell_outcome(self, record: ScheduleRecord) -> None:
         await self.tell(record.requester_id, sb.requester_outcome(record))

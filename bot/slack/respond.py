@@ -25,6 +25,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
 from bot.control.errors import ControlApiError, ControlApiUnavailable, Unauthorized
 from bot.domain.access import NotAllowed
+from bot.i18n import N_, _
 from bot.slack.blocks.common import Message, text_message
 from bot.slack.web import send_response
 from bot.slack.wording import access_denied_text, explain
@@ -133,11 +134,14 @@ async def answer_later(
     progress_shown = False
     outcome = "ok"
     try:
-        done, _ = await asyncio.wait({task}, timeout=PROGRESS_AFTER_SECONDS)
+        done, _pending = await asyncio.wait({task}, timeout=PROGRESS_AFTER_SECONDS)
         if not done:
             progress_shown = await safe_respond(
                 respond,
-                {"text": f":hourglass_flowing_sand: Still waiting for the Control API on {what}…"},
+                {
+                    "text": ":hourglass_flowing_sand: "
+                    + _("Still waiting for the Control API on {what}…").format(what=what)
+                },
                 replace_original=replace_original,
             )
         message = await asyncio.wait_for(task, timeout=max(0.1, deadline - PROGRESS_AFTER_SECONDS))
@@ -162,22 +166,29 @@ class SavedButUnfinished(Exception):
 
 @dataclass(frozen=True)
 class Words:
-    """What the person reads when background work fails: in general, and when the database is unreachable."""
+    """What the person reads when background work fails: in general, and when the database is unreachable
+    (msgids marked with ``N_``, translated by ``failure_message`` for the reader)."""
 
     failed: str
     not_saved: str
 
 
 SCHEDULING = Words(
-    failed=":warning: Something went wrong while scheduling; nothing was sent. Try again.",
-    not_saved=":floppy_disk: The bot cannot reach its database right now, so your request was not saved and nothing "
-    "was sent to the Control API. Try again in a minute; if it keeps happening, tell an admin.",
+    failed=N_(":warning: Something went wrong while scheduling; nothing was sent. Try again."),
+    not_saved=N_(
+        ":floppy_disk: The bot cannot reach its database right now, so your request was not saved and nothing "
+        "was sent to the Control API. Try again in a minute; if it keeps happening, tell an admin."
+    ),
 )
 CLICK = Words(
-    failed=":warning: Something went wrong while handling that click. It has been logged; try again in a moment "
-    "(a decision is only ever taken once, so clicking again is safe).",
-    not_saved=":floppy_disk: The bot cannot reach its database right now, so that click was not recorded. Click "
-    "again in a minute (a decision is only ever taken once, so clicking again is safe).",
+    failed=N_(
+        ":warning: Something went wrong while handling that click. It has been logged; try again in a moment "
+        "(a decision is only ever taken once, so clicking again is safe)."
+    ),
+    not_saved=N_(
+        ":floppy_disk: The bot cannot reach its database right now, so that click was not recorded. Click "
+        "again in a minute (a decision is only ever taken once, so clicking again is safe)."
+    ),
 )
 
 
@@ -192,17 +203,17 @@ def failure_message(deps: SlackDeps, exc: Exception, words: Words) -> str:
         else:
             log.error("request %s is recorded; what follows failed", exc.request_id, exc_info=cause)
         deps.metrics.count("schedule", "postponed")
-        return (
-            f":hourglass_flowing_sand: Request `{exc.request_id}` is recorded, but the bot could not finish the "
+        return ":hourglass_flowing_sand: " + _(
+            "Request `{request_id}` is recorded, but the bot could not finish the "
             "next step just now. It will finish it by itself and you will get a message; do not send it again."
-        )
+        ).format(request_id=exc.request_id)
     if isinstance(exc, StoreUnavailable):
         log.warning("scheduling postponed: %s", exc)
         deps.metrics.count("schedule", "database_unavailable")
-        return words.not_saved
+        return _(words.not_saved)
     log.error("scheduling failed", exc_info=exc)
     deps.metrics.count("schedule", "error")
-    return words.failed
+    return _(words.failed)
 
 
 async def guarded(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from bot import faultpoints
 from bot.clock import Clock
 from bot.domain.changes import NotificationRecord, NotificationState, OperationChange
+from bot.i18n import N_
 from bot.metrics import Metrics
 from bot.services.notifier.report import KIND_CHANGE, KIND_OUTAGE, KIND_RECOVERY, CycleReport, count, parse_time
 from bot.services.ports import DeliveryOutcome, Notice, NoticeKind, NotificationSink
@@ -101,7 +102,7 @@ class Outbox:
         payload = row.payload
         if row.kind == KIND_OUTAGE:
             since = parse_time(payload.get("since")) or self.clock()
-            return Notice(NoticeKind.OUTAGE, since=since, reason=str(payload.get("reason") or "no answer"))
+            return Notice(NoticeKind.OUTAGE, since=since, reason=str(payload.get("reason") or N_("no answer")))
         if row.kind == KIND_RECOVERY:
             until = parse_time(payload.get("until")) or self.clock()
             return Notice(NoticeKind.RECOVERY, since=parse_time(payload.get("since")) or until, until=until)

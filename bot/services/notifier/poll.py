@@ -35,6 +35,7 @@ from bot.control.models import Operation
 from bot.control.pages import parse_records
 from bot.control.stream import Page
 from bot.domain.changes import NewNotification, OperationChange, diff_operations
+from bot.i18n import N_
 from bot.metrics import Metrics
 from bot.services.notifier.known import WRITER_KEY, KnownPrints
 from bot.services.notifier.report import (
@@ -201,7 +202,9 @@ class Poller:
         operations, readable = await self._read(candidates, run)
         report.examined += len(candidates)
         if items and not (quiet or readable):
-            raise UnexpectedAnswer("its list contains nothing that looks like an operation")
+            raise UnexpectedAnswer(
+                N_("its list contains nothing that looks like an operation")
+            )  # the outage alert's reason
         run.pending.extend(operations)
 
     async def _read(self, candidates: Sequence[tuple[Any, str | None]], run: _Pass) -> tuple[list[Operation], int]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.control.errors import ControlApiError, Unauthorized
+from bot.i18n import N_
 from bot.metrics import Metrics
 
 BASELINE_KEY = "baseline_done"
@@ -58,9 +59,10 @@ def count(metrics: Metrics | None, what: str, outcome: str, amount: int = 1) -> 
 
 
 def reason_of(exc: ControlApiError) -> str:
-    """A short, secret-free phrase for logs and the outage alert."""
+    """A short, secret-free phrase for logs and the outage alert (the bot's own phrase is a msgid: the alert, rendered
+    for its channel, translates it; the log keeps it in English)."""
     if isinstance(exc, Unauthorized):
-        return "it rejects the bot's token (HTTP 401/403)"
+        return N_("it rejects the bot's token (HTTP 401/403)")
     reason = getattr(exc, "reason", None)
     return str(reason or exc)[:300]
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from bot.domain.inventory import Device, Selection, page_of
+from bot.i18n import _, ngettext
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
     MAX_SECTION_TEXT,
@@ -31,10 +32,12 @@ def device_line(device: Device) -> str:
 
 
 def counts_line(title: str, counts: Sequence[tuple[str, int]]) -> str:
+    """``title`` (already translated) and the counts per name, the first ``COUNTS_SHOWN`` of them."""
     if not counts:
-        return f"*{title}*: none"
+        return f"*{title}*: " + _("none")
     shown = " · ".join(f"{escape(name)} {count:,}" for name, count in counts[:COUNTS_SHOWN])
-    more = f" · +{len(counts) - COUNTS_SHOWN} more" if len(counts) > COUNTS_SHOWN else ""
+    rest = len(counts) - COUNTS_SHOWN
+    more = " · " + _("+{count} more").format(count=rest) if rest > 0 else ""
     return f"*{title}*: {shown}{more}"
 
 
@@ -52,30 +55,49 @@ def devices_message(
     reload), said under the answer."""
     devices = selection.devices
     matched = len(devices)
-    scope = f" matching `{escape(selection.selector)}`" if selection.selector else ""
+    selector = f"`{escape(selection.selector)}`" if selection.selector else ""
+    numbers = {"selector": selector, "matched": f"{matched:,}", "total": f"{total:,}"}
     page = list(page_of(devices, offset, page_size))
     shown_from = min(offset, matched) + 1
     shown_to = min(offset, matched) + len(page)
-    header = f"*Devices{scope}*: {matched:,} of {total:,} in the inventory"
+    header = (
+        _("*Devices matching {selector}*: {matched} of {total} in the inventory")
+        if selector
+        else _("*Devices*: {matched} of {total} in the inventory")
+    ).format(**numbers)
     counts = "\n".join(
         (
-            counts_line("Sites", selection.by_site),
-            counts_line("Zones", selection.by_zone),
-            counts_line("Tags", selection.by_tag),
+            counts_line(_("Sites"), selection.by_site),
+            counts_line(_("Zones"), selection.by_zone),
+            counts_line(_("Tags"), selection.by_tag),
         )
     )
     blocks: list[Block] = [section(header), section(truncate(counts, MAX_SECTION_TEXT))]
     if page:
         lines = "\n".join(device_line(d) for d in page)
-        blocks.append(section(truncate(f"_{shown_from:,}–{shown_to:,} of {matched:,}_\n{lines}", MAX_SECTION_TEXT)))
+        where = _("_{first}–{last} of {total}_").format(
+            first=f"{shown_from:,}", last=f"{shown_to:,}", total=f"{matched:,}"
+        )
+        blocks.append(section(truncate(f"{where}\n{lines}", MAX_SECTION_TEXT)))
     else:
-        blocks.append(section(f"No more devices: all {matched:,} were on the pages before."))
+        blocks.append(
+            section(
+                ngettext(
+                    "No more devices: all {matched} were on the pages before.",
+                    "No more devices: all {matched} were on the pages before.",
+                    matched,
+                ).format(matched=f"{matched:,}")
+            )
+        )
     if shown_to < matched:
         value = json.dumps({"selector": selection.selector, "offset": shown_to}, separators=(",", ":"))
         blocks.append(
-            {"type": "actions", "block_id": "devices_more", "elements": [button("More", ACTION_DEVICES_MORE, value)]}
+            {"type": "actions", "block_id": "devices_more", "elements": [button(_("More"), ACTION_DEVICES_MORE, value)]}
         )
     if stale:
-        blocks.append(context(f":warning: {escape(stale)}; the previous inventory is still in force."))
-    text = f"Devices{scope}: {matched:,} of {total:,}"
+        still = _("{problem}; the previous inventory is still in force.").format(problem=escape(stale))
+        blocks.append(context(f":warning: {still}"))
+    text = (
+        _("Devices matching {selector}: {matched} of {total}") if selector else _("Devices: {matched} of {total}")
+    ).format(**numbers)
     return {"text": text, "blocks": blocks[:MAX_BLOCKS]}

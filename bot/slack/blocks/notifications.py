@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.control.models import DeviceStatus
 from bot.domain.changes import Failure, OperationChange
+from bot.i18n import N_, _, ngettext
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
     MAX_SECTION_TEXT,
@@ -39,8 +40,29 @@ def mention(group_id: str | None) -> str:
     return f"<!subteam^{escape(group_id)}> " if group_id else ""
 
 
+#: The statuses the Control API documents, as the plain words of a notification (any other status reads as sent).
+_STATUS_WORDS = {
+    "scheduled": N_("scheduled"),
+    "pending": N_("pending"),
+    "in progress": N_("in progress"),
+    "completed": N_("completed"),
+    "failed": N_("failed"),
+    "expired": N_("expired"),
+    "cancelled": N_("cancelled"),
+    "unknown": N_("unknown"),
+}
+
+
 def _plain_status(status: str | None) -> str:
-    return (status or "unknown").replace("_", " ")
+    plain = (status or "unknown").replace("_", " ")
+    return _(_STATUS_WORDS[plain]) if plain in _STATUS_WORDS else plain
+
+
+def _what(change: OperationChange) -> str:
+    """ "firmware_update on `SN1`" (escaped)."""
+    return _("{operation_type} on {serial}").format(
+        operation_type=escape(change.operation_type), serial=f"`{escape(change.device_serial)}`"
+    )
 
 
 def _device(change: OperationChange) -> DeviceStatus | None:
@@ -54,31 +76,42 @@ def _device(change: OperationChange) -> DeviceStatus | None:
 def _headline(change: OperationChange) -> str:
     """One mrkdwn sentence saying what happened."""
     op = f"`{escape(change.operation_id)}`"
-    what = f"{escape(change.operation_type)} on `{escape(change.device_serial)}`"
+    serial = f"`{escape(change.device_serial)}`"
     if change.failure is Failure.OFFLINE_AT_SCHEDULED_TIME:
-        return f":rotating_light: *Device offline at its scheduled time* — operation {op} ({what}) cannot start"
+        return ":rotating_light: " + _(
+            "*Device offline at its scheduled time* — operation {operation} ({what}) cannot start"
+        ).format(operation=op, what=_what(change))
     if change.failure is Failure.STATUS:
-        return f":rotating_light: *Operation {op} {escape(_plain_status(change.status))}* ({what})"
+        return ":rotating_light: " + _("*Operation {operation} {status}* ({what})").format(
+            operation=op, status=escape(_plain_status(change.status)), what=_what(change)
+        )
     if change.status_changed:
-        before = "unknown (first seen)" if change.old_status is None else status_badge(change.old_status)
-        return f"Operation {op} ({what}): {before} → {status_badge(change.status)}"
+        before = _("unknown (first seen)") if change.old_status is None else status_badge(change.old_status)
+        return _("Operation {operation} ({what}): {before} → {after}").format(
+            operation=op, what=_what(change), before=before, after=status_badge(change.status)
+        )
     if change.device_change == "offline":
-        return f":red_circle: Device `{escape(change.device_serial)}` went *offline* — operation {op} is not finished"
-    return f":large_green_circle: Device `{escape(change.device_serial)}` is *back online* — operation {op}"
+        return ":red_circle: " + _("Device {serial} went *offline* — operation {operation} is not finished").format(
+            serial=serial, operation=op
+        )
+    return ":large_green_circle: " + _("Device {serial} is *back online* — operation {operation}").format(
+        serial=serial, operation=op
+    )
 
 
 def _fallback(change: OperationChange) -> str:
+    ids = {"serial": change.device_serial, "operation": change.operation_id}
     if change.failure is Failure.OFFLINE_AT_SCHEDULED_TIME:
-        return f"Device {change.device_serial} offline at the scheduled time of operation {change.operation_id}"
+        return _("Device {serial} offline at the scheduled time of operation {operation}").format(**ids)
     if change.failure is Failure.STATUS:
-        return f"Operation {change.operation_id} {_plain_status(change.status)} ({change.device_serial})"
+        return _("Operation {operation} {status} ({serial})").format(status=_plain_status(change.status), **ids)
     if change.status_changed:
-        return (
-            f"Operation {change.operation_id} ({change.device_serial}): "
-            f"{_plain_status(change.old_status)} → {_plain_status(change.status)}"
+        return _("Operation {operation} ({serial}): {before} → {after}").format(
+            before=_plain_status(change.old_status), after=_plain_status(change.status), **ids
         )
-    state = "offline" if change.device_change == "offline" else "back online"
-    return f"Device {change.device_serial} {state} (operation {change.operation_id})"
+    if change.device_change == "offline":
+        return _("Device {serial} offline (operation {operation})").format(**ids)
+    return _("Device {serial} back online (operation {operation})").format(**ids)
 
 
 def change_message(
@@ -89,26 +122,38 @@ def change_message(
     ping = mention(oncall_group) if mention_oncall and change.failure is not None else ""
     lines = [ping + _headline(change)]
     if change.status_changed and change.device_change is not None and change.failure is None:
-        lines.append(f"Device went {'offline' if change.device_change == 'offline' else 'back online'}.")
+        went = _("Device went offline.") if change.device_change == "offline" else _("Device went back online.")
+        lines.append(went)
     if change.failure is not None:
-        lines.append(f"*Device* `{escape(change.device_serial)}` · *Type* {escape(change.operation_type)}")
-        lines.append(f"*Scheduled* {slack_date(change.scheduled_time)}")
+        lines.append(
+            _("*Device* {serial} · *Type* {operation_type}").format(
+                serial=f"`{escape(change.device_serial)}`", operation_type=escape(change.operation_type)
+            )
+        )
+        lines.append(_("*Scheduled* {date}").format(date=slack_date(change.scheduled_time)))
         if change.failure is Failure.OFFLINE_AT_SCHEDULED_TIME or not change.status_changed:
-            lines.append(f"*Status* {status_badge(change.status)}")
+            lines.append(_("*Status* {status}").format(status=status_badge(change.status)))
         elif change.old_status is not None:
-            lines.append(f"*Status* {status_badge(change.old_status)} → {status_badge(change.status)}")
-        lines.append(f"*Last device status* {device_text(_device(change))}")
+            lines.append(
+                _("*Status* {before} → {after}").format(
+                    before=status_badge(change.old_status), after=status_badge(change.status)
+                )
+            )
+        lines.append(_("*Last device status* {status}").format(status=device_text(_device(change))))
     blocks: list[Block] = [section("\n".join(lines))]
     if change.failure is not None:
         blocks.append(
             {
                 "type": "actions",
                 "block_id": "notify_actions",
-                "elements": [button("Refresh", ACTION_REFRESH, change.operation_id)],
+                "elements": [button(_("Refresh"), ACTION_REFRESH, change.operation_id)],
             }
         )
     else:
-        blocks.append(context(f"Scheduled {slack_date(change.scheduled_time)} · {device_text(_device(change))}"))
+        scheduled = _("Scheduled {date} · {device}").format(
+            date=slack_date(change.scheduled_time), device=device_text(_device(change))
+        )
+        blocks.append(context(scheduled))
     text = (ping + _fallback(change)) if ping else _fallback(change)
     return {"text": truncate(text, _TEXT_LIMIT), "blocks": blocks}
 
@@ -117,12 +162,13 @@ def _digest_line(change: OperationChange) -> str:
     flag = ":rotating_light: " if change.failure is not None else ""
     what = f"`{escape(change.operation_id)}` · `{escape(change.device_serial)}` · {escape(change.operation_type)}"
     if change.failure is Failure.OFFLINE_AT_SCHEDULED_TIME:
-        return f"• {flag}{what}: device offline at its scheduled time ({status_badge(change.status)})"
+        offline = _("device offline at its scheduled time ({status})").format(status=status_badge(change.status))
+        return f"• {flag}{what}: {offline}"
     if change.status_changed:
-        before = "new" if change.old_status is None else status_badge(change.old_status)
+        before = _("new") if change.old_status is None else status_badge(change.old_status)
         return f"• {flag}{what}: {before} → {status_badge(change.status)}"
-    state = "went offline" if change.device_change == "offline" else "back online"
-    return f"• {flag}{what}: device {state}"
+    state = _("device went offline") if change.device_change == "offline" else _("device back online")
+    return f"• {flag}{what}: {state}"
 
 
 def digest_message(
@@ -137,9 +183,16 @@ def digest_message(
     ordered = sorted(changes, key=lambda change: change.failure is None)  # stable: failures first
     failures = sum(1 for change in ordered if change.failure is not None)
     ping = mention(oncall_group) if failures and mention_oncall else ""
-    count = f"{len(ordered)} operation changes"
-    failed = f", *{failures} failure{'s' if failures != 1 else ''}*" if failures else ""
-    header = f"{ping}:bell: *{count}* since the last check{failed}"
+    numbers = {"count": len(ordered), "failures": failures}
+    if failures:
+        summary = ngettext(
+            "*{count} operation changes* since the last check, *{failures} failure*",
+            "*{count} operation changes* since the last check, *{failures} failures*",
+            failures,
+        )
+    else:
+        summary = _("*{count} operation changes* since the last check")
+    header = f"{ping}:bell: {summary.format(**numbers)}"
     blocks: list[Block] = [section(header)]
     reserve = 2  # the "and N more" line and the closing context
     current: list[str] = []
@@ -161,32 +214,42 @@ def digest_message(
         shown -= len(current)
     rest = len(ordered) - shown
     if rest > 0:
-        blocks.append(section(f"…and {rest} more."))
-    blocks.append(context("`/headless status TXN_ID` for details, `/headless refresh TXN_ID` to ask the device."))
-    plain = f"{len(ordered)} operation changes since the last check"
+        blocks.append(section(_("…and {count} more.").format(count=rest)))
+    blocks.append(context(_("`/headless status TXN_ID` for details, `/headless refresh TXN_ID` to ask the device.")))
     if failures:
-        plain += f", {failures} failure{'s' if failures != 1 else ''}"
+        plain = ngettext(
+            "{count} operation changes since the last check, {failures} failure",
+            "{count} operation changes since the last check, {failures} failures",
+            failures,
+        ).format(**numbers)
+    else:
+        plain = _("{count} operation changes since the last check").format(**numbers)
     text = (ping + plain) if ping else plain
     return {"text": truncate(text, _TEXT_LIMIT), "blocks": blocks[:MAX_BLOCKS]}
 
 
 def outage_message(since: datetime, reason: str) -> Message:
     """The one alert when the Control API stops answering."""
+    # ``reason`` is the Control API client's phrase; the few the bot words itself are msgids (``N_``), translated here.
+    said = _(reason) if reason else reason
     text = (
-        f":warning: *Control API unreachable since {slack_date(since)}* — {escape(reason)}\n"
-        "Status notifications are paused; I keep trying and will say when it answers again."
+        ":warning: "
+        + _("*Control API unreachable since {date}* — {reason}").format(date=slack_date(since), reason=escape(said))
+        + "\n"
+        + _("Status notifications are paused; I keep trying and will say when it answers again.")
     )
-    return {"text": f"Control API unreachable since {since:%Y-%m-%d %H:%M} UTC", "blocks": [section(text)]}
+    plain = _("Control API unreachable since {time} UTC").format(time=f"{since:%Y-%m-%d %H:%M}")
+    return {"text": plain, "blocks": [section(text)]}
 
 
 def recovery_message(since: datetime, until: datetime) -> Message:
     """The one message when it answers again."""
     age = format_age((until - since).total_seconds())
-    text = (
-        f":white_check_mark: *Control API answering again* after {age} (unreachable since {slack_date(since)}). "
+    text = ":white_check_mark: " + _(
+        "*Control API answering again* after {age} (unreachable since {date}). "
         "Status notifications resume; changes during the outage follow."
-    )
-    return {"text": f"Control API answering again after {age}", "blocks": [section(text)]}
+    ).format(age=age, date=slack_date(since))
+    return {"text": _("Control API answering again after {age}").format(age=age), "blocks": [section(text)]}
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.control.models import Operation
 from bot.domain.ids import USER_ID
+from bot.i18n import N_, _, ngettext
 from bot.services.operations import ListCursor
 from bot.slack.blocks.common import (
     MAX_BLOCKS,
@@ -63,21 +64,33 @@ def list_message(
     if after is not None:
         offset = after.position(list(operations))
     page = list(operations[offset : offset + page_size])
-    filters = []
-    if serial:
-        filters.append(f"serial `{escape(serial)}`")
-    if status:
-        filters.append(f"status `{escape(status)}`")
-    scope = f" for {' and '.join(filters)}" if filters else ""
+    scope = _list_scope(serial, status)
     if total == 0:
-        text = f"No operations{scope}."
-        hint = "Schedule one with `/headless schedule`." if not filters else "Try `/headless list` without filters."
+        text = _("No operations {scope}.").format(scope=scope) if scope else _("No operations.")
+        hint = _("Try `/headless list` without filters.") if scope else _("Schedule one with `/headless schedule`.")
         return {"text": text, "blocks": [section(f":information_source: {text} {hint}")]}
     if not page:
-        text = f"No more operations{scope}: all {total} were on the pages before."
-        return {"text": text, "blocks": [section(f":information_source: {text} `/headless list` starts again.")]}
+        if scope:
+            text = ngettext(
+                "No more operations {scope}: all {total} were on the pages before.",
+                "No more operations {scope}: all {total} were on the pages before.",
+                total,
+            ).format(scope=scope, total=total)
+        else:
+            text = ngettext(
+                "No more operations: all {total} were on the pages before.",
+                "No more operations: all {total} were on the pages before.",
+                total,
+            ).format(total=total)
+        again = _("{command} starts again.").format(command="`/headless list`")
+        return {"text": text, "blocks": [section(f":information_source: {text} {again}")]}
     shown_to = offset + len(page)
-    header = f"*Operations{scope}* — {offset + 1}–{shown_to} of {total}, newest first"
+    numbers = {"scope": scope, "first": offset + 1, "last": shown_to, "total": total}
+    header = (
+        _("*Operations {scope}* — {first}–{last} of {total}, newest first")
+        if scope
+        else _("*Operations* — {first}–{last} of {total}, newest first")
+    ).format(**numbers)
     blocks: list[Block] = [section(header)]
     blocks.extend(section(operation_line(op)) for op in page)
     if shown_to < total:
@@ -87,43 +100,69 @@ def list_message(
             {"serial": serial, "status": status, "offset": shown_to, "after": cursor}, separators=(",", ":")
         )
         blocks.append(
-            {"type": "actions", "block_id": "list_more", "elements": [button("More", ACTION_LIST_MORE, value)]}
+            {"type": "actions", "block_id": "list_more", "elements": [button(_("More"), ACTION_LIST_MORE, value)]}
         )
-    blocks.append(context("Times show in your time zone, with UTC in brackets. `/headless status TXN_ID` for details."))
-    return {"text": f"Operations{scope}: {offset + 1}–{shown_to} of {total}", "blocks": blocks[:MAX_BLOCKS]}
+    blocks.append(
+        context(_("Times show in your time zone, with UTC in brackets. `/headless status TXN_ID` for details."))
+    )
+    text = (
+        _("Operations {scope}: {first}–{last} of {total}") if scope else _("Operations: {first}–{last} of {total}")
+    ).format(**numbers)
+    return {"text": text, "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _list_scope(serial: str | None, status: str | None) -> str:
+    """What a list is filtered by, as it follows "Operations": "for serial `SN1` and status `failed`"."""
+    if serial and status:
+        return _("for serial {serial} and status {status}").format(
+            serial=f"`{escape(serial)}`", status=f"`{escape(status)}`"
+        )
+    if serial:
+        return _("for serial {serial}").format(serial=f"`{escape(serial)}`")
+    if status:
+        return _("for status {status}").format(status=f"`{escape(status)}`")
+    return ""
 
 
 def operation_message(op: Operation, *, refreshed_age: float | None = None, cached: bool = False) -> Message:
     """One operation with its device status; ``refreshed_age`` when the device status was just queried."""
     fields = [
-        f"*Operation* `{escape(op.id)}`  {status_badge(op.status)}",
-        f"*Device* `{escape(op.device_serial)}` · *Type* {escape(op.operation_type)}",
-        f"*Scheduled* {slack_date(op.scheduled_time)}",
+        _("*Operation* {operation_id}  {status}").format(
+            operation_id=f"`{escape(op.id)}`", status=status_badge(op.status)
+        ),
+        _("*Device* {serial} · *Type* {operation_type}").format(
+            serial=f"`{escape(op.device_serial)}`", operation_type=escape(op.operation_type)
+        ),
+        _("*Scheduled* {date}").format(date=slack_date(op.scheduled_time)),
     ]
     if op.created_at is not None:
-        fields.append(f"*Created* {slack_date(op.created_at)}")
-    fields.append(f"*Device status* {device_text(op.device_status)}")
+        fields.append(_("*Created* {date}").format(date=slack_date(op.created_at)))
+    fields.append(_("*Device status* {status}").format(status=device_text(op.device_status)))
     if op.parameters:
-        fields.append(f"*Parameters* {parameters_text(op.parameters)}")
+        fields.append(_("*Parameters* {parameters}").format(parameters=parameters_text(op.parameters)))
     blocks: list[Block] = [section("\n".join(fields))]
     if refreshed_age is not None:
         if cached:
-            note = (
-                f":recycle: Device status refreshed {format_age(refreshed_age)} ago; "
+            note = ":recycle: " + _(
+                "Device status refreshed {age} ago; "
                 "shown from cache to spare the device (the API asks to refresh sparingly)."
-            )
+            ).format(age=format_age(refreshed_age))
         else:
-            note = ":satellite_antenna: Device status refreshed just now."
+            note = ":satellite_antenna: " + _("Device status refreshed just now.")
         blocks.append(context(note))
     blocks.append(
         {
             "type": "actions",
             "block_id": "operation_actions",
-            "elements": [button("Refresh", ACTION_REFRESH, op.id)],
+            "elements": [button(_("Refresh"), ACTION_REFRESH, op.id)],
         }
     )
     return {
-        "text": escape(f"Operation {op.id}: {op.status} ({op.device_serial}, {op.operation_type})"),
+        "text": escape(
+            _("Operation {operation_id}: {status} ({serial}, {operation_type})").format(
+                operation_id=op.id, status=op.status, serial=op.device_serial, operation_type=op.operation_type
+            )
+        ),
         "blocks": blocks,
     }
 
@@ -131,38 +170,48 @@ def operation_message(op: Operation, *, refreshed_age: float | None = None, cach
 def watch_announcement(op: Operation, *, asked_by: str) -> Message:
     """Posted in a channel when it starts following ``op``: why status changes will appear there, and how to stop
     them. ``asked_by`` is a user id (anything else is not mentioned)."""
-    who = f"<@{asked_by}>" if USER_ID.match(asked_by) else "Someone"
-    text = (
-        f":eyes: {who} asked for the status changes of `{escape(op.id)}` ({escape(op.operation_type)} on "
-        f"`{escape(op.device_serial)}`, {status_badge(op.status)}) to be posted here. "
-        f"`/headless unwatch {escape(op.id)}` in this channel stops them."
+    who = f"<@{asked_by}>" if USER_ID.match(asked_by) else _("Someone")
+    asked = _(
+        "{who} asked for the status changes of `{operation_id}` ({operation_type} on `{serial}`, {status}) to be "
+        "posted here."
+    ).format(
+        who=who,
+        operation_id=escape(op.id),
+        operation_type=escape(op.operation_type),
+        serial=escape(op.device_serial),
+        status=status_badge(op.status),
     )
-    return text_message(text)
+    stop = _("{command} in this channel stops them.").format(command=f"`/headless unwatch {escape(op.id)}`")
+    return text_message(f":eyes: {asked} {stop}")
 
 
-#: Each line of the help, with what the reader must be allowed to see it (``None``: everyone).
+#: Each line of the help, with what the reader must be allowed to see it (``None``: everyone); msgids, rendered with
+#: ``_(line)`` for the reader.
 HELP_LINES: tuple[tuple[str | None, str], ...] = (
-    ("list", "`/headless list [SERIAL] [status=STATUS]` — operations, newest first "
-     "(e.g. `/headless list status=failed`)"),
-    ("status", "`/headless status TXN_ID` — one operation and its device (e.g. `/headless status txn_12345`)"),
-    ("refresh", "`/headless refresh TXN_ID` — ask the device for its current status (slow; at most once a minute)"),
-    ("schedule", "`/headless schedule` — open the scheduling form; "
-     "or `/headless schedule SERIAL TYPE WHEN [key=value …]`"),
-    ("schedule", "Parameters: `key=value` sends text as typed (`true`/`false` are booleans), `key:=JSON` a JSON value "
-     '(`retries:=3`, `tag:=null`); quote a value with spaces: `note="two words"`'),
-    ("watch", "`/headless watch TXN_ID [#channel]` / `unwatch TXN_ID` — follow an operation's status changes"),
-    ("audit", "`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)"),
-    ("devices", "`/headless devices [SELECTOR]` — the device inventory: counts per site, zone and tag, "
-     "then the devices (e.g. `/headless devices site:san-jose+tag:gateway`, `/headless devices SN12*`)"),
-    (None, "`/headless types` — the operation types and their parameters "
-     "(type, required, allowed values, default)"),
-    ("rollout", "`/headless rollout TYPE TARGETS WHEN [waves=1,10,50,100] [soak=30m] [gate=auto|manual] "
+    ("list", N_("`/headless list [SERIAL] [status=STATUS]` — operations, newest first "
+     "(e.g. `/headless list status=failed`)")),
+    ("status", N_("`/headless status TXN_ID` — one operation and its device "
+     "(e.g. `/headless status txn_12345`)")),
+    ("refresh", N_("`/headless refresh TXN_ID` — ask the device for its current status "
+     "(slow; at most once a minute)")),
+    ("schedule", N_("`/headless schedule` — open the scheduling form; "
+     "or `/headless schedule SERIAL TYPE WHEN [key=value …]`")),
+    ("schedule", N_("Parameters: `key=value` sends text as typed (`true`/`false` are booleans), "
+     '`key:=JSON` a JSON value (`retries:=3`, `tag:=null`); quote a value with spaces: `note="two words"`')),
+    ("watch", N_("`/headless watch TXN_ID [#channel]` / `unwatch TXN_ID` — "
+     "follow an operation's status changes")),
+    ("audit", N_("`/headless audit [SERIAL|TXN_ID]` — who did what (approvers)")),
+    ("devices", N_("`/headless devices [SELECTOR]` — the device inventory: counts per site, zone and tag, "
+     "then the devices (e.g. `/headless devices site:san-jose+tag:gateway`, `/headless devices SN12*`)")),
+    (None, N_("`/headless types` — the operation types and their parameters "
+     "(type, required, allowed values, default)")),
+    ("rollout", N_("`/headless rollout TYPE TARGETS WHEN [waves=1,10,50,100] [soak=30m] [gate=auto|manual] "
      "[failure_threshold=10%] [min_executed=5] [max_failures=N] [rate=60/min] [key=value …]` — a staged rollout in "
      "waves, stopping when failures climb (e.g. `/headless rollout firmware_update site:san-jose+tag:gateway "
-     "tomorrow 2am target_version=1.10`)"),
-    ("list", "`/headless rollouts` — the active and recent rollouts; `/headless rollout status ID` shows one"),
-    (None, "`/headless can ACTION [in #channel]` — may you do it there, and which access rule decides"),
-    (None, "`/headless help` — this help"),
+     "tomorrow 2am target_version=1.10`)")),
+    ("list", N_("`/headless rollouts` — the active and recent rollouts; `/headless rollout status ID` shows one")),
+    (None, N_("`/headless can ACTION [in #channel]` — may you do it there, and which access rule decides")),
+    (None, N_("`/headless help` — this help")),
 )  # fmt: skip
 
 
@@ -178,25 +227,28 @@ def help_message(
     if problem:
         lines.append(f":warning: {problem}")
     elif word is not None:
-        nudge = f" Did you mean `{escape(suggestion)}`?" if suggestion else ""
-        lines.append(f":thinking_face: I don't know `{escape(word)}`.{nudge}")
-    lines.append("*How to use /headless*" + (" (what you may do here)" if allowed is not None else ""))
-    lines.extend(f"• {line}" for needs, line in HELP_LINES if allowed is None or needs is None or needs in allowed)
+        nudge = " " + _("Did you mean `{suggestion}`?").format(suggestion=escape(suggestion)) if suggestion else ""
+        lines.append(":thinking_face: " + _("I don't know `{word}`.").format(word=escape(word)) + nudge)
+    lines.append(_("*How to use /headless*") if allowed is None else _("*How to use /headless* (what you may do here)"))
+    lines.extend(f"• {_(line)}" for needs, line in HELP_LINES if allowed is None or needs is None or needs in allowed)
     text = "\n".join(lines)
     return {"text": text.split("\n", 1)[0], "blocks": [section(text)]}
 
 
 def audit_message(entries: Sequence[Any], *, subject: str | None) -> Message:
     """Recent audit entries (``bot.domain.requests.AuditRecord``), newest first."""
-    scope = f" for `{escape(subject)}`" if subject else ""
+    shown = f"`{escape(subject)}`" if subject else ""
     if not entries:
-        return text_message(f":ledger: No audit entries{scope}.")
-    lines = [f":ledger: *Audit log{scope}* (newest first)"]
+        none = _("No audit entries for {subject}.").format(subject=shown) if subject else _("No audit entries.")
+        return text_message(f":ledger: {none}")
+    title = _("*Audit log for {subject}* (newest first)") if subject else _("*Audit log* (newest first)")
+    lines = [f":ledger: {title.format(subject=shown)}"]
     for entry in entries:
-        actor = "the bot" if entry.actor_id == "bot" else f"<@{escape(entry.actor_id)}>"
-        where = f" in <#{escape(entry.channel_id)}>" if entry.channel_id else ""
+        actor = _("the bot") if entry.actor_id == "bot" else f"<@{escape(entry.actor_id)}>"
+        where = " " + _("in {channel}").format(channel=f"<#{escape(entry.channel_id)}>") if entry.channel_id else ""
         lines.append(
             f"• {slack_date(entry.at)} {actor} *{escape(entry.action)}* `{escape(entry.subject)}`"
             f" → {escape(entry.outcome)}{where}"
         )
-    return {"text": f"Audit log{scope}", "blocks": [section(truncate("\n".join(lines), MAX_SECTION_TEXT))]}
+    text = _("Audit log for {subject}").format(subject=shown) if subject else _("Audit log")
+    return {"text": text, "blocks": [section(truncate("\n".join(lines), MAX_SECTION_TEXT))]}

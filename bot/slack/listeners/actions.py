@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.ids import SERIAL, STATUS_WORD, TXN_ID
 from bot.domain.inventory import MAX_SELECTOR_LENGTH
 from bot.domain.requests import Decision, RequestState, ScheduleRecord
+from bot.i18n import _
 from bot.services.approvals import Verdict
 from bot.services.operations import ListCursor
 from bot.slack.access import require_for
@@ -92,10 +93,8 @@ async def handle_list_more(ack: AsyncAck, action: dict[str, Any], respond: Respo
     try:
         page = ListPage.model_validate_json(str(action.get("value") or ""))
     except ValidationError:  # answered after the ack: the listener must return at once
-        deps.tasks.spawn(safe_respond(
-            respond, text_message(":warning: That list is out of date; run `/headless list` again."),
-            replace_original=False,
-        ))  # fmt: skip
+        stale = _("That list is out of date; run {command} again.").format(command="`/headless list`")
+        deps.tasks.spawn(safe_respond(respond, text_message(f":warning: {stale}"), replace_original=False))
         return
     request = ListRequest(serial=page.serial, status=page.status, offset=page.offset)
     deps.tasks.spawn(run_list(deps, respond, request, replace=True, after=page.after))
@@ -113,10 +112,8 @@ async def handle_devices_more(ack: AsyncAck, action: dict[str, Any], respond: Re
     try:
         page = DevicesPage.model_validate_json(str(action.get("value") or ""))
     except ValidationError:
-        deps.tasks.spawn(safe_respond(
-            respond, text_message(":warning: That list is out of date; run `/headless devices` again."),
-            replace_original=False,
-        ))  # fmt: skip
+        stale = _("That list is out of date; run {command} again.").format(command="`/headless devices`")
+        deps.tasks.spawn(safe_respond(respond, text_message(f":warning: {stale}"), replace_original=False))
         return
     request = DevicesRequest(selector=page.selector, offset=page.offset)
     deps.tasks.spawn(run_devices(deps, respond, request, replace=True))
@@ -126,10 +123,8 @@ async def handle_refresh(ack: AsyncAck, action: dict[str, Any], respond: Respond
     await ack()
     operation_id = str(action.get("value") or "")
     if not TXN_ID.match(operation_id):
-        deps.tasks.spawn(safe_respond(
-            respond, text_message(":warning: That button is broken; use `/headless refresh TXN_ID`."),
-            replace_original=False,
-        ))  # fmt: skip
+        broken = _("That button is broken; use `/headless refresh TXN_ID`.")
+        deps.tasks.spawn(safe_respond(respond, text_message(f":warning: {broken}"), replace_original=False))
         return
     deps.tasks.spawn(run_refresh(deps, respond, operation_id, replace=False))
 
@@ -181,12 +176,12 @@ async def confirm_or_cancel(
         return
     record = decision.record
     if record.state is RequestState.CANCELLED:
-        shown: dict[str, Any] = {"text": ":no_entry_sign: Cancelled. Nothing was scheduled."}
+        shown: dict[str, Any] = {"text": ":no_entry_sign: " + _("Cancelled. Nothing was scheduled.")}
     elif record.state is RequestState.PENDING_APPROVAL:
-        shown = text_message(f":outbox_tray: Sent for approval in <#{deps.settings.approval_channel}>. "
-                             "You will get a message when someone decides.")  # fmt: skip
+        sent = _("Sent for approval in {channel}. You will get a message when someone decides.")
+        shown = text_message(":outbox_tray: " + sent.format(channel=f"<#{deps.settings.approval_channel}>"))
     else:
-        shown = text_message(":rocket: Confirmed. Creating the operation now…")
+        shown = text_message(":rocket: " + _("Confirmed. Creating the operation now…"))
     await safe_respond(respond, shown, replace_original=True, response_type=None)
     if record.state is not RequestState.CANCELLED:
         await follow_up(deps, record)
@@ -244,10 +239,12 @@ async def checked_request(
     if check.verdict is Verdict.MATCH:
         return check.record
     if check.verdict is Verdict.SUPERSEDED:
-        text = ":recycle: This copy of the request was replaced by a newer message in this channel; decide there."
+        text = ":recycle: " + _(
+            "This copy of the request was replaced by a newer message in this channel; decide there."
+        )
         await safe_respond(respond, {"text": text}, replace_original=True, response_type=None)
         return None
-    text = ":warning: That button does not belong to this request. Use the buttons on the request itself."
+    text = ":warning: " + _("That button does not belong to this request. Use the buttons on the request itself.")
     await safe_respond(respond, {"text": text}, replace_original=False)
     return None
 

@@ -21,6 +21,7 @@ from bot.control.models import Operation
 from bot.domain.access import place_of
 from bot.domain.ids import CHANNEL_ID
 from bot.domain.inventory import Inventory, SelectorError
+from bot.i18n import _
 from bot.services.inputs import InputError, split_quick_form
 from bot.services.operations import ListCursor
 from bot.services.scheduling import FormErrors, NoApprovalChannel, ScheduleForm
@@ -107,8 +108,11 @@ async def handle_command(
         spawn(run_status(deps, respond, request.operation_id))
     elif isinstance(request, RefreshRequest):
         await ack(
-            text=f":satellite_antenna: Refreshing `{request.operation_id}`: asking the device for its current "
-            "status. This can take a little while; the answer will appear here.",
+            text=":satellite_antenna: "
+            + _(
+                "Refreshing `{operation_id}`: asking the device for its current "
+                "status. This can take a little while; the answer will appear here."
+            ).format(operation_id=request.operation_id),
             response_type="ephemeral",
         )
         spawn(run_refresh(deps, respond, request.operation_id, replace=True))
@@ -119,8 +123,9 @@ async def handle_command(
         if not CHANNEL_ID.match(channel):  # a DM or a payload we cannot trust to be a channel id
             await ack(
                 **blocks.help_message(
-                    problem=f"Name the channel with Slack's # autocomplete: `/headless {request.kind} "
-                    f"{request.operation_id} #ops`."
+                    problem=_("Name the channel with Slack's # autocomplete: {example}.").format(
+                        example=f"`/headless {request.kind} {request.operation_id} #ops`"
+                    )
                 ),
                 response_type="ephemeral",
             )
@@ -152,14 +157,21 @@ async def handle_command(
         metrics.count("types", "ok")
     else:
         await ack(
-            text=f":construction: `/headless {request.kind}` is not available in this version yet. "
-            "Type `/headless help` for what is.",
+            text=":construction: "
+            + _(
+                "`/headless {subcommand}` is not available in this version yet. Type `/headless help` for what is."
+            ).format(subcommand=request.kind),
             response_type="ephemeral",
         )
         metrics.count(request.kind, "unavailable")
 
 
 # ---------------------------------------------------------------------------------------------- lookups
+
+
+def _operation(operation_id: str) -> str:
+    """What a failure about one operation names (``explain``'s ``what``)."""
+    return _("operation `{operation_id}`").format(operation_id=operation_id)
 
 
 async def run_list(
@@ -172,7 +184,7 @@ async def run_list(
         )
 
     await answer_later(
-        deps, respond, command="list", what="the operation list", work=work, deadline=deps.deadline,
+        deps, respond, command="list", what=_("the operation list"), work=work, deadline=deps.deadline,
         replace_original=replace, reading=True,
     )  # fmt: skip
 
@@ -182,7 +194,7 @@ async def run_status(deps: SlackDeps, respond: Respond, operation_id: str) -> No
         return blocks.operation_message(await deps.operations.status(operation_id))
 
     await answer_later(
-        deps, respond, command="status", what=f"operation `{operation_id}`", work=work, deadline=deps.deadline,
+        deps, respond, command="status", what=_operation(operation_id), work=work, deadline=deps.deadline,
         reading=True,
     )  # fmt: skip
 
@@ -193,7 +205,7 @@ async def run_refresh(deps: SlackDeps, respond: Respond, operation_id: str, *, r
         return blocks.operation_message(result.operation, refreshed_age=result.age_seconds, cached=result.cached)
 
     await answer_later(
-        deps, respond, command="refresh", what=f"operation `{operation_id}`", work=work,
+        deps, respond, command="refresh", what=_operation(operation_id), work=work,
         deadline=deps.refresh_deadline, replace_original=replace, replace_progress=replace, reading=True,
     )  # fmt: skip
 
@@ -224,7 +236,9 @@ async def run_can(deps: SlackDeps, respond: Respond, user_id: str, request: CanR
 async def run_audit(deps: SlackDeps, respond: Respond, user_id: str, subject: str | None) -> None:
     # Under access rules the gate has checked `audit`; without them the audit log is for approvers, as it was.
     if not deps.access.restricted and not await deps.directory.is_approver(user_id, deps.settings.approvers):
-        await safe_respond(respond, text_message(":lock: The audit log is for approvers."), replace_original=False)
+        await safe_respond(
+            respond, text_message(":lock: " + _("The audit log is for approvers.")), replace_original=False
+        )
         deps.metrics.count("audit", "not_allowed")
         return
 
@@ -232,7 +246,7 @@ async def run_audit(deps: SlackDeps, respond: Respond, user_id: str, subject: st
         return blocks.audit_message(await deps.watches.recent_audit(subject, limit=25), subject=subject)
 
     await answer_later(
-        deps, respond, command="audit", what="the audit log", work=audit, deadline=deps.deadline, reading=True
+        deps, respond, command="audit", what=_("the audit log"), work=audit, deadline=deps.deadline, reading=True
     )
 
 
@@ -242,7 +256,7 @@ async def run_devices(deps: SlackDeps, respond: Respond, request: DevicesRequest
     source = deps.inventory
     inventory = source.current if source is not None else None
     if source is None or inventory is None:
-        await safe_respond(respond, text_message(NO_INVENTORY), replace_original=replace)
+        await safe_respond(respond, text_message(_(NO_INVENTORY)), replace_original=replace)
         deps.metrics.count("devices", "unavailable")
         return
     try:
@@ -276,15 +290,22 @@ async def run_watch(
 
         async def unwatch() -> Message:
             removed = await deps.watches.unwatch(operation_id, channel, user_id)
+            where = f"<#{channel}>"
+            if removed:
+                return text_message(
+                    ":mute: "
+                    + _("{channel} no longer follows `{operation_id}`.").format(
+                        channel=where, operation_id=operation_id
+                    )
+                )
             return text_message(
-                f":mute: <#{channel}> no longer follows `{operation_id}`."
-                if removed
-                else f":information_source: <#{channel}> was not following `{operation_id}`."
+                ":information_source: "
+                + _("{channel} was not following `{operation_id}`.").format(channel=where, operation_id=operation_id)
             )
 
         # Through answer_later like every other answer: a failure is worded and counted, never silent.
         await answer_later(
-            deps, respond, command="unwatch", what=f"operation `{operation_id}`", work=unwatch,
+            deps, respond, command="unwatch", what=_operation(operation_id), work=unwatch,
             deadline=deps.deadline,
         )  # fmt: skip
         return
@@ -294,16 +315,29 @@ async def run_watch(
         refusal = await announce_watch(deps, operation_id, operation, channel, user_id, bot_user_id)
         if refusal is not None:
             return refusal
-        note = "now follows" if await deps.watches.watch(operation_id, channel, user_id) else "already follows"
+        added = await deps.watches.watch(operation_id, channel, user_id)
+        sentence = (
+            _("{channel} now follows `{operation_id}` ({operation_type} on `{serial}`, {status}).")
+            if added
+            else _("{channel} already follows `{operation_id}` ({operation_type} on `{serial}`, {status}).")
+        )
+        stop = _("Status changes will be posted there; {unwatch} to stop.").format(
+            unwatch=f"`/headless unwatch {operation.id}`"
+        )
         return text_message(
-            f":eyes: <#{channel}> {note} `{operation.id}` ({escape(operation.operation_type)} on "
-            f"`{escape(operation.device_serial)}`, {status_badge(operation.status)}). "
-            f"Status changes will be posted there; `/headless unwatch {operation.id}` to stop."
+            ":eyes: "
+            + sentence.format(
+                channel=f"<#{channel}>",
+                operation_id=operation.id,
+                operation_type=escape(operation.operation_type),
+                serial=escape(operation.device_serial),
+                status=status_badge(operation.status),
+            )
+            + " "
+            + stop
         )
 
-    await answer_later(
-        deps, respond, command="watch", what=f"operation `{operation_id}`", work=work, deadline=deps.deadline
-    )
+    await answer_later(deps, respond, command="watch", what=_operation(operation_id), work=work, deadline=deps.deadline)
 
 
 async def announce_watch(
@@ -377,7 +411,7 @@ async def quick_form(deps: SlackDeps, respond: Respond, body: dict[str, Any], ar
     try:
         draft = deps.scheduling.validate(form, tz=person.tz, locale=person.locale)
     except NoApprovalChannel as exc:
-        await safe_respond(respond, {"text": f":warning: {exc.TEXT}"})
+        await safe_respond(respond, {"text": f":warning: {_(exc.TEXT)}"})
         return
     except FormErrors as exc:
         await safe_respond(respond, {"text": form_errors(exc.errors)})

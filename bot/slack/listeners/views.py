@@ -15,6 +15,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.ids import CHANNEL_ID
+from bot.i18n import _
 from bot.services.scheduling import FormErrors, NoApprovalChannel, ScheduleDraft, TimeMoved
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import neutralize
@@ -54,7 +55,8 @@ async def handle_schedule_submit(
             return
         deps.metrics.count("schedule_modal", "user_error")
         if isinstance(exc, TimeMoved):  # the preview (and what the next Submit creates) become the new time
-            line = f"{exc.preview}\n:warning: The time moved on since the last preview: Submit again to keep this one."
+            moved = _("The time moved on since the last preview: Submit again to keep this one.")
+            line = f"{exc.preview}\n:warning: {moved}"
             meta = meta.model_copy(update={"tz": tz})
             deps.tasks.spawn(show_preview(client, view, line, meta, form.when, exc.when))
         return
