@@ -19,8 +19,11 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from rich.console import Console
 
 import bot.i18n
+from bot.console.render import Renderer
+from bot.console.workspace import YOU, console_stand_in
 from bot.i18n import _, use_language
 from bot.slack.blocks.common import device_text, slack_date, status_badge
 from bot.when import (
@@ -158,6 +161,26 @@ def test_slack_dates_and_device_words_in_spanish(spanish: None) -> None:
     assert status_badge("in_progress") == ":arrows_counterclockwise: En curso"
     assert status_badge("rebooting") == ":grey_question: Rebooting"  # a status the bot does not know: as sent
     assert device_text(None) == "estado del equipo desconocido"
+
+
+def _console_transcript(locale: str) -> str:
+    out = io.StringIO()
+    workspace = console_stand_in("UTC", locale=locale)
+    renderer = Renderer(Console(file=out, width=200, color_system=None), workspace, lambda: workspace.users[YOU])
+    renderer.message("#console", {"text": "At <!date^1772848800^{date_short_pretty} {time}|x>"}, ephemeral=True)
+    return out.getvalue()
+
+
+def test_the_console_speaks_the_viewers_language(spanish: None) -> None:
+    """The console renders as its viewer reads: a Spanish locale gets Spanish chrome and dates, whatever the
+    language of the moment (the stand-in's calls arrive outside any request)."""
+    with use_language("en"):
+        spanish_view = _console_transcript("es-LA")
+        english_view = _console_transcript("en-US")
+    assert "headless-ops (solo tú puedes ver esto)" in spanish_view
+    assert "At sáb 07 mar 02:00 UTC" in spanish_view
+    assert "headless-ops (only you can see this)" in english_view
+    assert "At Sat 07 Mar 02:00 UTC" in english_view
 
 
 def test_the_paths_of_the_area_exist() -> None:
