@@ -137,7 +137,7 @@ def test_a_dst_gap_and_a_date_that_does_not_exist_in_spanish(spanish: None) -> N
     assert str(gap.value).startswith("02:30 no existe el dom 8 mar 2026 en America/Chicago: los relojes se adelantan")
     with pytest.raises(WhenError) as invalid:
         parse_when("30 feb 14:00", tz=CHICAGO, now=NOW)
-    assert str(invalid.value).startswith("febrero de 2027 no tiene día 30 (tiene 28 días).")
+    assert str(invalid.value).startswith("En febrero de 2027 no hay día 30 (ese mes tiene 28 días).")
 
 
 def test_device_local_notes_and_window_checks_in_spanish(spanish: None) -> None:
