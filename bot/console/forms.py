@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.i18n import _
 from bot.slackkit import SlackRequest
 
 from .render import Renderer
@@ -32,8 +33,10 @@ async def fill_form(session: ConsoleSession, view_id: str) -> None:
     """Ask for each input of the modal, show the live preview, submit; errors send you back to the field."""
     views, renderer = session.slack.workspace.views, session.renderer
     view = views[view_id]
-    title = (view.get("title") or {}).get("text", "Form")
-    renderer.note(f"── {title} ── (answer each field; empty keeps what it shows; '-' cancels)", style="bold")
+    title = (view.get("title") or {}).get("text")
+    if title is None:
+        title = _("Form")
+    renderer.note(f"── {title} ── " + _("(answer each field; empty keeps what it shows; '-' cancels)"), style="bold")
     for block in view.get("blocks", []):  # a note above the fields (a message shortcut's: what it found)
         if block.get("type") == "input":
             break
@@ -49,7 +52,7 @@ async def fill_form(session: ConsoleSession, view_id: str) -> None:
             asked.add(block["block_id"])
             answer = await _ask(session, block)
             if answer is None:
-                renderer.note("Form cancelled.", style="yellow")
+                renderer.note(_("Form cancelled."), style="yellow")
                 return
             values[block["block_id"]] = answer
             if block.get("dispatch_action") and (block.get("element") or {}).get("type") == "static_select":
@@ -63,7 +66,7 @@ async def fill_form(session: ConsoleSession, view_id: str) -> None:
         await session.settle()
         errors = (answer or {}).get("errors") if (answer or {}).get("response_action") == "errors" else None
         if not errors:
-            renderer.note(f"── {title}: submitted ──", style="bold")
+            renderer.note("── " + _("{title}: submitted").format(title=title) + " ──", style="bold")
             return
         for block_id, message in errors.items():
             renderer.note(f"  ✗ {block_id}: {message}", style="red")
@@ -93,7 +96,7 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
     element = block.get("element") or {}
     label = (block.get("label") or {}).get("text", block["block_id"])
     hint = (block.get("hint") or {}).get("text")
-    optional = " (optional)" if block.get("optional") else ""
+    optional = " " + _("(optional)") if block.get("optional") else ""
     if hint:
         renderer.note(f"  {hint}")
     if element.get("type") == "static_select":
@@ -112,9 +115,9 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
             picked = next((o for i, o in enumerate(options, 1) if choice in (str(i), o["value"])), None)
             if picked is not None:
                 return {element["action_id"]: {"type": "static_select", "selected_option": picked}}
-            renderer.note("  Pick a number from the list.", style="yellow")
+            renderer.note("  " + _("Pick a number from the list."), style="yellow")
     if element.get("type") == "conversations_select":
-        raw = await session.read(f"  {label}{optional} (#channel or empty): ")
+        raw = await session.read(f"  {label}{optional} " + _("(#channel or empty)") + ": ")
         if raw is None or raw.strip() == "-":
             return None
         name = raw.strip().lstrip("#")
@@ -122,7 +125,7 @@ async def _ask(session: ConsoleSession, block: dict[str, Any]) -> dict[str, Any]
         channel = next((cid for cid, c in channels.items() if not c.is_im and name in (c.name, cid)), None)
         return {element["action_id"]: {"type": "conversations_select", "selected_conversation": channel}}
     if element.get("type") == "file_input":
-        return await _ask_file(session, element, f"  {label}{optional} (path to a file, or empty): ")
+        return await _ask_file(session, element, f"  {label}{optional} " + _("(path to a file, or empty)") + ": ")
     if element.get("type") == "checkboxes":
         raw = await session.read(f"  {label} [y/n]: ")
         if raw is None or raw.strip() == "-":
@@ -164,7 +167,12 @@ async def _ask_file(session: ConsoleSession, element: dict[str, Any], prompt: st
             try:
                 name, content = await asyncio.to_thread(_read_file, raw.strip())
             except OSError as exc:
-                session.renderer.note(f"  Cannot read {raw.strip()}: {exc.strerror or exc}. Give another path.")
+                session.renderer.note(
+                    "  "
+                    + _("Cannot read {path}: {error}. Give another path.").format(
+                        path=raw.strip(), error=exc.strerror or exc
+                    )
+                )
                 continue
             files.append(session.slack.workspace.put_file(content, name=name, user=session.user))
         return {element["action_id"]: session.slack.workspace.file_input_value(*files)}

@@ -1,10 +1,12 @@
 """Slack on a terminal: messages as a person would read them (mrkdwn, dates in their zone, names for ids, emoji),
-buttons as numbered choices to press."""
+buttons as numbered choices to press; the console's own words and the dates in the viewer's language (their Slack
+locale, as the bot reads it)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.text import Text
 
+from bot.i18n import DEFAULT_LANGUAGE, _, babel_locale, language_of_locale, use_language
 from bot.slackkit import SlackWebApiStub, User
 
 from .workspace import BOT_NAME, CHANNEL
@@ -45,12 +48,29 @@ class Renderer:
         self.viewer = viewer
         self.buttons: list[ShownButton] = []
 
+    def language(self) -> str:
+        """The viewer's language: the one the bot speaks to them (from their Slack locale)."""
+        return language_of_locale(self.viewer().locale)
+
+    @contextmanager
+    def speaking(self) -> Iterator[None]:
+        """The console's own words inside are in the viewer's language."""
+        with use_language(self.language()):
+            yield
+
     def mrkdwn(self, text: str) -> str:
-        zone = ZoneInfo(self.viewer().tz)
+        viewer = self.viewer()
+        zone = ZoneInfo(viewer.tz)
+        language = language_of_locale(viewer.locale)
 
         def date(match: re.Match[str]) -> str:
             moment = datetime.fromtimestamp(int(match.group(1)), UTC).astimezone(zone)
-            return moment.strftime("%a %d %b %H:%M %Z")
+            if language == DEFAULT_LANGUAGE:
+                return moment.strftime("%a %d %b %H:%M %Z")
+            from babel.dates import format_datetime
+
+            shown = format_datetime(moment, "EEE dd MMM HH:mm", tzinfo=zone, locale=babel_locale(language))
+            return f"{shown} {moment.strftime('%Z')}"
 
         text = re.sub(r"<!date\^(\d+)\^[^|>]*\|[^>]*>", date, text)
         text = re.sub(r"<@([UW][A-Z0-9]+)>", lambda m: "@" + self._name(m.group(1)), text)
@@ -74,7 +94,8 @@ class Renderer:
         channel = self.workspace.channels.get(channel_id)
         person = channel.user if channel is not None and channel.is_im else channel_id
         if person in self.workspace.users:
-            return f"DM @{self._name(str(person))}"
+            with self.speaking():
+                return _("DM @{name}").format(name=self._name(str(person)))
         return "#" + self._channel(channel_id)
 
     def message(self, where: str, message: dict[str, Any], *, ephemeral: bool = False, thread: str | None = None,
@@ -82,15 +103,16 @@ class Renderer:
                 channel: str = CHANNEL, view_id: str | None = None) -> None:  # fmt: skip
         label = Text()
         label.append(f"[{where}] ", style="bold cyan")
-        if thread:
-            label.append("↳ in thread ", style="magenta")
-        label.append(BOT_NAME, style="bold green")
-        if ephemeral:
-            label.append(" (only you can see this)", style="dim")
-        if view_id is not None:
-            label.append(" (your App Home)", style="dim")
-        if edited:
-            label.append(" (updated)", style="yellow")
+        with self.speaking():
+            if thread:
+                label.append("↳ " + _("in thread") + " ", style="magenta")
+            label.append(BOT_NAME, style="bold green")
+            if ephemeral:
+                label.append(" " + _("(only you can see this)"), style="dim")
+            if view_id is not None:
+                label.append(" " + _("(your App Home)"), style="dim")
+            if edited:
+                label.append(" " + _("(updated)"), style="yellow")
         self.console.print(label)
         body = self._blocks_text(message) or str(message.get("text") or "")
         for line in self.mrkdwn(body).splitlines():

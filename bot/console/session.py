@@ -25,6 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.clock import OffsetClock
 from bot.domain.ids import USER_ID
 from bot.domain.requests import RequestState
+from bot.i18n import _
 from bot.settings import Settings, load_settings
 from bot.slackkit import SlackRequest, User
 from bot.slackkit.servers import LoopServer
@@ -33,7 +34,7 @@ from .forms import fill_form
 from .render import Renderer
 from .samples import console_inventory, inventory_devices
 from .slack import ConsoleSlack
-from .workspace import ANA, APPROVALS, BOT_TOKEN, ONCALL, OPS, YOU, console_stand_in, local_zone
+from .workspace import ANA, APPROVALS, BOT_TOKEN, ONCALL, OPS, YOU, console_stand_in, local_locale, local_zone
 
 HELP = """\
 Type what you would type in Slack, e.g.
@@ -77,7 +78,7 @@ class ConsoleSession:
         self.console = console
         self.notify_channel = os.environ.get("NOTIFY_CHANNEL") or OPS
         self.inventory_file, self.sample_inventory = console_inventory(dict(os.environ))
-        workspace = console_stand_in(tz or local_zone(), notify_channel=self.notify_channel)
+        workspace = console_stand_in(tz or local_zone(), notify_channel=self.notify_channel, locale=local_locale())
         self.user = YOU
         self.renderer = Renderer(console, workspace, lambda: workspace.users[self.user])
         self.slack = ConsoleSlack(workspace, self.renderer)
@@ -113,14 +114,17 @@ class ConsoleSession:
         await self.runtime.store.connect()
         if self.sim_state is not None:  # it starts empty; the database may remember an earlier session's ids
             self.sim_state.number_after(await self.runtime.store.operation_states())
-        where = "the built-in Control API simulator" if self.sim_state else api_url
-        inventory = "the sample (try /headless devices)" if self.sample_inventory else self.inventory_file
-        self.renderer.note(
-            f"headless-bot console — Control API: {where}; database: {database}; inventory: {inventory}\n"
-            f"You are @you ({self.slack.workspace.users[YOU].tz}) in #console. Approvals go to #approvals; "
-            "ana approves.\nType /help for commands, /quit to leave.",
-            style="bold",
-        )
+        with self.renderer.speaking():
+            where = _("the built-in Control API simulator") if self.sim_state else api_url
+            inventory = _("the sample (try /headless devices)") if self.sample_inventory else self.inventory_file
+            self.renderer.note(
+                _(
+                    "headless-bot console — Control API: {api}; database: {database}; inventory: {inventory}\n"
+                    "You are @you ({zone}) in #console. Approvals go to #approvals; ana approves.\n"
+                    "Type /help for commands, /quit to leave."
+                ).format(api=where, database=database, inventory=inventory, zone=self.slack.workspace.users[YOU].tz),
+                style="bold",
+            )
         await self.show_pending()  # before the maintenance loop starts: its updates to them then show after them
         await self.runtime.start()
 
@@ -138,7 +142,9 @@ class ConsoleSession:
         # A pending request whose message was never posted is left to the maintenance loop, which posts it.
         shown = [r for r in records if r.state is RequestState.DRAFT or (r.approval_channel_id and r.approval_ts)]
         if shown:
-            self.renderer.note(f"Waiting from an earlier session: {len(shown)} request(s).", style="bold")
+            with self.renderer.speaking():
+                waiting_note = _("Waiting from an earlier session: {count} request(s).").format(count=len(shown))
+            self.renderer.note(waiting_note, style="bold")
         for record in shown:
             if record.state is RequestState.DRAFT:
                 message = sb.stored_draft_message(record)
@@ -200,8 +206,9 @@ class ConsoleSession:
             if not line or line.startswith("#"):
                 continue
             try:
-                if not await self.handle(line):
-                    break
+                with self.renderer.speaking():  # the console's own words in the viewer's language
+                    if not await self.handle(line):
+                        break
             except Exception as exc:
                 self.renderer.note(f"console error: {type(exc).__name__}: {exc}", style="red")
             await self.settle()
@@ -216,7 +223,7 @@ class ConsoleSession:
             await asyncio.sleep(0.05)
 
     async def handle(self, line: str) -> bool:
-        word, _, rest = line.partition(" ")
+        word, _sep, rest = line.partition(" ")
         word = word.lower()
         if word in ("/quit", "/exit"):
             return False
@@ -241,7 +248,7 @@ class ConsoleSession:
             text = rest if word == "/headless" else line
             await self.command(text)
         else:
-            self.renderer.note(f"Unknown console command {word}. Type /help.", style="yellow")
+            self.renderer.note(_("Unknown console command {command}. Type /help.").format(command=word), style="yellow")
         return True
 
     def switch_user(self, who: str) -> None:
@@ -249,24 +256,33 @@ class ConsoleSession:
         for person in self.people:
             if key in (person.name, person.id.lower()):
                 self.user = person.id
-                self.renderer.note(f"You are now @{person.name} ({person.real_name}, {person.tz}).", style="bold")
+                self.renderer.note(
+                    _("You are now @{name} ({real_name}, {zone}).").format(
+                        name=person.name, real_name=person.real_name, zone=person.tz
+                    ),
+                    style="bold",
+                )
                 return
         if USER_ID.match(who) and who not in self.slack.workspace.users:
             self.slack.workspace.add_user(who, name=who.lower(), real_name=who, tz="UTC")
             self.user = who
-            self.renderer.note(f"You are now {who}.", style="bold")
+            self.renderer.note(_("You are now {user}.").format(user=who), style="bold")
             return
-        self.renderer.note("Unknown user. /users lists them.", style="yellow")
+        self.renderer.note(_("Unknown user. /users lists them."), style="yellow")
 
     async def advance(self, text: str) -> None:
         """Move the one clock (bot and simulator), then let the bot look at once: what fell due expires or is
         created, and the notifier reports what the operations did meanwhile."""
         if self.sim_state is None:
-            self.renderer.note("/advance only works with the built-in simulator.", style="yellow")
+            self.renderer.note(_("/advance only works with the built-in simulator."), style="yellow")
             return
         seconds = parse_duration(text or "10m")
         now = self.clock.advance(seconds)
-        self.renderer.note(f"Clock moved {timedelta(seconds=seconds)} forward, to {now:%Y-%m-%d %H:%M} UTC.")
+        self.renderer.note(
+            _("Clock moved {duration} forward, to {time} UTC.").format(
+                duration=timedelta(seconds=seconds), time=f"{now:%Y-%m-%d %H:%M}"
+            )
+        )
         await self.runtime.maintain()
         notifier = self.runtime.notifier
         if notifier is not None and notifier.is_leader:
@@ -328,7 +344,9 @@ class ConsoleSession:
     async def press(self, which: str) -> None:
         button = self.renderer.find_button(which)
         if button is None:
-            self.renderer.note("No such button. Buttons show as [N] Label; /press N or /press Label.", style="yellow")
+            self.renderer.note(
+                _("No such button. Buttons show as [N] Label; /press N or /press Label."), style="yellow"
+            )
             return
         opened = len(self.slack.opened_views)
         await self.dispatch(self.slack.press(button, self.user))

@@ -46,9 +46,18 @@ def local_zone() -> str:
         return "UTC"
 
 
-def console_stand_in(zone: str, *, notify_channel: str = OPS) -> SlackWebApiStub:
-    """The stand-in with the console's people and channels (``zone`` is yours). A ``NOTIFY_CHANNEL`` of your own
-    is a channel the bot is in, as the bot's settings assume."""
+def local_locale() -> str:
+    """Your Slack locale in the console: ``CONSOLE_LOCALE`` (``es-LA``, ``es-ES``, ``en-US``…), else ``en-US``.
+
+    Deliberately not ``LANG``: the console's English transcript (and the tests that read it) must not change with
+    the machine's locale; asking for Spanish is one variable away (``CONSOLE_LOCALE=es-LA headless-bot console``).
+    """
+    return os.environ.get("CONSOLE_LOCALE", "").strip() or "en-US"
+
+
+def console_stand_in(zone: str, *, notify_channel: str = OPS, locale: str = "en-US") -> SlackWebApiStub:
+    """The stand-in with the console's people and channels (``zone`` and ``locale`` are yours). A
+    ``NOTIFY_CHANNEL`` of your own is a channel the bot is in, as the bot's settings assume."""
     stub = SlackWebApiStub(
         bot_token=BOT_TOKEN,
         team_id=TEAM_ID,
@@ -64,7 +73,7 @@ def console_stand_in(zone: str, *, notify_channel: str = OPS) -> SlackWebApiStub
         threads_before_start=True,
     )
     stub.add_user(BOT_USER, name=BOT_NAME, real_name=BOT_NAME, is_bot=True)
-    stub.add_user(YOU, name="you", real_name="You", tz=zone)
+    stub.add_user(YOU, name="you", real_name="You", tz=zone, locale=locale)
     stub.add_user(ANA, name="ana", real_name="Ana (approver)", tz="Europe/Madrid")
     stub.add_user(OLGA, name="olga", real_name="Olga (not an approver)", tz="Asia/Tokyo")
     stub.add_channel(CHANNEL, "console")

@@ -74,14 +74,15 @@ did read (time, day, weekday, date), is re-localised with zoneinfo (DST gap/over
 wall-clock decided by the phrase's units) and is checked like every other result. Leftovers made only of known
 words and numbers (``and``, ``tomorrow in``, ``5 2:30``) are rejected: dateparser would happily read them.
 
-The package (each module imports only the ones below it; nothing of ``bot`` outside ``bot.when``)
-=================================================================================================
+The package (each module imports only the ones below it; of ``bot`` outside ``bot.when`` only ``bot.i18n``)
+===========================================================================================================
 ::
 
     local       parse_when_local, split_device_local: device-local time, one instant per device zone
     parse       parse_when (the order of the readings, the final check), warm_up
     fallback    dateparser, lazily, for what the grammar does not know
     resolve     a reading → wall time in a zone → instant: the day and time rules, DST, durations
+    refusals    the refusals resolve and parse raise (ambiguous, DST gap/overlap, not understood, horizon)
     extract     the recognisers: normalised text → a reading, and the leftover words
     reading     what was read (durations, time of day, day, weekday, date, zone)
     grammar     normalisation and the patterns compiled from the vocabulary of the active languages
@@ -92,6 +93,11 @@ The package (each module imports only the ones below it; nothing of ``bot`` outs
     format      how times are written: format_local, format_relative, day labels, zone abbreviations
     zones       IANA lookup, typed zone names and offsets, date order, what a zone's clock shows (DST)
     errors      WhenError, the refusal every module raises
+
+Every sentence a person reads (refusals, previews, distances, window checks, DST notes) is marked for translation
+(:mod:`bot.i18n`, the only module outside ``bot.when`` imported here, itself importing nothing of the bot) and
+written in the language current when it is built; English day and month names are written here, other languages'
+come from Babel. The vocabulary of accepted words is not translated: it already reads English and Spanish.
 
 This ``__init__`` re-exports the public names lazily (PEP 562 ``__getattr__``): ``from bot.when import parse_when``
 imports the grammar, while ``bot.settings``, which imports only :mod:`bot.when.windows` and

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 from typing import Final
 
-EXAMPLES: Final[str] = "“tomorrow 2am”, “sat 02:00”, “in 3 hours” or “2026-03-07 02:00”"
+from bot.i18n import N_
+
+#: What to type, ending every refusal: translated where it is shown (``_(EXAMPLES)``), in the reader's language
+#: (the Spanish examples are phrases the Spanish vocabulary reads).
+EXAMPLES: Final[str] = N_("“tomorrow 2am”, “sat 02:00”, “in 3 hours” or “2026-03-07 02:00”")
 
 
 class WhenError(ValueError):
     """The text could not be turned into a safe, future instant.
 
-    ``str(error)`` is the sentence(s) to show the person, always with an example of what to type.
+    ``str(error)`` is the sentence(s) to show the person, always with an example of what to type, in the language
+    current where it was raised (:mod:`bot.i18n`: the reader's, set per request).
     ``understood`` is what was read, if anything (e.g. ``"Sat 7 Mar 02:00 CST"``).
     ``reason`` is a short stable code for logs, metrics and tests: ``empty``, ``too_long``,
     ``not_understood``, ``no_time``, ``vague``, ``bare_number``, ``month_only``, ``ambiguous_hour``,

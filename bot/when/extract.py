@@ -14,6 +14,7 @@ from datetime import UTC, timedelta, tzinfo
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _
 from bot.when.errors import TooFar, WhenError
 from bot.when.grammar import (
     RX_AMPM,
@@ -78,8 +79,10 @@ def pop_zone(s: str) -> tuple[str, ZoneFound | None]:
         zone = lookup_iana(m[1])
         if zone is None:
             raise WhenError(
-                f"I don't know the time zone “{m[1]}”. Use UTC, an offset such as “UTC+3”, or an IANA name "
-                "such as “America/Costa_Rica”, e.g. “tomorrow 02:00 America/Costa_Rica”.",
+                _(
+                    "I don't know the time zone “{zone}”. Use UTC, an offset such as “UTC+3”, or an IANA name such "
+                    "as “America/Costa_Rica”, e.g. “tomorrow 02:00 America/Costa_Rica”."
+                ).format(zone=m[1]),
                 reason="unknown_zone",
             )
         take(zone, zone.key, m[0])
@@ -94,9 +97,11 @@ def pop_zone(s: str) -> tuple[str, ZoneFound | None]:
     s = RX_ZONE_ABBR.sub(sub_abbr, s)
     s = RX_ZONE_GENERIC.sub(sub_generic, s)
     if len(found) > 1:
-        names = " and ".join(f"“{f.text}”" for f in found)
+        names = f"“{found[0].text}”"
+        for f in found[1:]:
+            names = _("{first} and {second}").format(first=names, second=f"“{f.text}”")
         raise WhenError(
-            f"I found two time zones, {names}. Name at most one, e.g. “tomorrow 14:00 UTC”.",
+            _("I found two time zones, {zones}. Name at most one, e.g. “tomorrow 14:00 UTC”.").format(zones=names),
             reason="conflict",
         )
     return s, (found[0] if found else None)
@@ -117,7 +122,9 @@ _MAX_UNITS: Final[dict[str, float]] = {
 def _add_duration(r: Reading, body: str, g: Grammar, text: str) -> None:
     if r.has_duration:
         raise WhenError(
-            f"I found two durations, “{r.duration_text}” and “{text}”. Type one, e.g. “in 3 hours”.",
+            _("I found two durations, “{first}” and “{second}”. Type one, e.g. “in 3 hours”.").format(
+                first=r.duration_text, second=text
+            ),
             reason="conflict",
         )
     r.has_duration, r.duration_text = True, text
@@ -126,7 +133,9 @@ def _add_duration(r: Reading, body: str, g: Grammar, text: str) -> None:
         if m["hm"]:
             seconds += int(m["hh"]) * 3600 + int(m["mm"]) * 60
             if int(m["mm"]) > 59:
-                raise WhenError(f"“{m['hm']}” is not a valid duration; e.g. “in 2h30”.", reason="invalid_time")
+                raise WhenError(
+                    _("“{text}” is not a valid duration; e.g. “in 2h30”.").format(text=m["hm"]), reason="invalid_time"
+                )
             continue
         amount = _amount(m["amt"] or m["wamt"], g)
         if m.groupdict().get("half"):
@@ -138,7 +147,7 @@ def _add_duration(r: Reading, body: str, g: Grammar, text: str) -> None:
         if unit in ("years", "months"):
             if amount != int(amount):
                 raise WhenError(
-                    f"“{text}”: use whole months or years, or say it in days, e.g. “in 45 days”.",
+                    _("“{text}”: use whole months or years, or say it in days, e.g. “in 45 days”.").format(text=text),
                     reason="invalid_time",
                 )
             if unit == "years":
@@ -231,7 +240,9 @@ class _Extraction:
         r, g = self.r, self.g
         if r.weekday is not None:
             raise WhenError(
-                f"I found two weekdays, “{r.weekday_text}” and “{m[0]}”. Type one, e.g. “sat 02:00”.",
+                _("I found two weekdays, “{first}” and “{second}”. Type one, e.g. “sat 02:00”.").format(
+                    first=r.weekday_text, second=m[0]
+                ),
                 reason="conflict",
             )
         r.weekday = g.weekdays[m["wd"]]
@@ -261,7 +272,9 @@ class _Extraction:
     def _dom(self, m: re.Match[str]) -> None:
         r = self.r
         if r.date_parts is not None or r.dom is not None:
-            raise WhenError(f"I found two dates in “{m[0]}”. Type one, e.g. “Mar 20 09:00”.", reason="conflict")
+            raise WhenError(
+                _("I found two dates in “{text}”. Type one, e.g. “Mar 20 09:00”.").format(text=m[0]), reason="conflict"
+            )
         r.dom, r.date_text = int(m["day"]), m[0]
 
     def _numeric_date(self, m: re.Match[str]) -> bool | None:
@@ -274,11 +287,21 @@ class _Extraction:
         else:  # MDY, and YMD writes a short date month first
             month, day_ = a, b
         if not 1 <= month <= 12 or not 1 <= day_ <= 31:
-            order = {"DMY": "day/month", "MDY": "month/day", "YMD": "month/day"}[self.date_order]
-            time_hint = f" For a time, type “{a:02d}:{b:02d}”." if m["sep"] == "." and a <= 23 and b <= 59 else ""
+            if self.date_order == "DMY":
+                message = _(
+                    "“{text}” is not a valid date in day/month order. Write the month as a word to be clear, e.g. "
+                    "“Mar 10 14:00” or “10 Mar 14:00”, or use “2026-03-10 14:00”."
+                )
+            else:
+                message = _(
+                    "“{text}” is not a valid date in month/day order. Write the month as a word to be clear, e.g. "
+                    "“Mar 10 14:00” or “10 Mar 14:00”, or use “2026-03-10 14:00”."
+                )
+            message = message.format(text=m[0])
+            if m["sep"] == "." and a <= 23 and b <= 59:
+                message += " " + _("For a time, type “{time}”.").format(time=f"{a:02d}:{b:02d}")
             raise WhenError(
-                f"“{m[0]}” is not a valid date in {order} order. Write the month as a word to be clear, "
-                f"e.g. “Mar 10 14:00” or “10 Mar 14:00”, or use “2026-03-10 14:00”.{time_hint}",
+                message,
                 reason="invalid_date",
             )
         self.r.set_date(year, month, day_, m[0])
@@ -303,8 +326,10 @@ class _Extraction:
         sec = int(m["s"]) if m["s"] else 0
         if h > 23 or mi > 59 or sec > 59:
             raise WhenError(
-                f"“{m[0].strip()}” is not a valid time: hours go from 00 to 23 and minutes from 00 to 59, "
-                "e.g. “23:00” or “00:30”.",
+                _(
+                    "“{text}” is not a valid time: hours go from 00 to 23 and minutes from 00 to 59, e.g. “23:00” or "
+                    "“00:30”."
+                ).format(text=m[0].strip()),
                 reason="invalid_time",
             )
         self.r.set_time(h, mi, sec, m["ap"], m[0].strip(), has_minutes=True)
@@ -313,7 +338,7 @@ class _Extraction:
         h, mi = int(m["h1"] or m["h2"]), int(m["m1"] or m["m2"])
         ap = m["ap"] if m["ap"] in ("am", "pm") else None
         if h > 23 or mi > 59:
-            raise WhenError(f"“{m[0]}” is not a valid time; e.g. “14:30”.", reason="invalid_time")
+            raise WhenError(_("“{text}” is not a valid time; e.g. “14:30”.").format(text=m[0]), reason="invalid_time")
         self.r.set_time(h, mi, 0, ap, m[0].strip(), has_minutes=True)
 
     def _military(self, m: re.Match[str]) -> None:
@@ -322,21 +347,30 @@ class _Extraction:
     def _h_mm(self, m: re.Match[str]) -> None:
         h, mi = int(m["h"]), int(m["m"])
         if h > 23 or mi > 59:
-            raise WhenError(f"“{m[0]}” is not a valid time; e.g. “14h30” or “14:30”.", reason="invalid_time")
+            raise WhenError(
+                _("“{text}” is not a valid time; e.g. “14h30” or “14:30”.").format(text=m[0]), reason="invalid_time"
+            )
         self.r.set_time(h, mi, 0, None, m[0].strip(), has_minutes=True, h_only=not m["at"])
 
     def _h_only(self, m: re.Match[str]) -> None:
         h = int(m["h"])
         if h > 23:
-            raise WhenError(f"“{m[0]}” is not a valid time; e.g. “14h” or “14:00”.", reason="invalid_time")
+            raise WhenError(
+                _("“{text}” is not a valid time; e.g. “14h” or “14:00”.").format(text=m[0]), reason="invalid_time"
+            )
         self.r.set_time(h, 0, 0, None, m[0].strip(), has_minutes=True, h_only=not m["at"])
 
     def _ampm(self, m: re.Match[str]) -> None:
         h = int(m["h"])
         if not 1 <= h <= 12:
-            hint = f"“{h:02d}:00”" if h <= 23 else "“11pm” or “23:00”"
+            if h <= 23:
+                message = _("“{text}” is not a valid time: with am/pm the hour goes from 1 to 12. Type e.g. “{time}”.")
+            else:
+                message = _(
+                    "“{text}” is not a valid time: with am/pm the hour goes from 1 to 12. Type e.g. “11pm” or “23:00”."
+                )
             raise WhenError(
-                f"“{m[0]}” is not a valid time: with am/pm the hour goes from 1 to 12. Type e.g. {hint}.",
+                message.format(text=m[0], time=f"{h:02d}:00"),
                 reason="invalid_time",
             )
         self.r.set_time(h, 0, 0, m["ap"], m[0], has_minutes=False)
@@ -349,7 +383,9 @@ class _Extraction:
         r = self.r
         if r.hour is not None or r.midnight:
             raise WhenError(
-                f"I found two times, “{r.time_text}” and “{m[0]}”. Type just one, e.g. “00:00”.",
+                _("I found two times, “{first}” and “{second}”. Type just one, e.g. “00:00”.").format(
+                    first=r.time_text, second=m[0]
+                ),
                 reason="conflict",
             )
         r.midnight, r.time_text = True, m[0]
@@ -357,10 +393,14 @@ class _Extraction:
     def _at_hour(self, m: re.Match[str]) -> None:
         h = int(m["h1"] or m["h2"])
         if h > 24:
-            raise WhenError(f"“{m[0]}” is not a valid time; hours go from 0 to 23.", reason="invalid_time")
+            raise WhenError(
+                _("“{text}” is not a valid time; hours go from 0 to 23.").format(text=m[0]), reason="invalid_time"
+            )
         if h == 24:
             raise WhenError(
-                f"“{m[0]}” is not a valid time; for midnight type “00:00” with the day, e.g. “tomorrow 00:00”.",
+                _(
+                    "“{text}” is not a valid time; for midnight type “00:00” with the day, e.g. “tomorrow 00:00”."
+                ).format(text=m[0]),
                 reason="invalid_time",
             )
         self.r.set_time(h, 0, 0, None, m[0], has_minutes=False)
@@ -388,7 +428,9 @@ class _Extraction:
         ):
             h = int(leftover[0])
             if h > 23:
-                raise WhenError(f"“{h}” is not a valid hour; hours go from 0 to 23.", reason="invalid_time")
+                raise WhenError(
+                    _("“{hour}” is not a valid hour; hours go from 0 to 23.").format(hour=h), reason="invalid_time"
+                )
             r.set_time(h, 0, 0, None, leftover[0], has_minutes=False)
             leftover = []
         return leftover

@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime, tzinfo
 from types import SimpleNamespace
 
+from bot.i18n import _
 from bot.when.errors import WhenError
 from bot.when.format import day_label
 from bot.when.grammar import RX_SPACES
@@ -67,9 +68,10 @@ def read_with_dateparser(text: str, zone: tzinfo, ctx: Ctx) -> datetime | None:
         _rest, tz_in_text = dp.pop_tz(text)
         if tz_in_text is not None:
             raise WhenError(
-                f"I don't know the time zone in “{text}”. Use UTC, an offset such as “UTC+3”, "
-                "or an IANA name "
-                "such as “America/Costa_Rica”, e.g. “tomorrow 02:00 UTC”.",
+                _(
+                    "I don't know the time zone in “{text}”. Use UTC, an offset such as “UTC+3”, or an IANA name "
+                    "such as “America/Costa_Rica”, e.g. “tomorrow 02:00 UTC”."
+                ).format(text=text),
                 reason="unknown_zone",
             )
         data = dp.DateDataParser(languages=list(ctx.languages), settings=dateparser_settings(base, ctx.date_order))
@@ -96,7 +98,9 @@ def read_with_dateparser(text: str, zone: tzinfo, ctx: Ctx) -> datetime | None:
     if "time" not in (dd.parts or ()) and not _RX_TRANSLATED_DURATION.match(translated):
         label = day_label(wall.date(), local_now.year)
         raise WhenError(
-            f"I read “{text}” as {label} but there is no time of day. Add one, e.g. “tomorrow 02:00”.",
+            _("I read “{text}” as {day} but there is no time of day. Add one, e.g. “tomorrow 02:00”.").format(
+                text=text, day=label
+            ),
             understood=label,
             reason="no_time",
         )

@@ -1,8 +1,10 @@
 """How times are written for people: ``Sat 7 Mar 02:00 CST``, ``08:00 UTC``, ``in 16 h 40 min``.
 
-English day and month names, zone abbreviations (numeric ones as ``UTC-03``) and relative distances. Pure
-functions; the preview of a parsed time (which also says whether it is in a maintenance window) is in
-:mod:`bot.when.preview`, above the windows.
+Day and month names, zone abbreviations (numeric ones as ``UTC-03``) and relative distances, in the reader's
+language (:func:`bot.i18n.current_language`): English is written by the code below, as it always was; another
+language takes its day and month names from Babel's CLDR data (``sáb 7 mar 02:00 CST``) and its words from the
+catalogue. Pure functions; the preview of a parsed time (which also says whether it is in a maintenance window) is
+in :mod:`bot.when.preview`, above the windows.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
 
+from bot.i18n import DEFAULT_LANGUAGE, _, babel_locale, current_language
 from bot.when.zones import resolve_zone
 
 WEEKDAY_ABBR: Final[tuple[str, ...]] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -25,6 +28,47 @@ MONTH_NAME: Final[tuple[str, ...]] = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+
+
+def date_locale() -> str | None:
+    """The Babel locale that writes day and month names for the current reader; ``None`` for English, which the
+    functions here write themselves (byte for byte as before there were other languages)."""
+    language = current_language()
+    return None if language == DEFAULT_LANGUAGE else babel_locale(language)
+
+
+def _babel_date(d: date, pattern: str, locale: str) -> str:
+    from babel.dates import format_date  # lazily: an English-only process never loads the CLDR data
+
+    return format_date(d, pattern, locale=locale)
+
+
+def weekday_name(index: int) -> str:
+    """``Saturday`` (0 = Monday), in the reader's language."""
+    locale = date_locale()
+    if locale is None:
+        return WEEKDAY_NAME[index]
+    return _babel_date(date(2024, 1, 1) + timedelta(days=index), "EEEE", locale)  # 2024-01-01 was a Monday
+
+
+def weekday_abbr(index: int) -> str:
+    """``Sat`` (0 = Monday), in the reader's language."""
+    locale = date_locale()
+    if locale is None:
+        return WEEKDAY_ABBR[index]
+    return _babel_date(date(2024, 1, 1) + timedelta(days=index), "EEE", locale)
+
+
+def month_name(month: int) -> str:
+    """``March`` (1 = January), in the reader's language."""
+    locale = date_locale()
+    return MONTH_NAME[month - 1] if locale is None else _babel_date(date(2024, month, 1), "LLLL", locale)
+
+
+def month_abbr(month: int) -> str:
+    """``Mar`` (1 = January), in the reader's language."""
+    locale = date_locale()
+    return MONTH_ABBR[month - 1] if locale is None else _babel_date(date(2024, month, 1), "LLL", locale)
 
 
 def hm_text(t: time) -> str:
@@ -57,6 +101,9 @@ def offset_text(dt: datetime) -> str:
 
 def wall_day(wall: datetime) -> str:
     """``Sun 8 Mar 2026``, always with the year."""
+    locale = date_locale()
+    if locale is not None:
+        return _babel_date(wall.date(), "EEE d MMM y", locale)
     return f"{WEEKDAY_ABBR[wall.weekday()]} {wall.day} {MONTH_ABBR[wall.month - 1]} {wall.year}"
 
 
@@ -70,6 +117,9 @@ def utc_time(instant: datetime, local_day: date, ref_year: int | None = None) ->
 
 def day_label(d: date, ref_year: int) -> str:
     """``Sat 7 Mar``, with the year when it is not ``ref_year``."""
+    locale = date_locale()
+    if locale is not None:
+        return _babel_date(d, "EEE d MMM y" if d.year != ref_year else "EEE d MMM", locale)
     year = f" {d.year}" if d.year != ref_year else ""
     return f"{WEEKDAY_ABBR[d.weekday()]} {d.day} {MONTH_ABBR[d.month - 1]}{year}"
 
@@ -83,7 +133,7 @@ def format_relative(delta: timedelta, *, suffix: bool = True) -> str:
     secs = delta.total_seconds()
     a = abs(secs)
     if a < 0.5:
-        return "now" if suffix else "0 s"
+        return _("now") if suffix else "0 s"
     seconds = math.floor(a + 0.5)
     minutes = math.floor(a / 60 + 0.5)
     if seconds < 60:
@@ -97,7 +147,7 @@ def format_relative(delta: timedelta, *, suffix: bool = True) -> str:
         amount = f"{d} d" + (f" {h} h" if h else "")
     if not suffix:
         return amount
-    return f"in {amount}" if secs > 0 else f"{amount} ago"
+    return _("in {amount}").format(amount=amount) if secs > 0 else _("{amount} ago").format(amount=amount)
 
 
 def format_local(instant: datetime, zone: tzinfo | str, *, ref: datetime | None = None) -> str:

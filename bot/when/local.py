@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo
 
+from bot.i18n import _
 from bot.when.device import IfPast, LocalFlag, LocalWhen, ZoneTime
 from bot.when.errors import WhenError
 from bot.when.format import day_label, format_relative, offset_text, wall_day
@@ -150,20 +151,31 @@ def _zone_time(zone: ZoneInfo, instant: datetime, ctx: Ctx) -> ZoneTime:
         jump = format_relative((local.utcoffset() or timedelta()) - (before.utcoffset() or timedelta()), suffix=False)
         flags.append(LocalFlag.GAP_MOVED)
         sentences.append(
-            f"{notes.gap_from:%H:%M} does not exist on {wall_day(notes.gap_from)} in {zone.key} (the clocks jump "
-            f"forward {jump}): moved to {local:%H:%M}, the first minute after the jump."
+            _(
+                "{asked} does not exist on {day} in {zone} (the clocks jump forward {jump}): moved to {taken}, the "
+                "first minute after the jump."
+            ).format(
+                asked=f"{notes.gap_from:%H:%M}",
+                day=wall_day(notes.gap_from),
+                zone=zone.key,
+                jump=jump,
+                taken=f"{local:%H:%M}",
+            )
         )
     if notes.repeated:
         flags.append(LocalFlag.REPEATED_FIRST)
         sentences.append(
-            f"{local:%H:%M} happens twice on {wall_day(local)} in {zone.key} (the clocks go back that night): "
-            f"the first one is taken ({offset_text(local)})."
+            _(
+                "{time} happens twice on {day} in {zone} (the clocks go back that night): the first one is taken "
+                "({offset})."
+            ).format(time=f"{local:%H:%M}", day=wall_day(local), zone=zone.key, offset=offset_text(local))
         )
     if notes.next_day:
         flags.append(LocalFlag.NEXT_DAY)
         sentences.append(
-            f"{local:%H:%M} has already passed today in {zone.key}: moved to tomorrow there, "
-            f"{day_label(local.date(), ctx.now.astimezone(zone).year)}."
+            _("{time} has already passed today in {zone}: moved to tomorrow there, {day}.").format(
+                time=f"{local:%H:%M}", zone=zone.key, day=day_label(local.date(), ctx.now.astimezone(zone).year)
+            )
         )
     return ZoneTime(zone.key, local, instant.astimezone(UTC), frozenset(flags), tuple(sentences))
 
@@ -171,18 +183,25 @@ def _zone_time(zone: ZoneInfo, instant: datetime, ctx: Ctx) -> ZoneTime:
 def _zone_list(zones: Sequence[str]) -> str:
     shown = ", ".join(zones[:_LISTED_ZONES])
     more = len(zones) - _LISTED_ZONES
-    return shown + (f" and {more} more" if more > 0 else "")
+    return _("{zones} and {count} more").format(zones=shown, count=more) if more > 0 else shown
 
 
 def _zones_error(failures: list[tuple[str, WhenError]], total: int) -> WhenError:
     """The phrase works in some zones, not in others (past there, beyond the horizon): name them."""
     zone, first = failures[0]
     if total == 1:
-        return WhenError(f"In {zone}: {first.message}", understood=first.understood, reason=first.reason)
-    failed = [z for z, _ in failures]
-    what = "any of the zones" if len(failed) == total else f"{len(failed)} of the {total} zones"
+        return WhenError(
+            _("In {zone}: {message}").format(zone=zone, message=first.message),
+            understood=first.understood,
+            reason=first.reason,
+        )
+    failed = [z for z, _exc in failures]
+    if len(failed) == total:
+        message = _("That time does not work in any of the zones ({zones}). In {zone}: {message}")
+    else:
+        message = _("That time does not work in {count} of the {total} zones ({zones}). In {zone}: {message}")
     return WhenError(
-        f"That time does not work in {what} ({_zone_list(failed)}). In {zone}: {first.message}",
+        message.format(count=len(failed), total=total, zones=_zone_list(failed), zone=zone, message=first.message),
         understood=first.understood,
         reason=first.reason,
     )
@@ -191,11 +210,21 @@ def _zones_error(failures: list[tuple[str, WhenError]], total: int) -> WhenError
 def _past_today_error(phrase: str, refused: list[ZoneTime]) -> WhenError:
     """``if_past=refuse``: a time of day already past today in some zones is not moved to tomorrow."""
     zones = [t.zone for t in refused]
-    first = refused[0].local
-    where = f"in {zones[0]}" if len(zones) == 1 else f"in {len(zones)} zones ({_zone_list(zones)})"
+    hm = f"{refused[0].local:%H:%M}"
+    if len(zones) == 1:
+        where = _("in {zone}").format(zone=zones[0])
+        message = _(
+            "{time} has already passed today in {zone}, and device-local times are not moved to the next day "
+            "here. Name the day, e.g. “tomorrow {time} device-local”."
+        )
+    else:
+        where = _("in {count} zones ({zones})").format(count=len(zones), zones=_zone_list(zones))
+        message = _(
+            "{time} has already passed today in {count} zones ({zones}), and device-local times are not moved to "
+            "the next day here. Name the day, e.g. “tomorrow {time} device-local”."
+        )
     return WhenError(
-        f"{first:%H:%M} has already passed today {where}, and device-local times are not moved to the next "
-        f"day here. Name the day, e.g. “tomorrow {first:%H:%M} device-local”.",
+        message.format(time=hm, zone=zones[0], count=len(zones), zones=_zone_list(zones)),
         understood=f"{phrase} ({where})",
         reason="past_in_zones",
     )

@@ -13,23 +13,15 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
 
+from bot.i18n import _
 from bot.when.errors import EXAMPLES, TooFar, WhenError
 from bot.when.extract import extract, pop_zone
 from bot.when.fallback import dateparser_settings, load_dateparser, read_with_dateparser
 from bot.when.format import day_label, format_local, format_relative
 from bot.when.grammar import RX_ISO, RX_NUMBER, RX_SPACES, Grammar, compile_grammar, normalise
 from bot.when.reading import Reading
-from bot.when.resolve import (
-    Ctx,
-    horizon_example,
-    horizon_text,
-    localize,
-    not_understood,
-    resolve_reading,
-    time_of_day,
-    too_far,
-    valid_date,
-)
+from bot.when.refusals import horizon_example, horizon_text, not_understood, too_far
+from bot.when.resolve import Ctx, localize, resolve_reading, time_of_day, valid_date
 from bot.when.vocabulary import DEFAULT_LANGUAGES
 from bot.when.windows import MaintenanceWindow, has_device_windows, next_window
 from bot.when.zones import (
@@ -52,8 +44,9 @@ def _past_example(instant: datetime, ctx: Ctx, zone: tzinfo, *, duration: bool) 
     if local.second == 0 and not duration:
         tomorrow = datetime.combine(ctx.now.astimezone(zone).date() + timedelta(days=1), local.time())
         if ctx.now < wall_reached(tomorrow.replace(microsecond=0), zone) <= ctx.now + ctx.horizon:
-            return f"tomorrow {local:%H:%M}" + (" device-local" if ctx.notes is not None else "")
-    return "in 1 hour" if ctx.horizon >= timedelta(hours=2) else horizon_example(ctx.horizon)
+            example = _("tomorrow {time} device-local") if ctx.notes is not None else _("tomorrow {time}")
+            return example.format(time=f"{local:%H:%M}")
+    return _("in 1 hour") if ctx.horizon >= timedelta(hours=2) else horizon_example(ctx.horizon)
 
 
 def _check(instant: datetime, ctx: Ctx, zone: tzinfo, *, duration: bool = False) -> datetime:
@@ -61,24 +54,31 @@ def _check(instant: datetime, ctx: Ctx, zone: tzinfo, *, duration: bool = False)
     understood = format_local(instant, zone, ref=ctx.now)
     if instant == ctx.now:
         raise WhenError(
-            "That is right now; the bot schedules for a moment in the future. Type e.g. “in 5 min”.",
+            _("That is right now; the bot schedules for a moment in the future. Type e.g. “in 5 min”."),
             understood=understood,
             reason="now",
         )
     if instant < ctx.now:
         ago = format_relative(instant - ctx.now)
         raise WhenError(
-            f"{understood} is in the past ({ago}). Type a time in the future, e.g. "
-            f"“{_past_example(instant, ctx, zone, duration=duration)}”.",
+            _("{understood} is in the past ({ago}). Type a time in the future, e.g. “{example}”.").format(
+                understood=understood, ago=ago, example=_past_example(instant, ctx, zone, duration=duration)
+            ),
             understood=understood,
             reason="past",
         )
     limit = ctx.now + ctx.horizon
     if instant > limit:
         raise WhenError(
-            f"{understood} is more than {horizon_text(ctx.horizon)} ahead; the latest you can schedule is "
-            f"{format_local(limit, zone, ref=ctx.now)}. Pick an earlier time, e.g. "
-            f"“{horizon_example(ctx.horizon)}”.",
+            _(
+                "{understood} is more than {horizon} ahead; the latest you can schedule is {latest}. Pick an "
+                "earlier time, e.g. “{example}”."
+            ).format(
+                understood=understood,
+                horizon=horizon_text(ctx.horizon),
+                latest=format_local(limit, zone, ref=ctx.now),
+                example=horizon_example(ctx.horizon),
+            ),
             understood=understood,
             reason="beyond_horizon",
         )
@@ -119,7 +119,7 @@ def read_when(text: str, ctx: Ctx) -> datetime:
     # 2. "now"
     if g.now_words is not None and g.now_words.match(s):
         raise WhenError(
-            "That is right now; the bot schedules for a moment in the future. Type e.g. “in 5 min”.",
+            _("That is right now; the bot schedules for a moment in the future. Type e.g. “in 5 min”."),
             understood=format_local(ctx.now, ctx.user_zone, ref=ctx.now),
             reason="now",
         )
@@ -163,10 +163,12 @@ def make_context(
 def _normalised(text: str) -> str:
     """The person's text, normalised; refused when empty, too long, or nothing is left of it."""
     if not isinstance(text, str) or not text.strip():
-        raise WhenError(f"Please type when, e.g. {EXAMPLES}.", reason="empty")
+        raise WhenError(_("Please type when, e.g. {examples}.").format(examples=_(EXAMPLES)), reason="empty")
     if len(text) > MAX_TEXT_LENGTH:
         raise WhenError(
-            f"That is too long for a time ({len(text)} characters). Type only the time, e.g. {EXAMPLES}.",
+            _("That is too long for a time ({count} characters). Type only the time, e.g. {examples}.").format(
+                count=len(text), examples=_(EXAMPLES)
+            ),
             reason="too_long",
         )
     s = normalise(text)
@@ -178,16 +180,20 @@ def _normalised(text: str) -> str:
 def _next_window(ctx: Ctx) -> datetime:
     if not ctx.windows:
         raise WhenError(
-            "No maintenance windows are configured, so “next window” has no meaning here. Type a time "
-            "instead, e.g. “tomorrow 2am”.",
+            _(
+                "No maintenance windows are configured, so “next window” has no meaning here. Type a time "
+                "instead, e.g. “tomorrow 2am”."
+            ),
             reason="no_windows",
         )
     occ = next_window(ctx.now, ctx.windows, device_zone=ctx.user_tz if ctx.notes is not None else None)
     if occ is None:
         if has_device_windows(ctx.windows):
             raise WhenError(
-                "The maintenance windows are in each device's own time zone, so “next window” is a different "
-                "time for each device. Type “next window device-local”, or a time, e.g. “tomorrow 2am”.",
+                _(
+                    "The maintenance windows are in each device's own time zone, so “next window” is a different "
+                    "time for each device. Type “next window device-local”, or a time, e.g. “tomorrow 2am”."
+                ),
                 reason="device_windows",
             )
         raise not_understood(None)  # pragma: no cover - a configured window always recurs within a week
@@ -209,8 +215,10 @@ def _note_window_start(start: datetime, wall_start: time, zone: tzinfo, notes: L
 def _device_zone_conflict(named: str) -> WhenError:
     """Device-local time is read in each device's zone: a phrase that names a zone of its own contradicts it."""
     return WhenError(
-        f"“{named}” is a time zone, but device-local time is read in each device's own zone. Drop one of them, "
-        "e.g. “tomorrow 02:00 device-local” or “tomorrow 02:00 UTC”.",
+        _(
+            "“{zone}” is a time zone, but device-local time is read in each device's own zone. Drop one of them, "
+            "e.g. “tomorrow 02:00 device-local” or “tomorrow 02:00 UTC”."
+        ).format(zone=named),
         understood=named,
         reason="device_zone_conflict",
     )
@@ -219,18 +227,21 @@ def _device_zone_conflict(named: str) -> WhenError:
 def _bare_number(text: str, n: str) -> WhenError:
     """``5``, ``14``, ``1741274400``: a number alone is refused, with the readings it could have."""
     if n.isdigit() and 1 <= int(n) <= 12:
-        hint = (
-            f"Did you mean {int(n):02d}:00, {int(n) + 12:02d}:00 or in {n} hours? Type e.g. "
-            f"“{int(n) + 12:02d}:00” or “in {n} hours”."
+        hint = _("Did you mean {am}, {pm} or in {n} hours? Type e.g. “{pm}” or “in {n} hours”.").format(
+            am=f"{int(n):02d}:00", pm=f"{int(n) + 12:02d}:00", n=n
         )
     elif n.isdigit() and int(n) <= 23:
-        hint = f"Did you mean {int(n):02d}:00 or in {n} hours? Type e.g. “{int(n):02d}:00” or “in {n} hours”."
+        hint = _("Did you mean {time} or in {n} hours? Type e.g. “{time}” or “in {n} hours”.").format(
+            time=f"{int(n):02d}:00", n=n
+        )
     elif re.fullmatch(r"([01]?[0-9]|2[0-3])[.,][0-5][0-9]", n):
         hh, mm = re.split(r"[.,]", n)
-        hint = f"For a time, type “{int(hh):02d}:{mm}”, e.g. “tomorrow {int(hh):02d}:{mm}”."
+        hint = _("For a time, type “{time}”, e.g. “tomorrow {time}”.").format(time=f"{int(hh):02d}:{mm}")
     else:
-        hint = f"Type a time, e.g. {EXAMPLES}."
-    return WhenError(f"“{text.strip()}” is just a number. {hint}", understood=n, reason="bare_number")
+        hint = _("Type a time, e.g. {examples}.").format(examples=_(EXAMPLES))
+    return WhenError(
+        _("“{text}” is just a number.").format(text=text.strip()) + " " + hint, understood=n, reason="bare_number"
+    )
 
 
 def _read(text: str, s: str, g: Grammar, ctx: Ctx) -> datetime:
@@ -243,14 +254,16 @@ def _read(text: str, s: str, g: Grammar, ctx: Ctx) -> datetime:
     try:
         leftover = extract(s, g, r, ctx.date_order)
     except TooFar as exc:
-        raise too_far(exc.text, ctx) from None
+        raise too_far(exc.text, ctx.horizon) from None
 
     if not leftover:
         if r.h_only and not (r.any_day() or r.pod is not None or r.has_duration):
             h, mi = r.hour or 0, r.minute
-            dur = f"{h} hours" if not mi else f"{h} h {mi} min"
+            dur = _("{hours} hours").format(hours=h) if not mi else f"{h} h {mi} min"
             raise WhenError(
-                f"“{r.time_text}” could mean {h:02d}:{mi:02d} or in {dur}. Type “{h:02d}:{mi:02d}” or “in {dur}”.",
+                _("“{text}” could mean {time} or in {duration}. Type “{time}” or “in {duration}”.").format(
+                    text=r.time_text, time=f"{h:02d}:{mi:02d}", duration=dur
+                ),
                 understood=r.time_text,
                 reason="ambiguous_hour",
             )
@@ -262,12 +275,19 @@ def _read(text: str, s: str, g: Grammar, ctx: Ctx) -> datetime:
         len(leftover) == 2 and leftover[0] in ("in", "en") and leftover[1].replace(".", "").isdigit()
     ):
         raise WhenError(
-            f"“{' '.join(leftover)}” needs a unit, e.g. “in {leftover[-1]} min” or “in {leftover[-1]} hours”.",
+            _("“{text}” needs a unit, e.g. “in {n} min” or “in {n} hours”.").format(
+                text=" ".join(leftover), n=leftover[-1]
+            ),
             understood=" ".join(leftover),
             reason="missing_unit",
         )
     if not r.any_component() and all(RX_NUMBER.fullmatch(t) for t in leftover):
-        raise WhenError(f"“{text.strip()}” is just numbers. Type a time, e.g. {EXAMPLES}.", reason="bare_number")
+        raise WhenError(
+            _("“{text}” is just numbers. Type a time, e.g. {examples}.").format(
+                text=text.strip(), examples=_(EXAMPLES)
+            ),
+            reason="bare_number",
+        )
     return _with_dateparser(s, leftover, r, g, zone, ctx)
 
 
@@ -279,8 +299,10 @@ def _with_dateparser(s: str, leftover: list[str], r: Reading, g: Grammar, zone: 
     tod = time_of_day(r)
     if ("week" in leftover or "semana" in leftover) and not r.has_duration:
         raise WhenError(
-            f"“{' '.join(leftover)}” is not a day. Name the day, e.g. “next monday 15:00”, "
-            "or count the days, e.g. “in 7 days at 15:00”.",
+            _(
+                "“{text}” is not a day. Name the day, e.g. “next monday 15:00”, or count the days, e.g. “in 7 days "
+                "at 15:00”."
+            ).format(text=" ".join(leftover)),
             understood=" ".join(leftover),
             reason="vague",
         )
@@ -314,7 +336,9 @@ def _iso(m: re.Match[str], ctx: Ctx) -> datetime:
     if m["h"] is None:
         label = day_label(day, ctx.now.astimezone(ctx.user_zone).year)
         raise WhenError(
-            f"I read “{m[0]}” as {label} but there is no time of day. Add one, e.g. “{m[0]} 02:00”.",
+            _("I read “{text}” as {day} but there is no time of day. Add one, e.g. “{text} 02:00”.").format(
+                text=m[0], day=label
+            ),
             understood=label,
             reason="no_time",
         )
@@ -322,7 +346,7 @@ def _iso(m: re.Match[str], ctx: Ctx) -> datetime:
     micro = int((m["f"] or "0")[:6].ljust(6, "0"))
     if h > 23 or mi > 59 or sec > 59:
         raise WhenError(
-            f"“{m[0]}” has an invalid time: hours go from 00 to 23 and minutes from 00 to 59.",
+            _("“{text}” has an invalid time: hours go from 00 to 23 and minutes from 00 to 59.").format(text=m[0]),
             reason="invalid_time",
         )
     wall = datetime(y, mo, d, h, mi, sec, micro)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.i18n import _
 from bot.when.format import format_local, format_relative, utc_time, zone_abbr
 from bot.when.windows import MaintenanceWindow, in_window
 from bot.when.zones import resolve_zone
@@ -37,5 +38,5 @@ def format_preview(
         parts.append(utc_time(when, local.date(), now.astimezone(zone).year))
     text = " · ".join([*parts, format_relative(when - now)])
     if windows:
-        text += " · in maintenance window" if in_window(when, windows) else " · outside maintenance windows"
+        text += " · " + (_("in maintenance window") if in_window(when, windows) else _("outside maintenance windows"))
     return text

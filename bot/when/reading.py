@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 
+from bot.i18n import _
 from bot.when.errors import WhenError
 
 
@@ -81,7 +82,9 @@ class Reading:
                  has_minutes: bool, h_only: bool = False) -> None:  # fmt: skip
         if self.hour is not None or self.midnight:
             raise WhenError(
-                f"I found two times, “{self.time_text}” and “{text}”. Type just one, e.g. “tomorrow 02:00”.",
+                _("I found two times, “{first}” and “{second}”. Type just one, e.g. “tomorrow 02:00”.").format(
+                    first=self.time_text, second=text
+                ),
                 reason="conflict",
             )
         self.hour, self.minute, self.second, self.meridiem = hour, minute, second, meridiem
@@ -90,7 +93,9 @@ class Reading:
     def set_day(self, offset: int, text: str) -> None:
         if self.day_offset is not None and self.day_offset != offset:
             raise WhenError(
-                f"“{self.day_text}” and “{text}” are different days. Type just one, e.g. “tomorrow 02:00”.",
+                _("“{first}” and “{second}” are different days. Type just one, e.g. “tomorrow 02:00”.").format(
+                    first=self.day_text, second=text
+                ),
                 reason="conflict",
             )
         self.day_offset, self.day_text = offset, text
@@ -98,8 +103,10 @@ class Reading:
     def set_pod(self, pod: str, text: str) -> None:
         if self.pod is not None and self.pod != pod:
             raise WhenError(
-                f"“{self.pod_text}” and “{text}” don't go together. Type one time, e.g. “tomorrow 9am” or "
-                "“mañana a las 15:00”.",
+                _(
+                    "“{first}” and “{second}” don't go together. Type one time, e.g. “tomorrow 9am” or “mañana a "
+                    "las 15:00”."
+                ).format(first=self.pod_text, second=text),
                 reason="conflict",
             )
         self.pod, self.pod_text = pod, text
@@ -107,7 +114,9 @@ class Reading:
     def set_date(self, year: int | None, month: int, day: int, text: str) -> None:
         if self.date_parts is not None or self.dom is not None:
             raise WhenError(
-                f"I found two dates, “{self.date_text}” and “{text}”. Type one, e.g. “2026-03-07 02:00”.",
+                _("I found two dates, “{first}” and “{second}”. Type one, e.g. “2026-03-07 02:00”.").format(
+                    first=self.date_text, second=text
+                ),
                 reason="conflict",
             )
         self.date_parts, self.date_text = (year, month, day), text

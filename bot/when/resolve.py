@@ -8,28 +8,26 @@ while both readings (or the jump) are still ahead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from bot.when.errors import EXAMPLES, WhenError
-from bot.when.format import (
-    MONTH_ABBR,
-    MONTH_NAME,
-    WEEKDAY_NAME,
-    day_label,
-    format_relative,
-    offset_text,
-    utc_time,
-    wall_day,
-    zone_abbr,
-    zone_text,
-)
+from bot.i18n import _
+from bot.when.errors import WhenError
+from bot.when.format import day_label, month_abbr, month_name, weekday_name
 from bot.when.reading import Reading
+from bot.when.refusals import (
+    ambiguous_hour,
+    conflict,
+    gap_error,
+    month_only_error,
+    not_understood,
+    overlap_error,
+    too_far,
+)
 from bot.when.windows import MaintenanceWindow
-from bot.when.zones import LocalNotes, device_instant, still_ahead, wall_reached, wall_readings
+from bot.when.zones import LocalNotes, device_instant, still_ahead, wall_readings
 
 
 @dataclass(frozen=True)
@@ -50,33 +48,11 @@ class Ctx:
     notes: LocalNotes | None = None
 
 
-def _conflict(a: str, b: str) -> WhenError:
-    return WhenError(
-        f"“{a}” and “{b}” don't go together. Type one time, e.g. “tomorrow 15:00” or “in 2 hours”.",
-        reason="conflict",
-    )
-
-
-def _ambiguous_hour(h: int, text: str) -> WhenError:
-    if h == 12:
-        return WhenError(
-            f"“{text}” could be noon or midnight. Type “12:00” (noon) or “00:00” (midnight), e.g. “tomorrow 12:00”.",
-            understood=f"{text} (12:00 or 00:00)",
-            reason="ambiguous_hour",
-        )
-    return WhenError(
-        f"“{text}” could be {h:02d}:00 or {h + 12:02d}:00. Type “{h}am”, “{h}pm” or 24-hour time such as "
-        f"“{h + 12:02d}:00”.",
-        understood=f"{text} ({h:02d}:00 or {h + 12:02d}:00)",
-        reason="ambiguous_hour",
-    )
-
-
 def time_of_day(r: Reading) -> time | None:
     """The clock time the reading names (``None`` if none), applying am/pm and parts of the day."""
     if r.midnight:
         if r.pod in ("morning", "afternoon", "evening"):
-            raise _conflict(r.pod_text, r.time_text)
+            raise conflict(r.pod_text, r.time_text)
         return time(0, 0)
     if r.hour is None:
         return None
@@ -86,34 +62,36 @@ def time_of_day(r: Reading) -> time | None:
         if h > 12 or h == 0:
             if ap == "am" or h == 0:
                 raise WhenError(
-                    f"“{r.time_text}” is not a valid time; type “{h:02d}:{r.minute:02d}” without am/pm.",
+                    _("“{text}” is not a valid time; type “{time}” without am/pm.").format(
+                        text=r.time_text, time=f"{h:02d}:{r.minute:02d}"
+                    ),
                     reason="invalid_time",
                 )
             return time(h, r.minute, r.second)  # "13:00pm": redundant but clear
         if (pod in ("morning", "early") and ap == "pm") or (pod in ("afternoon", "evening") and ap == "am"):
-            raise _conflict(r.time_text, r.pod_text)
+            raise conflict(r.time_text, r.pod_text)
         if pod == "night" and ap == "am" and h not in (12, 1, 2, 3, 4):
-            raise _conflict(r.time_text, r.pod_text)
+            raise conflict(r.time_text, r.pod_text)
         h = (0 if h == 12 else h) if ap == "am" else (12 if h == 12 else h + 12)
         return time(h, r.minute, r.second)
     if pod is None:
         if r.has_minutes or h == 0 or 13 <= h <= 23:
             return time(h, r.minute, r.second)
-        raise _ambiguous_hour(h, r.time_text)
+        raise ambiguous_hour(h, r.time_text)
     # a part of the day decides am/pm
     if r.noon:
         if pod != "afternoon":
-            raise _conflict(r.time_text, r.pod_text)
+            raise conflict(r.time_text, r.pod_text)
         return time(12, 0)
     if pod in ("morning", "early"):
         if h == 12:
-            raise _ambiguous_hour(12, text)
+            raise ambiguous_hour(12, text)
         if h >= (12 if pod == "morning" else 7):
-            raise _conflict(r.time_text, r.pod_text)
+            raise conflict(r.time_text, r.pod_text)
         return time(h, r.minute, r.second)
     if pod in ("afternoon", "evening"):
         if h == 0:
-            raise _conflict(r.time_text, r.pod_text)
+            raise conflict(r.time_text, r.pod_text)
         return time(h + 12 if h < 12 else h, r.minute, r.second)
     # night: 18-23 and 0-4; a 12-hour clock hour 5-11 is pm, 12 is midnight
     if h == 12:
@@ -121,7 +99,7 @@ def time_of_day(r: Reading) -> time | None:
     if 5 <= h <= 11:
         return time(h + 12, r.minute, r.second)
     if 13 <= h <= 17:
-        raise _conflict(r.time_text, r.pod_text)
+        raise conflict(r.time_text, r.pod_text)
     return time(h, r.minute, r.second)
 
 
@@ -148,50 +126,11 @@ def localize(wall: datetime, zone: tzinfo, now: datetime, notes: LocalNotes | No
     if len(readings) == 1:
         return readings[0]
     if not readings:
-        raise _gap_error(wall, zone, now)
+        raise gap_error(wall, zone, now)
     ahead = [u for u in readings if u > now]
     if len(ahead) < len(readings):
         return ahead[0] if ahead else readings[-1]
-    raise _overlap_error(wall, zone, readings)
-
-
-def _gap_error(wall: datetime, zone: tzinfo, now: datetime) -> WhenError:
-    """``wall`` does not exist in ``zone``: suggest the times just before and after the jump still ahead."""
-    name, day, hm = zone_text(zone), wall_day(wall), f"{wall:%H:%M}"
-    # fold=1 reads the wall time with the offset after the jump (an instant before it), fold=0 with the one before
-    before, after = (wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (1, 0))
-    jump = format_relative(after - before, suffix=False)
-    options = [f"“{u.astimezone(zone):%Y-%m-%d %H:%M}”" for u in (before, after) if u > now]
-    if not options or wall_reached(wall, zone) <= now:
-        return WhenError(
-            f"{hm} was skipped on {day} in {name} (the clocks jumped forward {jump}), so it has passed. "
-            f"Type a time in the future, e.g. “tomorrow {hm}”.",
-            understood=f"{hm} on {day} ({name})",
-            reason="past",
-        )
-    return WhenError(
-        f"{hm} does not exist on {day} in {name}: the clocks jump forward {jump} that night. "
-        f"Type {' or '.join(options)} instead.",
-        understood=f"{hm} on {day} ({name})",
-        reason="dst_gap",
-    )
-
-
-def _overlap_error(wall: datetime, zone: tzinfo, readings: tuple[datetime, ...]) -> WhenError:
-    """``wall`` happens twice in ``zone`` and both are ahead: name both, each with a zone that picks it."""
-    first, second = (u.astimezone(zone) for u in readings)
-    name, day, iso_day, hm = zone_text(zone), wall_day(wall), wall.date().isoformat(), f"{wall:%H:%M}"
-    a1, a2 = zone_abbr(first), zone_abbr(second)
-    if a1 == a2 or not a1.isalpha() or not a2.isalpha():
-        a1, a2 = offset_text(first), offset_text(second)
-    return WhenError(
-        f"{hm} happens twice on {day} in {name} (the clocks go back that night). "
-        "Add the zone to pick one: "
-        f"“{iso_day} {hm} {a1}” (the first, {utc_time(readings[0], wall.date())}) or “{iso_day} {hm} {a2}” "
-        f"(the second, {utc_time(readings[1], wall.date())}).",
-        understood=f"{hm} on {day} ({name})",
-        reason="dst_overlap",
-    )
+    raise overlap_error(wall, zone, readings)
 
 
 def _add_months(wall: datetime, months: int) -> datetime:
@@ -226,7 +165,7 @@ def resolve_reading(r: Reading, ctx: Ctx) -> datetime:
     if tod is None:
         _refuse_without_time(r, ctx, today, zone)
     if r.month_only:
-        raise _month_only_error(r.month_only)
+        raise month_only_error(r.month_only)
     day = _midnight_day(r, ctx, today, zone) if r.midnight else _day_for_time(r, ctx, today, tod, zone)
     return localize(datetime.combine(day, tod), zone, ctx.now, ctx.notes)
 
@@ -239,7 +178,7 @@ def _after_duration(r: Reading, ctx: Ctx, zone: tzinfo, local_now: datetime, tod
         (bool(r.month_only), r.month_only),
     ):
         if other:
-            raise _conflict(r.duration_text, text)
+            raise conflict(r.duration_text, text)
     sign = -1 if r.past else 1
     try:
         if r.years or r.months or r.days:
@@ -247,20 +186,22 @@ def _after_duration(r: Reading, ctx: Ctx, zone: tzinfo, local_now: datetime, tod
             wall += timedelta(days=sign * r.days)
             if tod is None and r.pod is not None:
                 raise WhenError(
-                    f"“{r.pod_text}” is not an exact time. Type the time, e.g. “{r.duration_text} at 09:00”.",
+                    _("“{text}” is not an exact time. Type the time, e.g. “{duration} at 09:00”.").format(
+                        text=r.pod_text, duration=r.duration_text
+                    ),
                     reason="vague",
                 )
             if tod is not None:
                 if r.elapsed:
-                    raise _conflict(r.duration_text, r.time_text)
+                    raise conflict(r.duration_text, r.time_text)
                 wall = datetime.combine(wall.date(), tod)
             instant = localize(wall, zone, ctx.now, ctx.notes) + sign * r.elapsed
         else:
             if tod is not None or r.pod is not None:
-                raise _conflict(r.duration_text, r.time_text or r.pod_text)
+                raise conflict(r.duration_text, r.time_text or r.pod_text)
             instant = ctx.now + sign * r.elapsed
     except OverflowError:
-        raise too_far(r.duration_text, ctx) from None
+        raise too_far(r.duration_text, ctx.horizon) from None
     return instant
 
 
@@ -273,23 +214,27 @@ def _refuse_without_time(r: Reading, ctx: Ctx, today: date, zone: tzinfo) -> NoR
         if r.pod is not None:
             phrase = what if what == r.pod_text else f"{what} {r.pod_text}"
             raise WhenError(
-                f"“{phrase}” is not an exact time. Type the time too, e.g. “{what} 09:00”.",
+                _("“{text}” is not an exact time. Type the time too, e.g. “{day} 09:00”.").format(
+                    text=phrase, day=what
+                ),
                 understood=label,
                 reason="vague",
             )
         raise WhenError(
-            f"I read “{what}” as {label} but there is no time of day. Add one, e.g. “{what} 02:00” or “{what} 2am”.",
+            _(
+                "I read “{text}” as {day} but there is no time of day. Add one, e.g. “{text} 02:00” or “{text} 2am”."
+            ).format(text=what, day=label),
             understood=label,
             reason="no_time",
         )
     if r.pod is not None:
         raise WhenError(
-            f"“{r.pod_text}” is not an exact time. Type the time, e.g. “tomorrow 09:00” or “9pm”.",
+            _("“{text}” is not an exact time. Type the time, e.g. “tomorrow 09:00” or “9pm”.").format(text=r.pod_text),
             understood=r.pod_text,
             reason="vague",
         )
     if r.month_only:
-        raise _month_only_error(r.month_only)
+        raise month_only_error(r.month_only)
     raise not_understood(None)
 
 
@@ -300,10 +245,15 @@ def _midnight_day(r: Reading, ctx: Ctx, today: date, zone: tzinfo) -> date:
         d = _day_of(r, ctx, today, None, zone)
         if d is not None:
             nxt = d + timedelta(days=1)
+            label = day_label(d, today.year)
             raise WhenError(
-                f"“{what} {r.time_text}” could be the start or the end of {day_label(d, today.year)}. Type "
-                f"“{d.isoformat()} 00:00” (start) or “{nxt.isoformat()} 00:00” (end).",
-                understood=f"midnight of {day_label(d, today.year)}",
+                _("“{text}” could be the start or the end of {day}. Type “{start}” (start) or “{end}” (end).").format(
+                    text=f"{what} {r.time_text}",
+                    day=label,
+                    start=f"{d.isoformat()} 00:00",
+                    end=f"{nxt.isoformat()} 00:00",
+                ),
+                understood=_("midnight of {day}").format(day=label),
                 reason="ambiguous_midnight",
             )
         raise not_understood(None)
@@ -329,10 +279,13 @@ def _day_for_time(r: Reading, ctx: Ctx, today: date, tod: time, zone: tzinfo) ->
         and not r.tonight
     ):
         raise WhenError(
-            f"“{r.day_text or r.weekday_text or r.date_text} {r.time_text} {r.pod_text}”: "
-            "is that the night "
-            f"before or after? Type the hour as 24-hour time with the date, e.g. “{today.isoformat()} "
-            f"{r.hour:02d}:00”.",
+            _(
+                "“{text}”: is that the night before or after? Type the hour as 24-hour time with the date, e.g. "
+                "“{example}”."
+            ).format(
+                text=f"{r.day_text or r.weekday_text or r.date_text} {r.time_text} {r.pod_text}",
+                example=f"{today.isoformat()} {r.hour:02d}:00",
+            ),
             reason="ambiguous_hour",
         )
     return d
@@ -346,10 +299,16 @@ def _day_of(r: Reading, ctx: Ctx, today: date, tod: time | None, zone: tzinfo) -
     if chosen is not None:
         if chosen.weekday() != r.weekday:
             raise WhenError(
-                f"“{r.weekday_text}” and “{r.date_text or r.day_text}” don't match: "
-                f"{day_label(chosen, today.year)} is a {_weekday_name(chosen.weekday())}. "
-                "Type one of them, "
-                f"e.g. “{chosen.isoformat()} 02:00”.",
+                _(
+                    "“{weekday}” and “{date}” don't match: {day} is a {weekday_name}. Type one of them, e.g. "
+                    "“{example}”."
+                ).format(
+                    weekday=r.weekday_text,
+                    date=r.date_text or r.day_text,
+                    day=day_label(chosen, today.year),
+                    weekday_name=weekday_name(chosen.weekday()),
+                    example=f"{chosen.isoformat()} 02:00",
+                ),
                 understood=day_label(chosen, today.year),
                 reason="conflict",
             )
@@ -404,9 +363,11 @@ def _date_without_year(month: int, day_: int, text: str, today: date) -> date:
 def _day_of_month(dom: int, text: str, today: date) -> date | None:
     """``the 20th``: this month's, or the next month's that has that day and is not past."""
     if not 1 <= dom <= 31:
-        raise WhenError(f"“{text}”: months have days 1 to 31; e.g. “the 20th at 9am”.", reason="invalid_date")
+        raise WhenError(
+            _("“{text}”: months have days 1 to 31; e.g. “the 20th at 9am”.").format(text=text), reason="invalid_date"
+        )
     y, m = today.year, today.month
-    for _ in range(13):
+    for _month in range(13):
         if dom <= _days_in_month(y, m):
             cand = date(y, m, dom)
             if cand >= today:
@@ -415,63 +376,23 @@ def _day_of_month(dom: int, text: str, today: date) -> date | None:
     return None
 
 
-def _weekday_name(i: int) -> str:
-    return WEEKDAY_NAME[i]
-
-
 def valid_date(year: int, month: int, day_: int, text: str) -> date:
     if not 1 <= month <= 12:
-        raise WhenError(f"“{text}” has no valid month; e.g. “2026-03-10 14:00”.", reason="invalid_date")
+        raise WhenError(
+            _("“{text}” has no valid month; e.g. “2026-03-10 14:00”.").format(text=text), reason="invalid_date"
+        )
     try:
         return date(year, month, day_)
     except ValueError:
         if 1 <= year <= 9999 and day_ >= 1:
             last = _days_in_month(year, month)
             raise WhenError(
-                f"{MONTH_NAME[month - 1]} {year} has no day {day_} (it has {last} days). "
-                "Check the date, e.g. "
-                f"“{MONTH_ABBR[month - 1]} {last} 14:00”.",
-                understood=f"{MONTH_NAME[month - 1]} {day_}",
+                _(
+                    "{month} {year} has no day {day} (it has {last} days). Check the date, e.g. “{abbr} {last} 14:00”."
+                ).format(month=month_name(month), year=year, day=day_, last=last, abbr=month_abbr(month)),
+                understood=_("{month} {day}").format(month=month_name(month), day=day_),
                 reason="invalid_date",
             ) from None
-        raise WhenError(f"“{text}” is not a valid date; e.g. “2026-03-10 14:00”.", reason="invalid_date") from None
-
-
-def _month_only_error(text: str) -> WhenError:
-    return WhenError(f"“{text}” needs a day and a time, e.g. “{text} 10 14:00”.", understood=text, reason="month_only")
-
-
-def not_understood(words: Sequence[str] | None) -> WhenError:
-    if words:
-        return WhenError(
-            f"I couldn't understand “{' '.join(words)}”. Type only the time, e.g. {EXAMPLES}.",
-            reason="not_understood",
-        )
-    return WhenError(f"I couldn't find a time in that. Type when, e.g. {EXAMPLES}.", reason="not_understood")
-
-
-def horizon_text(horizon: timedelta) -> str:
-    """``365 days``, ``1 day``, or ``12 h`` for a horizon that is not whole days."""
-    if horizon.total_seconds() % 86400 == 0:
-        days = int(horizon.total_seconds() // 86400)
-        return f"{days} days" if days != 1 else "1 day"
-    return format_relative(horizon, suffix=False)
-
-
-def horizon_example(horizon: timedelta) -> str:
-    """A duration to suggest that is well inside ``horizon`` (“in 3 days” for the default year)."""
-    for days, phrase in ((4, "in 3 days"), (2, "in 1 day")):
-        if horizon >= timedelta(days=days):
-            return phrase
-    for hours, phrase in ((6, "in 3 hours"), (2, "in 1 hour")):
-        if horizon >= timedelta(hours=hours):
-            return phrase
-    return f"in {max(1, int(horizon.total_seconds() // 120))} min"
-
-
-def too_far(text: str, ctx: Ctx) -> WhenError:
-    return WhenError(
-        f"“{text}” is far beyond how far ahead you can schedule. Pick a time within the next "
-        f"{horizon_text(ctx.horizon)}, e.g. “{horizon_example(ctx.horizon)}”.",
-        reason="beyond_horizon",
-    )
+        raise WhenError(
+            _("“{text}” is not a valid date; e.g. “2026-03-10 14:00”.").format(text=text), reason="invalid_date"
+        ) from None

@@ -15,7 +15,8 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from bot.when.format import WEEKDAY_ABBR, WEEKDAY_NAME, format_local, hm_text
+from bot.i18n import _
+from bot.when.format import WEEKDAY_ABBR, WEEKDAY_NAME, date_locale, format_local, hm_text, weekday_abbr
 from bot.when.zones import lookup_iana, resolve_zone, wall_reached, zoneinfo_or_none
 
 WINDOWS_EXAMPLE: Final[str] = "Sat,Sun 02:00-06:00 America/Costa_Rica; Wed 01:00-03:00 UTC"
@@ -95,8 +96,18 @@ class MaintenanceWindow:
         return start, end
 
     def __str__(self) -> str:
+        """The spec form (``MAINTENANCE_WINDOWS``), English day names: ``Sat,Sun 02:00-06:00 UTC``."""
         end = "24:00" if self.start == self.end == time(0) else hm_text(self.end)
         return f"{_days_text(self.days)} {hm_text(self.start)}-{end} {self.zone}"
+
+    def describe(self) -> str:
+        """The window as a reader sees it: the spec form with the day names in the reader's language (``sáb,dom
+        02:00-06:00 UTC``); in English exactly ``str(window)``."""
+        if date_locale() is None:
+            return str(self)
+        end = "24:00" if self.start == self.end == time(0) else hm_text(self.end)
+        names = tuple(weekday_abbr(i) for i in range(7))
+        return f"{_days_text(self.days, names)} {hm_text(self.start)}-{end} {self.zone}"
 
 
 @dataclass(frozen=True)
@@ -134,10 +145,10 @@ class WindowCheck:
     window_end: datetime | None = None
 
 
-def _days_text(days: Iterable[int]) -> str:
+def _days_text(days: Iterable[int], names: Sequence[str] = WEEKDAY_ABBR) -> str:
     ds = sorted(set(days))
     if len(ds) == 7:
-        return "Mon-Sun"
+        return f"{names[0]}-{names[6]}"
     parts: list[str] = []
     i = 0
     while i < len(ds):
@@ -145,9 +156,9 @@ def _days_text(days: Iterable[int]) -> str:
         while j + 1 < len(ds) and ds[j + 1] == ds[j] + 1:
             j += 1
         if j - i >= 2:
-            parts.append(f"{WEEKDAY_ABBR[ds[i]]}-{WEEKDAY_ABBR[ds[j]]}")
+            parts.append(f"{names[ds[i]]}-{names[ds[j]]}")
         else:
-            parts.extend(WEEKDAY_ABBR[k] for k in ds[i : j + 1])
+            parts.extend(names[k] for k in ds[i : j + 1])
         i = j + 1
     return ",".join(parts)
 
@@ -368,29 +379,28 @@ def check_window(
     if not ws and has_device_windows(windows):
         return WindowCheck(
             False, None, None, pol, False, False,
-            "The maintenance windows are in each device's own time zone; they are checked per device.",
+            _("The maintenance windows are in each device's own time zone; they are checked per device."),
         )  # fmt: skip
     if not ws:
-        return WindowCheck(False, None, None, pol, False, False, "No maintenance windows are configured.")
+        return WindowCheck(False, None, None, pol, False, False, _("No maintenance windows are configured."))
     current = _current(instant, ws)
     nxt = _next(instant, ws)
     next_start = nxt.start if nxt else None
     if current is not None:
         return WindowCheck(
             True, current.window, next_start, pol, False, False,
-            f"Inside maintenance window {current.window}.", current.end,
+            _("Inside maintenance window {window}.").format(window=current.window.describe()), current.end,
         )  # fmt: skip
     if nxt is not None:
         zone = resolve_zone(tz) if tz else nxt.window.tzinfo
         starts = format_local(nxt.start, zone, ref=instant)
-        message = f"Outside every maintenance window; the next one starts {starts}"
+        message = _("Outside every maintenance window; the next one starts {start}.").format(start=starts)
     else:  # pragma: no cover - a configured window always recurs within a week
-        message = "Outside every maintenance window"
-    message += "."
+        message = _("Outside every maintenance window.")
     if pol is WindowPolicy.REQUIRE_APPROVAL:
-        message += " Scheduling outside a window needs an approval."
+        message += " " + _("Scheduling outside a window needs an approval.")
     elif pol is WindowPolicy.BLOCK:
-        message += " Scheduling outside a window is not allowed."
+        message += " " + _("Scheduling outside a window is not allowed.")
     return WindowCheck(
         False, None, next_start, pol, pol is WindowPolicy.BLOCK, pol is WindowPolicy.REQUIRE_APPROVAL, message
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.control.models import DeviceStatus
 from bot.domain.statuses import is_failure, is_terminal
+from bot.i18n import DEFAULT_LANGUAGE, N_, _, babel_locale, current_language
 from bot.when import format_local
 
 Block = dict[str, Any]
@@ -35,6 +36,22 @@ _STATUS_EMOJI: dict[str, str] = {
     "expired": ":alarm_clock:",
     "cancelled": ":no_entry_sign:",
     "canceled": ":no_entry_sign:",
+}
+# The word shown for each status the bot knows (the value itself stays as the API sends it); in English exactly the
+# status capitalised, as it is shown for a status the bot has never seen.
+_STATUS_WORDS: dict[str, str] = {
+    "scheduled": N_("Scheduled"),
+    "pending": N_("Pending"),
+    "in_progress": N_("In progress"),
+    "running": N_("Running"),
+    "completed": N_("Completed"),
+    "succeeded": N_("Succeeded"),
+    "success": N_("Success"),
+    "failed": N_("Failed"),
+    "error": N_("Error"),
+    "expired": N_("Expired"),
+    "cancelled": N_("Cancelled"),
+    "canceled": N_("Canceled"),
 }
 
 
@@ -71,7 +88,11 @@ def status_badge(status: str) -> str:
     emoji = _STATUS_EMOJI.get(key)
     if emoji is None:
         emoji = ":x:" if is_failure(status) else (":grey_question:" if not is_terminal(status) else ":white_circle:")
-    word = escape(status.replace("_", " ").strip() or "unknown").capitalize()
+    known = _STATUS_WORDS.get(key)
+    if known is not None:
+        return f"{emoji} {_(known)}"
+    shown = status.replace("_", " ").strip()
+    word = escape(shown).capitalize() if shown else _("Unknown")
     return f"{emoji} {word}"
 
 
@@ -79,31 +100,43 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def date_fallback(moment: datetime) -> str:
+    """The text a Slack client shows when it cannot render a date token: ``2026-03-07 02:00 UTC`` in English,
+    Babel's writing of the same UTC moment in another language (``7 mar 2026, 02:00 UTC``)."""
+    language = current_language()
+    if language == DEFAULT_LANGUAGE:
+        return utc_text(moment)
+    from babel.dates import format_datetime  # lazily: only a process that speaks another language loads CLDR data
+
+    return format_datetime(moment, "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=babel_locale(language))
+
+
 def slack_date(moment: datetime) -> str:
-    """Each reader sees ``moment`` in their own zone; the fallback (and the UTC suffix) is UTC.
+    """Each reader sees ``moment`` in their own zone; the fallback (and the UTC suffix) is UTC, written in the
+    current language.
 
     The suffix carries its own day (``(Sat 7 Mar 02:00 UTC)``): the bot cannot know each reader's day, and an
     evening in the Americas is already tomorrow in UTC.
     """
     epoch = int(moment.timestamp())
-    fallback = utc_text(moment)
+    fallback = date_fallback(moment)
     return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}> ({format_local(moment, 'UTC')})"
 
 
 def device_text(status: DeviceStatus | None) -> str:
     if status is None:
-        return "device status unknown"
+        return _("device status unknown")
     parts = []
     if status.online is True:
-        parts.append(":large_green_circle: online")
+        parts.append(":large_green_circle: " + _("online"))
     elif status.online is False:
-        parts.append(":red_circle: offline")
+        parts.append(":red_circle: " + _("offline"))
     else:
-        parts.append(":white_circle: connectivity unknown")
+        parts.append(":white_circle: " + _("connectivity unknown"))
     if status.last_seen is not None:
-        parts.append(f"last seen {slack_date(status.last_seen)}")
+        parts.append(_("last seen {time}").format(time=slack_date(status.last_seen)))
     if status.firmware_version:
-        parts.append(f"firmware `{escape(status.firmware_version)}`")
+        parts.append(_("firmware `{version}`").format(version=escape(status.firmware_version)))
     return " · ".join(parts)
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.domain.requests import ScheduleRecord
+from bot.i18n import DEFAULT_LANGUAGE, _, babel_locale, current_language, ngettext
 from bot.services.device_time import ZoneGroup
 from bot.slack.blocks.common import escape, slack_date
 
@@ -18,7 +20,17 @@ INSTANTS_SHOWN = 8  # distinct instants listed on a stored request
 
 
 def _devices(count: int) -> str:
-    return f"{count:,} device{'s' if count != 1 else ''}"
+    return ngettext("{count} device", "{count} devices", count).format(count=f"{count:,}")
+
+
+def _wall(local: datetime) -> str:
+    """``Sat 07 Mar 02:00``: a zone's own wall time (day and month names in the reader's language)."""
+    language = current_language()
+    if language == DEFAULT_LANGUAGE:
+        return f"{local:%a %d %b %H:%M}"
+    from babel.dates import format_datetime  # lazily, as bot.when.format does
+
+    return format_datetime(local, "EEE dd MMM HH:mm", tzinfo=local.tzinfo, locale=babel_locale(language))
 
 
 def zone_lines(groups: Sequence[ZoneGroup]) -> list[str]:
@@ -27,31 +39,42 @@ def zone_lines(groups: Sequence[ZoneGroup]) -> list[str]:
     lines: list[str] = []
     for group in groups[:ZONES_SHOWN]:
         flag = " :warning:" if group.notes or group.outside else ""
-        lines.append(
-            f"• *{escape(group.zone)}* · {_devices(group.devices)} · {group.local:%a %d %b %H:%M} there · "
-            f"your time {slack_date(group.instant)}{flag}"
-        )
+        line = _("*{zone}* · {devices} · {local} there · your time {your_time}").format(
+            zone=escape(group.zone), devices=_devices(group.devices), local=_wall(group.local),
+            your_time=slack_date(group.instant),
+        )  # fmt: skip
+        lines.append(f"• {line}{flag}")
         lines += [f"      :warning: {escape(note)}" for note in group.notes]
         if group.outside and group.window:
             lines.append(f"      :warning: {escape(group.window)}")
     if len(groups) > ZONES_SHOWN:
         rest = groups[ZONES_SHOWN:]
-        lines.append(f"• … and {len(rest)} more zones ({_devices(sum(g.devices for g in rest))})")
+        more = _("… and {count} more zones ({devices})").format(
+            count=len(rest), devices=_devices(sum(g.devices for g in rest))
+        )
+        lines.append(f"• {more}")
     return lines
 
 
 def when_line(record: ScheduleRecord) -> str:
     """``*When*`` of a stored request: its time, or — device-local — each distinct instant with its devices."""
-    zone = f"(requester's zone: {escape(record.requester_tz)})"
+    zone = escape(record.requester_tz)
     counts = Counter(item.scheduled_time for item in record.items)
     if len(counts) <= 1:
-        return f"*When* {slack_date(record.scheduled_time)} {zone}"
+        return _("*When* {time} (requester's zone: {zone})").format(time=slack_date(record.scheduled_time), zone=zone)
     instants = sorted(counts.items())
-    lines = [f"*When* on each device's clock, {len(instants)} different times {zone}:"]
+    lines = [
+        _("*When* on each device's clock, {count} different times (requester's zone: {zone}):").format(
+            count=len(instants), zone=zone
+        )
+    ]
     lines += [f"• {slack_date(at)} · {_devices(n)}" for at, n in instants[:INSTANTS_SHOWN]]
     if len(instants) > INSTANTS_SHOWN:
         rest = instants[INSTANTS_SHOWN:]
-        lines.append(f"• … and {len(rest)} more times ({_devices(sum(n for _, n in rest))})")
+        more = _("… and {count} more times ({devices})").format(
+            count=len(rest), devices=_devices(sum(n for _at, n in rest))
+        )
+        lines.append(f"• {more}")
     return "\n".join(lines)
 
 
