@@ -18,6 +18,7 @@ from bot.domain.ids import CHANNEL_ID, CONTROL_CHARACTERS, LOCALE
 from bot.domain.people import Person
 from bot.i18n import N_, _
 from bot.services.scheduling import ScheduleForm
+from bot.slack.blocks import schedule_modal as smb
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
 from bot.slack.operation_fields import modal_blocks, read_parameter_fields
@@ -136,7 +137,7 @@ def modal_view(
     """The form, offering ``types``: the operation types the person may schedule where it was opened. ``serials``
     prefills the devices field, ``note`` (safe mrkdwn) shows above the fields (a message shortcut's)."""
     settings = deps.settings
-    return sb.schedule_modal(
+    return smb.schedule_modal(
         list(types),
         parameter_blocks=modal_blocks(deps.scheduling.rules),
         preview=_(TYPE_WHEN),
@@ -221,7 +222,7 @@ async def show_preview(
 ) -> None:
     """The preview line under "When", and (in the metadata) the instant it shows for ``text``."""
     meta = meta.model_copy(update={"shown_when": text if at is not None else None, "shown_at": at})
-    updated = sb.with_preview(view, line)
+    updated = smb.with_preview(view, line)
     updated["private_metadata"] = meta.model_dump_json()
     try:
         await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)

@@ -29,7 +29,7 @@ from bot.slack.commands import InvalidRequest, parse_command
 from bot.slack.wording import explain, refusal_text
 
 ROOT = Path(bot.i18n.__file__).parent
-FRAGMENT = ROOT / "locale" / "fragments" / "commands.po"
+FRAGMENT = ROOT / "locale" / "es" / "LC_MESSAGES" / "messages.po"  # the merged catalogue
 #: The files of the commands area: everything they mark must be in its fragment.
 AREA = [
     "slack/wording.py",

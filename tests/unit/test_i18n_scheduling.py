@@ -23,6 +23,7 @@ from bot.domain.serial_csv import SerialCsvError, serials_from_csv
 from bot.i18n import use_language
 from bot.services.inputs import InputError, parse_parameters, parse_serials
 from bot.services.targets import not_in_inventory
+from bot.slack.blocks import schedule_modal as smb
 from bot.slack.blocks import scheduling as sb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,8 +133,8 @@ def test_parameter_rules_read_in_spanish(spanish: None) -> None:
 
 
 def test_the_form_and_buttons_fit_slack_in_spanish(spanish: None) -> None:
-    modal = sb.schedule_modal(["reboot"], preview="", private_metadata="", max_serials=1000, zone_note="")
-    reject = sb.reject_modal("r1", None, None)
+    modal = smb.schedule_modal(["reboot"], preview="", private_metadata="", max_serials=1000, zone_note="")
+    reject = smb.reject_modal("r1", None, None)
     for view in (modal, reject):
         for key in ("title", "submit", "close"):
             assert len(view[key]["text"]) <= 24, view[key]

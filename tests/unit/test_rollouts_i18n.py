@@ -36,7 +36,7 @@ from tests.unit.test_rollout_blocks import (
     view,
 )
 
-FRAGMENT = Path(i18n.__file__).parent / "locale" / "fragments" / "rollouts.po"
+FRAGMENT = Path(i18n.__file__).parent / "locale" / "es" / "LC_MESSAGES" / "messages.po"  # the merged catalogue
 FIELD = re.compile(r"\{(\w*)\}")
 
 

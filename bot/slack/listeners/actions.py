@@ -23,6 +23,7 @@ from bot.services.operations import ListCursor
 from bot.slack.access import require_for
 from bot.slack.blocks import inventory as ib
 from bot.slack.blocks import operations as blocks
+from bot.slack.blocks import schedule_modal as smb
 from bot.slack.blocks import scheduling as sb
 from bot.slack.blocks.common import text_message
 from bot.slack.blocks.home import shown_ids
@@ -276,7 +277,7 @@ async def open_reject(
     if refused is not None:
         await _refused(respond, refused)
         return
-    view = sb.reject_modal(record.id, record.approval_channel_id, record.approval_ts)
+    view = smb.reject_modal(record.id, record.approval_channel_id, record.approval_ts)
     try:
         await client.views_open(trigger_id=str(body.get("trigger_id")), view=view)
     except Exception as exc:  # expired trigger: reject without a reason rather than lose the click
