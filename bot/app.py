@@ -343,20 +343,24 @@ def build_runtime(
     catalogue = load_operations(settings) if parts.slack else None
     store = store or Store(settings.database_url, clock=clock)
     web = SlackWeb(web_client)
-    messenger = SlackMessenger(web, self_approval=settings.allow_self_approval)
+    directory = SlackDirectory(
+        web_client, default_tz=settings.default_timezone, group_ttl=settings.access_group_cache_seconds
+    )
+    languages = Languages(settings, directory, store)  # channel posts in CHANNEL_LANGUAGES', DMs in the reader's
+    messenger = SlackMessenger(web, self_approval=settings.allow_self_approval, language_of=languages.for_destination)
     scheduling = SchedulingService(
         settings, store, control, clock=clock, rules=OperationRules(settings, catalogue),
         inventory=lambda: inventory.current if inventory is not None else None,
     )  # fmt: skip
     approvals = Approvals(settings, store, scheduling, messenger)
     rollout_messenger = SlackRolloutMessenger(
-        web, self_approval=settings.allow_self_approval, oncall_group=settings.oncall_group
+        web,
+        self_approval=settings.allow_self_approval,
+        oncall_group=settings.oncall_group,
+        language=languages.for_channel(settings.approval_channel),
     )
     rollouts = RolloutsService(settings, store, scheduling, rollout_messenger, clock=clock, metrics=metrics)
     authorization = Authorization(web_client)
-    directory = SlackDirectory(
-        web_client, default_tz=settings.default_timezone, group_ttl=settings.access_group_cache_seconds
-    )
     access = _access(settings, directory, store, metrics, scheduling, clock=clock, slack=parts.slack)
     tasks = Tasks()
     home = _home(settings, store, scheduling, rollouts, directory, web, tasks, clock, metrics, access=access)
@@ -380,10 +384,10 @@ def build_runtime(
         inventory=inventory,
         rollouts=rollouts,
         access=access,
-        languages=Languages(settings, directory, store),
+        languages=languages,
         home=home,
     )
-    delivery = SlackDelivery(web, oncall_group=settings.oncall_group)
+    delivery = SlackDelivery(web, oncall_group=settings.oncall_group, language_of=languages.for_destination)
     foreground = Foreground()  # the acks in flight, which the notifier's work steps aside for
     notifier = Notifier(settings, store, control, delivery, clock=clock, metrics=metrics, foreground=foreground)
     notifier.home = scheduling.home

@@ -43,7 +43,7 @@ Type what you would type in Slack, e.g.
   /headless schedule                  (opens the form)
 Console commands:
   /press N | /press LABEL   press button [N] (or the latest button with that label)
-  /as USER                  act as another user: you, ana (an approver), olga (not an approver), or an id
+  /as USER                  act as another user: you, ana (an approver), olga (not an approver), sofia (es), or an id
   /home                     open your App Home (the bot's Home tab; its buttons are pressable)
   /shortcut "NAME" TEXT     run a message shortcut on a message with TEXT: "Schedule for serials in this
                             message" or "Watch this operation"

@@ -18,6 +18,7 @@ from bot.slackkit import SlackWebApiStub
 YOU = "U0YOU"
 ANA = "U0ANA"
 OLGA = "U0OLGA"
+SOFIA = "U0SOFIA"  # reads Slack in Spanish (es-LA): the bot answers her in Spanish
 CHANNEL = "C0CONSOLE"
 APPROVALS = "C0APPROVALS"
 OPS = "C0OPS"
@@ -76,6 +77,7 @@ def console_stand_in(zone: str, *, notify_channel: str = OPS, locale: str = "en-
     stub.add_user(YOU, name="you", real_name="You", tz=zone, locale=locale)
     stub.add_user(ANA, name="ana", real_name="Ana (approver)", tz="Europe/Madrid")
     stub.add_user(OLGA, name="olga", real_name="Olga (not an approver)", tz="Asia/Tokyo")
+    stub.add_user(SOFIA, name="sofia", real_name="Sofía (Slack en español)", tz="America/Bogota", locale="es-LA")
     stub.add_channel(CHANNEL, "console")
     stub.add_channel(APPROVALS, "approvals")
     stub.add_channel(OPS, "ops")

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Protocol
 
+from bot.domain.ids import USER_ID
 from bot.i18n import LANGUAGES, language_of_locale
 from bot.services.ports import Directory
 from bot.settings import Settings
@@ -42,6 +43,10 @@ class Languages:
     def for_channel(self, channel_id: str | None) -> str:
         """What the bot posts in ``channel_id`` is in this language (a DM's channel: ask ``for_person``)."""
         return self._channels.get(channel_id or "", self.default)
+
+    def for_destination(self, destination: str) -> str:
+        """The language of a post to ``destination``: a person's (a DM, by user id) or a channel's."""
+        return self.cached_for_person(destination) if USER_ID.match(destination) else self.for_channel(destination)
 
     async def for_person(self, user_id: str) -> str:
         """The person's own choice, else their Slack locale's language, else the default."""

@@ -22,9 +22,21 @@ from bot.services.inputs import parameter_end
 
 SUBCOMMANDS: tuple[str, ...] = (
     "list", "status", "refresh", "schedule", "rollout", "rollouts", "watch", "unwatch", "audit", "devices", "types",
-    "can", "help",
+    "can", "language", "help",
 )  # fmt: skip
-ALIASES: dict[str, str] = {"ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help"}
+ALIASES: dict[str, str] = {
+    "ls": "list", "show": "status", "get": "status", "?": "help", "usage": "help",
+    # Spanish: the subcommands keep their English names, and these work too.
+    "lista": "list", "listar": "list", "estado": "status", "actualizar": "refresh", "programar": "schedule",
+    "despliegue": "rollout", "despliegues": "rollouts", "seguir": "watch", "dejar": "unwatch", "auditoria": "audit",
+    "auditoría": "audit", "equipos": "devices", "tipos": "types", "puedo": "can", "idioma": "language",
+    "ayuda": "help",
+}  # fmt: skip
+#: ``/headless language`` words (English and Spanish) → the stored choice.
+LANGUAGE_WORDS: dict[str, str] = {
+    "en": "en", "english": "en", "inglés": "en", "ingles": "en", "es": "es", "spanish": "es", "español": "es",
+    "espanol": "es", "auto": "auto", "automatic": "auto", "automático": "auto", "automatico": "auto",
+}  # fmt: skip
 
 # Phones' typography: curly quotes (English “…” ‘…’, German „…“ ‚…‘) and no-break spaces.
 _SMART = str.maketrans(
@@ -147,6 +159,13 @@ class CanRequest(Request):
     channel_id: str | None = None  # a channel id, ``dm``, or None for where the command was typed
 
 
+class LanguageRequest(Request):
+    """``language [es|en|auto]``: the language the person reads (alone: which one, and how to change it)."""
+
+    kind: Literal["language"] = "language"
+    language: str | None = None
+
+
 class AuditRequest(Request):
     kind: Literal["audit"] = "audit"
     subject: str | None = None
@@ -169,6 +188,7 @@ ParsedCommand = (
     | RolloutStatusRequest
     | RolloutsRequest
     | CanRequest
+    | LanguageRequest
 )
 
 
@@ -280,6 +300,16 @@ def parse_command(text: str) -> ParsedCommand:
         return AuditRequest(subject=rest[0] if rest else None)
     if head == "can":
         return _parse_can(rest)
+    if head == "language":
+        chosen = LANGUAGE_WORDS.get(rest[0].lower()) if len(rest) == 1 else None
+        if rest and chosen is None:
+            return InvalidRequest(
+                subcommand="language",
+                problem=_("Use {command}: Spanish, English, or from your Slack language.").format(
+                    command="`/headless language es|en|auto`"
+                ),
+            )
+        return LanguageRequest(language=chosen)
     if head == "types":
         if rest:
             return InvalidRequest(

@@ -7,7 +7,9 @@ network, too many 429s: keep the rows for the next cycle). Rate limits are waite
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from collections.abc import Callable
+
+from bot.i18n import DEFAULT_LANGUAGE, N_, use_language
 from bot.services.ports import Delivery, DeliveryOutcome, Notice, NoticeKind
 from bot.slack.blocks import notifications
 from bot.slack.blocks.common import Message
@@ -15,8 +17,16 @@ from bot.slack.web import NOTIFY, RetryPolicy, SlackWeb
 
 
 class SlackDelivery:
-    def __init__(self, web: SlackWeb, *, oncall_group: str | None, policy: RetryPolicy = NOTIFY) -> None:
+    def __init__(
+        self,
+        web: SlackWeb,
+        *,
+        oncall_group: str | None,
+        policy: RetryPolicy = NOTIFY,
+        language_of: Callable[[str], str] | None = None,
+    ) -> None:
         self.web = web
+        self.language_of = language_of or (lambda _destination: DEFAULT_LANGUAGE)  # CHANNEL_LANGUAGES
         self.oncall_group = oncall_group  # ONCALL_GROUP, mentioned in channel messages about failures
         self.policy = policy
 
@@ -37,7 +47,8 @@ class SlackDelivery:
         )
 
     async def deliver(self, channel: str, thread_ts: str | None, notice: Notice) -> Delivery:
-        message = self.render(notice)
+        with use_language(self.language_of(channel)):
+            message = self.render(notice)
         result = await self.web.post(
             channel,
             {"text": message["text"], "blocks": message.get("blocks")},

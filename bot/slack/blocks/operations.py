@@ -211,6 +211,8 @@ HELP_LINES: tuple[tuple[str | None, str], ...] = (
      "tomorrow 2am target_version=1.10`)")),
     ("list", N_("`/headless rollouts` — the active and recent rollouts; `/headless rollout status ID` shows one")),
     (None, N_("`/headless can ACTION [in #channel]` — may you do it there, and which access rule decides")),
+    (None, N_("`/headless language es|en|auto` — the language the bot speaks to you (Spanish aliases work too: "
+              "`/headless lista`, `estado`, `programar`, `ayuda`)")),
     (None, N_("`/headless help` — this help")),
 )  # fmt: skip
 

@@ -21,7 +21,7 @@ from bot.control.models import Operation
 from bot.domain.access import place_of
 from bot.domain.ids import CHANNEL_ID
 from bot.domain.inventory import Inventory, SelectorError
-from bot.i18n import _
+from bot.i18n import N_, _, current_language, set_language
 from bot.services.inputs import InputError, split_quick_form
 from bot.services.operations import ListCursor
 from bot.services.scheduling import FormErrors, NoApprovalChannel, ScheduleForm
@@ -35,6 +35,7 @@ from bot.slack.commands import (
     DevicesRequest,
     HelpRequest,
     InvalidRequest,
+    LanguageRequest,
     ListRequest,
     ParsedCommand,
     RefreshRequest,
@@ -69,6 +70,7 @@ from bot.slack.wording import (
 log = logging.getLogger("bot.slack.listeners")
 
 COMMAND = "/headless"
+LANGUAGE_NAMES = {"en": N_("English"), "es": N_("Spanish")}
 
 
 def register(app: AsyncApp) -> None:
@@ -91,6 +93,9 @@ async def handle_command(
     elif isinstance(request, HelpRequest):
         await ack(**blocks.help_message(), response_type="ephemeral")
         metrics.count("help", "ok")
+    elif isinstance(request, LanguageRequest):
+        await ack()
+        spawn(guarded(deps, respond, run_language(deps, respond, user_id_of(command), request)))
     elif isinstance(request, CanRequest):
         await ack()
         spawn(guarded(deps, respond, run_can(deps, respond, user_id_of(command), request, command.get("channel_id"))))
@@ -231,6 +236,27 @@ async def run_can(deps: SlackDeps, respond: Respond, user_id: str, request: CanR
         hint = None if verdict.allowed else await access.hint(user_id, verdict)
         await safe_respond(respond, text_message(access_answer(verdict, hint)))
     deps.metrics.count("can", "ok")
+
+
+async def run_language(deps: SlackDeps, respond: Respond, user_id: str, request: LanguageRequest) -> None:
+    """``/headless language es|en|auto``: stored for the person; the answer is already in the new language."""
+    languages = deps.languages
+    if request.language is None:
+        chosen = await languages.choice(user_id)
+        how = _("chosen by you") if chosen else _("from your Slack language")
+        text = _("You read the bot in {language} ({how}). Change it with {command}.").format(
+            language=_(LANGUAGE_NAMES[await languages.for_person(user_id)]), how=how,
+            command="`/headless language es|en|auto`",
+        )  # fmt: skip
+    else:
+        set_language(await languages.choose(user_id, request.language))
+        if request.language == "auto":
+            text = _("Done: the bot follows your Slack language again ({language}).")
+        else:
+            text = _("Done: the bot speaks {language} to you now.")
+        text = text.format(language=_(LANGUAGE_NAMES[current_language()]))
+    await safe_respond(respond, text_message(f":speech_balloon: {text}"))
+    deps.metrics.count("language", "ok")
 
 
 async def run_audit(deps: SlackDeps, respond: Respond, user_id: str, subject: str | None) -> None:
