@@ -187,7 +187,7 @@ def test_can_and_help_answer_for_the_reader(ruled: Harness) -> None:
     mine = ephemeral(ruled, "help", REQUESTER)
     theirs = ephemeral(ruled, "help", OUTSIDER)
     assert "/headless schedule" in mine and "/headless audit" not in mine
-    assert "/headless schedule" not in theirs and "/headless list" not in theirs and "/headless can" in theirs
+    assert "`/headless schedule`" not in theirs and "`/headless list [" not in theirs and "/headless can" in theirs
 
 
 def test_leaving_a_group_loses_access_within_the_cache_time(ruled: Harness) -> None:

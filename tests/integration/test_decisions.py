@@ -222,8 +222,7 @@ def open_and_type(h: Harness, when: str) -> str:
     """Open the form, type ``when`` and wait for its preview; the view's id."""
     h.command("schedule")
     (opened,) = h.bench.wait_for("views.open")
-    view_id = str(opened.response["view"]["id"])
-    h.bench.wait_for("views.update")  # the person's zone, filled in once the form is open
+    view_id = str(opened.response["view"]["id"])  # opened with the person's zone (looked up for their language)
     typed = {"when": {"when_input": {"type": "plain_text_input", "value": when}}}
     h.sender.send(h.sender.block_action("when_input", None, block_id="when", action_type="plain_text_input",
                                         view=view_id, state_values=typed))  # fmt: skip

@@ -32,8 +32,7 @@ def harness() -> Iterator[Harness]:
 
 def open_form(h: Harness) -> dict[str, Any]:
     h.command("schedule")
-    (opened,) = h.bench.wait_for("views.open")
-    h.bench.wait_for("views.update")  # the person's zone filled in
+    (opened,) = h.bench.wait_for("views.open")  # with the person's zone: looked up for their language, before the ack
     return opened.response["view"]
 
 
@@ -64,7 +63,7 @@ def test_the_modal_shows_the_chosen_types_fields_and_keeps_the_others(harness: H
     before = [b for b in block_ids(h.bench.views[view["id"]]) if not b.startswith("param:")]
 
     choose(h, view["id"], "firmware_update", {"serials": typed(DOCUMENTED_SERIAL)})
-    updated = h.bench.wait_for("views.update", count=2)[-1].body["view"]
+    updated = h.bench.wait_for("views.update", count=1)[-1].body["view"]
     fields = {b["block_id"]: b for b in updated["blocks"] if b["block_id"].startswith("param:")}
     assert list(fields) == [FW + "target_version", FW + "restart_required"]
     version = fields[FW + "target_version"]
@@ -76,14 +75,14 @@ def test_the_modal_shows_the_chosen_types_fields_and_keeps_the_others(harness: H
     assert "Install a firmware version" in texts(updated)
 
     choose(h, view["id"], "configuration_update")
-    updated = h.bench.wait_for("views.update", count=3)[-1].body["view"]
+    updated = h.bench.wait_for("views.update", count=2)[-1].body["view"]
     assert not [b for b in block_ids(updated) if b.startswith(FW)], "the other type's fields are gone"
     profile = next(b for b in updated["blocks"] if b["block_id"] == "param:configuration_update:config_profile")
     assert profile["element"]["type"] == "static_select"
     assert '"production_v2"' in [o["value"] for o in profile["element"]["options"]]
 
     choose(h, view["id"], "reboot")
-    updated = h.bench.wait_for("views.update", count=4)[-1].body["view"]
+    updated = h.bench.wait_for("views.update", count=3)[-1].body["view"]
     assert not [b for b in block_ids(updated) if b.startswith("param:")]
     assert "No parameters." in texts(updated)
 
@@ -92,11 +91,11 @@ def test_the_live_preview_keeps_the_fields(harness: Harness) -> None:
     h = harness
     view = open_form(h)
     choose(h, view["id"], "diagnostics")
-    h.bench.wait_for("views.update", count=2)
+    h.bench.wait_for("views.update", count=1)
     state = {"when": {"when_input": {"type": "plain_text_input", "value": "tomorrow 2am"}}}
     h.sender.send(h.sender.block_action("when_input", None, block_id="when", action_type="plain_text_input",
                                         view=view["id"], state_values=state))  # fmt: skip
-    preview = h.bench.wait_for("views.update", count=3)[-1].body["view"]
+    preview = h.bench.wait_for("views.update", count=2)[-1].body["view"]
     assert "02:00" in texts(preview) and "UTC" in texts(preview)
     duration = next(b for b in preview["blocks"] if b["block_id"] == "param:diagnostics:duration_minutes")
     assert duration["element"]["type"] == "number_input" and duration["element"]["initial_value"] == "10"
@@ -118,7 +117,7 @@ def test_errors_are_inline_on_each_parameters_field(harness: Harness) -> None:
     h = harness
     view = open_form(h)
     choose(h, view["id"], "diagnostics")
-    h.bench.wait_for("views.update", count=2)
+    h.bench.wait_for("views.update", count=1)
     bad = {
         "param:diagnostics:duration_minutes": {"value": {"type": "number_input", "value": "500"}},
         "param:diagnostics:level": {"value": {"type": "static_select", "selected_option": None}},
@@ -128,7 +127,7 @@ def test_errors_are_inline_on_each_parameters_field(harness: Harness) -> None:
     assert body["errors"] == {"param:diagnostics:duration_minutes": "Parameter duration_minutes: must be at most 120."}
 
     choose(h, view["id"], "firmware_update")
-    h.bench.wait_for("views.update", count=3)
+    h.bench.wait_for("views.update", count=2)
     unchecked = {"value": {"type": "checkboxes", "selected_options": []}}
     bad = {FW + "target_version": typed("v2"), FW + "restart_required": unchecked}
     body = submit(h, view["id"], "firmware_update", bad).json()
@@ -144,7 +143,7 @@ def test_a_valid_form_sends_typed_values_and_defaults(harness: Harness) -> None:
     h = harness
     view = open_form(h)
     choose(h, view["id"], "diagnostics")
-    h.bench.wait_for("views.update", count=2)
+    h.bench.wait_for("views.update", count=1)
     fields = {"param:diagnostics:duration_minutes": {"value": {"type": "number_input", "value": "30"}}}
     response = submit(h, view["id"], "diagnostics", fields)
     assert response.status_code == 200 and response.text in ("", "null")

@@ -131,7 +131,7 @@ APPROVAL_CHANNEL = "C0APPROVE"
 
 
 def _people_and_channels(bench: SlackBench) -> None:
-    bench.add_user(APPROVER, real_name="Ana Approver", tz="Europe/Madrid", locale="es-ES")
+    bench.add_user(APPROVER, real_name="Ana Approver", tz="Europe/Madrid", locale="en-GB")
     bench.add_user(GROUP_APPROVER, real_name="Gus Group", tz="America/New_York")
     bench.add_user(OUTSIDER, real_name="Olga Outsider", tz="Asia/Tokyo")
     bench.add_usergroup("S0APPROVERS", [GROUP_APPROVER])
