@@ -263,6 +263,7 @@ def _home(
     metrics: Metrics,
     *,
     access: AccessControl,
+    languages: Languages,
 ) -> HomePublisher:
     """The App Home: the services say when something it shows changed (``HomeChanges``, handed to them as their
     ``HomeRefresher``); the publisher re-publishes the homes of recent readers."""
@@ -270,7 +271,8 @@ def _home(
     scheduling.home = changes
     service = HomeService(settings, store, scheduling, rollouts, changes, clock=clock)
     home = HomePublisher(service=service, store=store, directory=directory, settings=settings, web=web, tasks=tasks,
-                         clock=clock, metrics=metrics, access=access)  # fmt: skip
+                         clock=clock, metrics=metrics, access=access,
+                         language_of=languages.cached_for_person)  # fmt: skip
     changes.subscribe(home.changed)
     return home
 
@@ -363,7 +365,10 @@ def build_runtime(
     authorization = Authorization(web_client)
     access = _access(settings, directory, store, metrics, scheduling, clock=clock, slack=parts.slack)
     tasks = Tasks()
-    home = _home(settings, store, scheduling, rollouts, directory, web, tasks, clock, metrics, access=access)
+    home = _home(
+        settings, store, scheduling, rollouts, directory, web, tasks, clock, metrics, access=access,
+        languages=languages,
+    )  # fmt: skip
     deps = SlackDeps(
         settings=settings,
         operations=OperationsService(

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.domain.access import DM
+from bot.i18n import DEFAULT_LANGUAGE, use_language
 from bot.metrics import Metrics
 from bot.services.access import AccessControl
 from bot.services.home import HomeService
@@ -55,7 +57,9 @@ class HomePublisher:
         metrics: Metrics,
         access: AccessControl,
         min_interval: float = MIN_INTERVAL_SECONDS,
+        language_of: Callable[[str], str] | None = None,
     ) -> None:
+        self.language_of = language_of or (lambda _user: DEFAULT_LANGUAGE)  # the reader's (a Home is theirs)
         self.service = service
         self.store = store
         self.directory = directory
@@ -144,7 +148,8 @@ class HomePublisher:
             user_id, is_approver=is_approver, approve_types=approve_types,
             may_promote=allowed is None or "rollout.promote" in allowed,
         )  # fmt: skip
-        return home_view(facts, tz=person.tz, allowed=allowed)
+        with use_language(self.language_of(user_id)):
+            return home_view(facts, tz=person.tz, allowed=allowed)
 
     async def publish(self, user_id: str) -> bool:
         """Render and publish now (no throttle), with the stored hash; True when Slack took it."""

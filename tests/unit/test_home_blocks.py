@@ -127,3 +127,19 @@ def test_serials_and_operation_ids_found_in_a_message() -> None:
     assert find_serials(text) == ["SN123456789", "GW-0042-X"]
     assert find_operation_ids(text) == ["txn_10001"]
     assert find_serials("nothing here, 2026-03-07 02:00 UTC, 1700000000.000100") == []
+
+
+def test_the_home_reads_spanish_for_a_spanish_reader_within_slacks_limits() -> None:
+    from bot.i18n import use_language
+
+    with use_language("es"):
+        view = home_view(fullest(), tz="America/Bogota")
+    assert block_kit_problems(view, surface="home") == []
+    text = texts(view)
+    for words in ("Esperan tu decisión", "Tus solicitudes", "Próximas 24 horas", "Despliegues activos",
+                  "Fallas en las últimas 24 h", "Programar operación", "Aprobar", "Rechazar"):  # fmt: skip
+        assert words in text, words
+    for english in ("Waiting for you", "Your requests", "Next 24 hours", "Requested by", "Approve"):
+        assert english not in text, english
+    english_view = home_view(fullest(), tz="America/Bogota")
+    assert "Waiting for you" in texts(english_view)

@@ -17,6 +17,7 @@ from bot.domain.home import KnownOperation
 from bot.domain.ids import TXN_ID
 from bot.domain.requests import ScheduleRecord
 from bot.domain.rollouts import state_words
+from bot.i18n import N_, _, ngettext
 from bot.services.home import HomeFacts, Page, Upcoming, Waiting
 from bot.services.rollouts import PAUSABLE, RolloutView
 from bot.slack.blocks import operations as ob
@@ -32,6 +33,11 @@ HOME_CALLBACK = "home"
 #: The Home's form buttons carry the ids of the shortcuts that open the same forms (one handler, one access rule).
 ACTION_HOME_SCHEDULE = sb.SCHEDULE_SHORTCUT
 ACTION_HOME_ROLLOUT = rm.ROLLOUT_SHORTCUT
+#: A request's state as the Home shows it (marked for translation; translated where shown).
+REQUEST_STATES = {
+    "draft": N_("draft"), "pending_approval": N_("pending approval"), "approved": N_("approved"),
+    "rejected": N_("rejected"), "cancelled": N_("cancelled"), "expired": N_("expired"), "done": N_("done"),
+}  # fmt: skip
 _LINE = 2900  # characters of one section's text (Slack: 3,000)
 
 
@@ -58,17 +64,19 @@ def _actions(block_id: str, *elements: dict[str, Any]) -> Block:
 
 
 def _more(page: Page[Any], hint: str) -> list[Block]:
-    return [context(f"…and {page.more:,} more. {hint}")] if page.more else []
+    return [context(_("…and {count} more. {hint}").format(count=f"{page.more:,}", hint=hint))] if page.more else []
 
 
 def _devices(count: int) -> str:
-    return f"{count:,} device{'s' if count != 1 else ''}"
+    return ngettext("{count} device", "{count} devices", count).format(count=f"{count:,}")
 
 
 def _serials(record: ScheduleRecord) -> str:
     serials = record.device_serials
     shown = ", ".join(f"`{escape(truncate(s, 64))}`" for s in serials[:3])
-    return shown + (f" and {len(serials) - 3:,} more" if len(serials) > 3 else "")
+    if len(serials) <= 3:
+        return shown
+    return _("{shown} and {count} more").format(shown=shown, count=f"{len(serials) - 3:,}")
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -76,89 +84,108 @@ def _serials(record: ScheduleRecord) -> str:
 
 def _waiting(facts: HomeFacts, tz: str) -> list[Block]:
     page = facts.waiting
-    blocks: list[Block] = [_header(":raised_hand: Waiting for you", page)]
+    blocks: list[Block] = [_header(":raised_hand: " + _("Waiting for you"), page)]
     if not facts.is_approver:
-        return [*blocks, context("You are not an approver: nothing waits for your decision.")]
+        return [*blocks, context(_("You are not an approver: nothing waits for your decision."))]
     if not page.items:
-        return [*blocks, context("Nothing waits for your decision.")]
+        return [*blocks, context(_("Nothing waits for your decision."))]
     for n, entry in enumerate(page.items):
         blocks += _waiting_entry(entry, n, tz)
-    return blocks + _more(page, "Decide in the approval channel, oldest first.")
+    return blocks + _more(page, _("Decide in the approval channel, oldest first."))
 
 
 def _waiting_entry(entry: Waiting, n: int, tz: str) -> list[Block]:
     if entry.request is not None:
         r = entry.request
-        text = (
-            f"*{escape(r.operation_type)}* on {_serials(r)} · {_when(r.scheduled_time, tz)}\n"
-            f"Requested by <@{escape(r.requester_id)}> · `{r.id}`"
-        )
+        text = _("*{operation_type}* on {serials} · {when}\nRequested by {requester} · {request}").format(
+            operation_type=escape(r.operation_type), serials=_serials(r), when=_when(r.scheduled_time, tz),
+            requester=f"<@{escape(r.requester_id)}>", request=f"`{r.id}`",
+        )  # fmt: skip
         return [
             _section(text, f"home_wait_{n}"),
             _actions(
                 f"home_wait_actions_{n}",
-                button("Approve", sb.ACTION_APPROVE, r.id, style="primary"),
-                button("Reject", sb.ACTION_REJECT, r.id, style="danger"),
+                button(_("Approve"), sb.ACTION_APPROVE, r.id, style="primary"),
+                button(_("Reject"), sb.ACTION_REJECT, r.id, style="danger"),
             ),
         ]
     rollout = entry.rollout
     assert rollout is not None
-    head = f"*Rollout* `{rollout.id}` · *{escape(rollout.operation_type)}* on {_devices(rollout.total)}"
+    head = _("*Rollout* {rollout} · *{operation_type}* on {devices}").format(
+        rollout=f"`{rollout.id}`", operation_type=escape(rollout.operation_type), devices=_devices(rollout.total)
+    )
     if entry.promote:
-        text = f"{head}\nWave {rollout.current_wave} of {len(rollout.plan)} is done; the next waits for a promote."
+        text = (
+            head
+            + "\n"
+            + _("Wave {wave} of {waves} is done; the next waits for a promote.").format(
+                wave=rollout.current_wave, waves=len(rollout.plan)
+            )
+        )
         return [
             _section(text, f"home_wait_{n}"),
             _actions(
-                f"home_wait_actions_{n}", button("Promote", rb.ACTION_ROLLOUT_PROMOTE, rollout.id, style="primary")
+                f"home_wait_actions_{n}", button(_("Promote"), rb.ACTION_ROLLOUT_PROMOTE, rollout.id, style="primary")
             ),
         ]
-    text = f"{head} in {len(rollout.plan)} waves · from {_when(rollout.scheduled_time, tz)}\n"
-    text += f"Requested by <@{escape(rollout.requester_id)}>"
+    text = _("{head} in {waves} waves · from {when}\nRequested by {requester}").format(
+        head=head, waves=len(rollout.plan), when=_when(rollout.scheduled_time, tz),
+        requester=f"<@{escape(rollout.requester_id)}>",
+    )  # fmt: skip
     return [
         _section(text, f"home_wait_{n}"),
         _actions(
             f"home_wait_actions_{n}",
-            button("Approve", rb.ACTION_ROLLOUT_APPROVE, rollout.id, style="primary"),
-            button("Reject", rb.ACTION_ROLLOUT_REJECT, rollout.id, style="danger"),
+            button(_("Approve"), rb.ACTION_ROLLOUT_APPROVE, rollout.id, style="primary"),
+            button(_("Reject"), rb.ACTION_ROLLOUT_REJECT, rollout.id, style="danger"),
         ),
     ]
 
 
 def _yours(facts: HomeFacts, tz: str) -> list[Block]:
     page = facts.yours
-    blocks: list[Block] = [_header(":memo: Your requests", page)]
+    blocks: list[Block] = [_header(":memo: " + _("Your requests"), page)]
     if not page.items:
-        return [*blocks, context("No requests of yours this week. *Schedule an operation* below to make one.")]
+        return [*blocks, context(_("No requests of yours this week. *Schedule an operation* below to make one."))]
     lines = [
-        f"• *{escape(r.operation_type)}* on {_serials(r)} · {_when(r.scheduled_time, tz)} · "
-        f"*{r.state.value.replace('_', ' ')}* · `{r.id}`"
+        "• "
+        + _("*{operation_type}* on {serials} · {when} · *{state}* · {request}").format(
+            operation_type=escape(r.operation_type),
+            serials=_serials(r),
+            when=_when(r.scheduled_time, tz),
+            state=_(REQUEST_STATES.get(r.state.value, r.state.value.replace("_", " "))),
+            request=f"`{r.id}`",
+        )
         for r in page.items
     ]
-    return [*blocks, _section("\n".join(lines), "home_yours"), *_more(page, "`/headless audit` lists them all.")]
+    more = _more(page, _("{command} lists them all.").format(command="`/headless audit`"))
+    return [*blocks, _section("\n".join(lines), "home_yours"), *more]
 
 
 def _upcoming_line(entry: Upcoming, tz: str) -> str:
     if entry.operation is not None:
         op = entry.operation
-        return (
-            f"• {_when(entry.at, tz)} · *{escape(op.operation_type)}* on `{escape(truncate(op.device_serial, 64))}` "
-            f"· `{escape(op.operation_id)}` · {status_badge(op.status)}"
-        )
+        return "• " + _("{when} · *{operation_type}* on {serial} · {operation} · {status}").format(
+            when=_when(entry.at, tz), operation_type=escape(op.operation_type),
+            serial=f"`{escape(truncate(op.device_serial, 64))}`", operation=f"`{escape(op.operation_id)}`",
+            status=status_badge(op.status),
+        )  # fmt: skip
     rollout = entry.rollout
     assert rollout is not None
-    return (
-        f"• {_when(entry.at, tz)} · rollout `{rollout.id}` wave {entry.wave} of {len(rollout.plan)} "
-        f"(*{escape(rollout.operation_type)}*, {_devices(entry.devices)})"
-    )
+    return "• " + _("{when} · rollout {rollout} wave {wave} of {waves} (*{operation_type}*, {devices})").format(
+        when=_when(entry.at, tz), rollout=f"`{rollout.id}`", wave=entry.wave, waves=len(rollout.plan),
+        operation_type=escape(rollout.operation_type), devices=_devices(entry.devices),
+    )  # fmt: skip
 
 
 def _upcoming(facts: HomeFacts, tz: str) -> list[Block]:
     page = facts.shared.upcoming
-    blocks: list[Block] = [_header(":calendar: Next 24 hours", page)]
+    blocks: list[Block] = [_header(":calendar: " + _("Next 24 hours"), page)]
     if not page.items:
-        return [*blocks, context("Nothing is scheduled in the next 24 hours.")]
+        return [*blocks, context(_("Nothing is scheduled in the next 24 hours."))]
     lines = [_upcoming_line(entry, tz) for entry in page.items]
-    return [*blocks, _section("\n".join(lines), "home_upcoming"), *_more(page, "`/headless list` shows them all.")]
+    more = _more(page, _("{command} shows them all.").format(command="`/headless list`"))
+    return [*blocks, _section("\n".join(lines), "home_upcoming"), *more]
 
 
 Can = Callable[[str], bool]  # may the reader use this action on the Home (the access rules; all without rules)
@@ -167,9 +194,9 @@ Can = Callable[[str], bool]  # may the reader use this action on the Home (the a
 def _rollout_button(view: RolloutView, can: Can) -> dict[str, Any] | None:
     record = view.record
     if record.state in PAUSABLE and can("rollout.pause"):
-        return button("Pause", rb.ACTION_ROLLOUT_PAUSE, record.id)
+        return button(_("Pause"), rb.ACTION_ROLLOUT_PAUSE, record.id)
     if record.state.value == "paused" and can("rollout.resume"):
-        return button("Resume", rb.ACTION_ROLLOUT_RESUME, record.id)
+        return button(_("Resume"), rb.ACTION_ROLLOUT_RESUME, record.id)
     return None
 
 
@@ -177,47 +204,53 @@ def _rollouts(facts: HomeFacts, can: Can) -> list[Block]:
     page = facts.shared.rollouts
     if page is None:
         return []
-    blocks: list[Block] = [_header(":traffic_light: Active rollouts", page)]
+    blocks: list[Block] = [_header(":traffic_light: " + _("Active rollouts"), page)]
     if not page.items:
-        return [*blocks, context("No rollout is running. *Start a rollout* below.")]
+        return [*blocks, context(_("No rollout is running. *Start a rollout* below."))]
     for n, view in enumerate(page.items):
         record = view.record
-        text = (
-            f"`{record.id}` · *{escape(record.operation_type)}* · {state_words(record.state)} · "
-            f"wave {max(record.current_wave, 1)} of {len(record.plan)}\n"
-            f"{view.created:,}/{record.total:,} devices received the operation · {view.failures:,} failed"
-        )
+        text = _(
+            "{rollout} · *{operation_type}* · {state} · wave {wave} of {waves}\n"
+            "{created}/{total} devices received the operation · {failed} failed"
+        ).format(
+            rollout=f"`{record.id}`", operation_type=escape(record.operation_type), state=state_words(record.state),
+            wave=max(record.current_wave, 1), waves=len(record.plan), created=f"{view.created:,}",
+            total=f"{record.total:,}", failed=f"{view.failures:,}",
+        )  # fmt: skip
         blocks.append(_section(text, f"home_rollout_{n}", _rollout_button(view, can)))
-    return blocks + _more(page, "`/headless rollouts` lists them all.")
+    return blocks + _more(page, _("{command} lists them all.").format(command="`/headless rollouts`"))
 
 
 def _failure(op: KnownOperation, n: int, tz: str, can: Can) -> Block:
-    text = (
-        f"{status_badge(op.status)} *{escape(op.operation_type)}* on `{escape(truncate(op.device_serial, 64))}` · "
-        f"`{escape(op.operation_id)}` · recorded {_when(op.updated_at, tz)}"
-    )
+    text = status_badge(op.status) + " " + _("*{operation_type}* on {serial} · {operation} · recorded {when}").format(
+        operation_type=escape(op.operation_type), serial=f"`{escape(truncate(op.device_serial, 64))}`",
+        operation=f"`{escape(op.operation_id)}`", when=_when(op.updated_at, tz),
+    )  # fmt: skip
     refreshable = TXN_ID.match(op.operation_id) and can("refresh")
-    refresh = button("Refresh", ob.ACTION_REFRESH, op.operation_id) if refreshable else None
+    refresh = button(_("Refresh"), ob.ACTION_REFRESH, op.operation_id) if refreshable else None
     return _section(text, f"home_failure_{n}", refresh)
 
 
 def _failures(facts: HomeFacts, tz: str, can: Can) -> list[Block]:
     page = facts.shared.failures
-    blocks: list[Block] = [_header(":x: Failures in the last 24 h", page)]
+    blocks: list[Block] = [_header(":x: " + _("Failures in the last 24 h"), page)]
     if not page.items:
-        return [*blocks, context("No failures in the last 24 hours.")]
+        return [*blocks, context(_("No failures in the last 24 hours."))]
     blocks += [_failure(op, n, tz, can) for n, op in enumerate(page.items)]
-    return blocks + _more(page, "`/headless list status=failed` shows them all.")
+    return blocks + _more(page, _("{command} shows them all.").format(command="`/headless list status=failed`"))
 
 
 def _start(facts: HomeFacts, can: Can) -> list[Block]:
     elements = []
     if can("schedule"):
-        elements.append(button("Schedule an operation", ACTION_HOME_SCHEDULE, "home", style="primary"))
+        elements.append(button(_("Schedule an operation"), ACTION_HOME_SCHEDULE, "home", style="primary"))
     if facts.shared.rollouts is not None and can("rollout"):
-        elements.append(button("Start a rollout", ACTION_HOME_ROLLOUT, "home"))
+        elements.append(button(_("Start a rollout"), ACTION_HOME_ROLLOUT, "home"))
     windows = facts.shared.windows
-    in_force = f"Maintenance windows: {escape(format_windows(windows))}" if windows else "No maintenance windows set."
+    if windows:
+        in_force = _("Maintenance windows: {windows}").format(windows=escape(format_windows(windows)))
+    else:
+        in_force = _("No maintenance windows set.")
     return [*([_actions("home_start", *elements)] if elements else []), context(f":clock3: {in_force}")]
 
 
@@ -230,7 +263,7 @@ def home_view(facts: HomeFacts, *, tz: str, allowed: Collection[str] | None = No
         return allowed is None or action in allowed
 
     blocks: list[Block] = [
-        context(f"Updated {_when(facts.now, tz)} · times in your zone ({escape(tz)})"),
+        context(_("Updated {when} · times in your zone ({zone})").format(when=_when(facts.now, tz), zone=escape(tz))),
         *_waiting(facts, tz),
         {"type": "divider"},
         *_yours(facts, tz),
