@@ -314,6 +314,15 @@ def _control_client(settings: Settings, metrics: Metrics) -> ControlApiClient:
     )
 
 
+def _inventory(settings: Settings) -> InventoryFile | None:
+    """``INVENTORY_FILE``, read now (a bad file raises ``InventoryError`` before anything starts); ``None`` unset."""
+    if not settings.inventory_file:
+        return None
+    inventory = InventoryFile(settings.inventory_file, interval=settings.inventory_reload_seconds)
+    inventory.load()
+    return inventory
+
+
 def build_runtime(
     settings: Settings,
     *,
@@ -337,10 +346,7 @@ def build_runtime(
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         web_client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
     parts = parts or Parts.serve(settings)
-    inventory: InventoryFile | None = None
-    if settings.inventory_file and parts.slack:
-        inventory = InventoryFile(settings.inventory_file, interval=settings.inventory_reload_seconds)
-        inventory.load()
+    inventory = _inventory(settings) if parts.slack else None
     # OPERATIONS_FILE: read at start by a process that answers Slack (a bad file raises OperationsFileError here).
     catalogue = load_operations(settings) if parts.slack else None
     store = store or Store(settings.database_url, clock=clock)
