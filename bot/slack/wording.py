@@ -433,9 +433,9 @@ def types_answer(family: str, types: Sequence[str], place: str) -> str:
             action=phrase, place=_place_words(place)
         )
     listed = ", ".join(f"`{escape(t)}`" for t in types)
-    # ``capitalize`` as it always was (note: it lowercases the rest, channel id included).
+    where = _place_words(place)  # the sentence starts with it: its first letter only (a channel id keeps its case)
     return ":white_check_mark: " + _("{place} you may {action} of these types: {types}.").format(
-        place=_place_words(place).capitalize(), action=phrase, types=listed
+        place=where[:1].upper() + where[1:], action=phrase, types=listed
     )
 
 

@@ -183,6 +183,7 @@ def test_can_and_help_answer_for_the_reader(ruled: Harness) -> None:
     assert "Allowed" in there and "rule 2" in there
     types = ephemeral(ruled, "can schedule", REQUESTER)
     assert "`reboot`" in types and "firmware_update" not in types
+    assert f"In <#{HERE}>" in types  # the channel link intact (its id keeps its case)
 
     mine = ephemeral(ruled, "help", REQUESTER)
     theirs = ephemeral(ruled, "help", OUTSIDER)
